@@ -1,0 +1,44 @@
+"""GL contexts: a standalone headless EGL context for render/export/tests, or a window's."""
+
+from __future__ import annotations
+
+import moderngl
+
+#: OpenGL 3.3 core is enough for every pass (no compute shaders, so Mesa llvmpipe and macOS work).
+REQUIRED_GL_VERSION = 330
+
+
+class GLUnavailableError(RuntimeError):
+    """No OpenGL context could be created (no EGL driver, no display)."""
+
+
+def create_headless_context() -> moderngl.Context:
+    """A standalone EGL context (GPU driver or Mesa llvmpipe), falling back to the platform default.
+
+    Raises:
+        GLUnavailableError: one line saying what was tried and what to install.
+    """
+    errors: list[str] = []
+    for kwargs in ({"backend": "egl"}, {}):
+        try:
+            ctx = moderngl.create_standalone_context(require=REQUIRED_GL_VERSION, **kwargs)
+        except Exception as exc:  # moderngl raises plain Exception for missing drivers
+            errors.append(f"{kwargs.get('backend', 'default')}: {str(exc).splitlines()[0]}")
+            continue
+        configure(ctx)
+        return ctx
+    raise GLUnavailableError(
+        "no OpenGL 3.3 context (" + "; ".join(errors) + "); install Mesa EGL: "
+        "apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"
+    )
+
+
+def configure(ctx: moderngl.Context) -> None:
+    """Settings every context we use shares."""
+    # GL objects must die on the GL thread: collect them explicitly with ctx.gc() each frame.
+    ctx.gc_mode = "context_gc"
+
+
+def describe(ctx: moderngl.Context) -> str:
+    info = ctx.info
+    return f"{info.get('GL_RENDERER', '?')} / {info.get('GL_VERSION', '?')}"

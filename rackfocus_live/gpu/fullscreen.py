@@ -1,0 +1,53 @@
+"""A full-screen pass: one program drawn as a single triangle into a framebuffer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import moderngl
+
+from rackfocus_live.gpu.programs import ProgramCache
+
+
+class FullscreenPass:
+    """Owns an empty VAO and draws ``fullscreen.vert`` + ``frag`` with the given defines.
+
+    The program is looked up in the cache on every ``render`` so a hot-reloaded shader takes
+    effect on the next frame.
+    """
+
+    def __init__(
+        self, programs: ProgramCache, frag: str, defines: Mapping[str, object] | None = None
+    ) -> None:
+        self.programs = programs
+        self.frag = frag
+        self.defines = dict(defines or {})
+        self.program = programs.get("fullscreen.vert", frag, self.defines)
+        # One VAO per program: moderngl binds the program to the VAO at creation.
+        self._vao = programs.ctx.vertex_array(self.program, [])
+        self._vao_program = self.program
+
+    def render(
+        self,
+        target: moderngl.Framebuffer,
+        textures: Sequence[tuple[str, moderngl.Texture]] = (),
+        uniforms: Mapping[str, object] | None = None,
+    ) -> None:
+        program = self.programs.get("fullscreen.vert", self.frag, self.defines)
+        if program is not self._vao_program:
+            self._vao.release()
+            self._vao = self.programs.ctx.vertex_array(program, [])
+            self._vao_program = program
+        self.program = program
+        for unit, (name, texture) in enumerate(textures):
+            texture.use(unit)
+            if name in program:
+                program[name].value = unit
+        for name, value in (uniforms or {}).items():
+            if name in program:
+                program[name].value = value
+        target.use()
+        self._vao.render(moderngl.TRIANGLES, vertices=3)
+
+    def release(self) -> None:
+        self._vao.release()

@@ -1,0 +1,1 @@
+"""Media input and output through PyAV: probing, decoding, still images, encoding."""

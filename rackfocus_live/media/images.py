@@ -1,0 +1,117 @@
+"""Still images (colour, depth) read and written through PyAV, so one library decodes everything.
+
+Colour comes back as uint8 or uint16 HxWx3 in the file's own (display, usually sRGB) encoding;
+depth comes back as the file's raw samples (uint8, uint16 or float32 HxW) for ``depth.py`` to map.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live.errors import InputError
+
+PathLike = str | os.PathLike[str]
+
+_GREY_FORMATS = {"gray": np.uint8, "gray8": np.uint8, "gray16be": np.uint16, "gray16le": np.uint16}
+_FLOAT_GREY_FORMATS = {"grayf32le", "grayf32be"}
+_FLOAT_RGB_FORMATS = {"gbrpf32le", "gbrpf32be", "gbrapf32le", "gbrapf32be"}
+
+
+def _first_frame(path: PathLike) -> av.VideoFrame:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected an image file", p)
+    if p.stat().st_size == 0:
+        raise InputError("file is empty", p)
+    try:
+        with av.open(os.fspath(p)) as container:
+            if not container.streams.video:
+                raise InputError("no image in file (no video stream)", p)
+            for frame in container.decode(video=0):
+                return frame
+    except InputError:
+        raise
+    except PermissionError:
+        raise InputError("permission denied", p) from None
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable image ({_reason(exc)})", p) from None
+    raise InputError("no image could be decoded", p)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(": '", 1)[0]
+
+
+def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
+    """The image as HxWx3 uint8 (or uint16 for 16-bit files), alpha dropped, grey expanded."""
+    frame = _first_frame(path)
+    name = frame.format.name
+    if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
+        arr = frame.to_ndarray()[..., :3]
+        return np.ascontiguousarray(arr.astype(np.uint16))
+    if name in ("gray16be", "gray16le"):
+        g = frame.to_ndarray().astype(np.uint16)
+        return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
+    if name in _FLOAT_RGB_FORMATS or name in _FLOAT_GREY_FORMATS:
+        raise InputError("float images are not supported as colour (expected 8/16-bit)", path)
+    # rgb24, rgba, palette, YUV (JPEG), grey: swscale converts to RGB with the file's own matrix.
+    return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+
+
+def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
+    """The depth samples as stored: float32 (EXR, float TIFF), uint16 or uint8 (PNG), HxW.
+
+    Colour images used as depth (8-bit RGB from a depth model) take their first channel.
+    """
+    frame = _first_frame(path)
+    name = frame.format.name
+    if name in _FLOAT_GREY_FORMATS:
+        return np.ascontiguousarray(frame.to_ndarray().astype(np.float32))
+    if name in _FLOAT_RGB_FORMATS:
+        # PyAV returns planar float RGB as H x W x C in R, G, B order; depth lives in the first.
+        return np.ascontiguousarray(frame.to_ndarray()[..., 0].astype(np.float32))
+    if name in _GREY_FORMATS:
+        return np.ascontiguousarray(frame.to_ndarray().astype(_GREY_FORMATS[name]))
+    if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
+        return np.ascontiguousarray(frame.to_ndarray()[..., 0].astype(np.uint16))
+    if name == "ya8":
+        return np.ascontiguousarray(frame.to_ndarray().reshape(frame.height, frame.width, 2)[..., 0])
+    return np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., 0])
+
+
+def write_png(path: PathLike, rgb: npt.NDArray[np.uint8]) -> None:
+    """Write HxWx3 uint8 as an RGB PNG (atomically: temp name, then rename)."""
+    arr = np.ascontiguousarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"write_png expects HxWx3 uint8, got {arr.shape} {arr.dtype}")
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError("output folder does not exist", parent)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        with av.open(os.fspath(tmp), mode="w", format="image2") as container:
+            stream = container.add_stream("png")
+            stream.width = arr.shape[1]
+            stream.height = arr.shape[0]
+            stream.pix_fmt = "rgb24"
+            frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        os.replace(tmp, out)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise InputError("permission denied", out) from None
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write ({exc.strerror or exc})", out) from None

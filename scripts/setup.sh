@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/run and scripts/test: system GL packages (when missing), venv, pip.
+# Sourced, not executed: it exports VENV and PY for the caller.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${RACKFOCUS_VENV:-$ROOT/.venv}"
+
+# Debian packages for headless GL (Mesa EGL + llvmpipe) and a virtual display (Xvfb) for the
+# window smoke test. Checked by library/binary presence so a machine that has them is untouched.
+missing_debs() {
+    local need=()
+    ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need+=(libegl1)
+    ldconfig -p 2>/dev/null | grep -q 'libEGL_mesa.so.0' || need+=(libegl-mesa0)
+    [ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
+        || ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || need+=(libgl1-mesa-dri)
+    ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
+    command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+    ldconfig -p 2>/dev/null | grep -q 'libxkbcommon.so.0' || need+=(libxkbcommon0)
+    ldconfig -p 2>/dev/null | grep -q 'libXrandr.so.2' || need+=(libxrandr2)
+    ldconfig -p 2>/dev/null | grep -q 'libXcursor.so.1' || need+=(libxcursor1)
+    ldconfig -p 2>/dev/null | grep -q 'libXi.so.6' || need+=(libxi6)
+    ldconfig -p 2>/dev/null | grep -q 'libXinerama.so.1' || need+=(libxinerama1)
+    echo "${need[@]:-}"
+}
+
+DEBS="$(missing_debs)"
+if [ -n "${DEBS// /}" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing headless GL packages: $DEBS" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $DEBS >/dev/null
+    else
+        echo "setup: missing system packages: $DEBS" >&2
+        echo "setup: install them with: sudo apt-get install $DEBS" >&2
+    fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    PYTHON="${PYTHON:-python3}"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || { echo "setup: Python >= 3.11 is required ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 1; }
+    "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+# Re-install only when pyproject.toml changed since the last successful install.
+STAMP="$VENV/.rackfocus-installed"
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    "$PY" -m pip install -q -e "$ROOT[dev]"
+    touch "$STAMP"
+fi
+export VENV PY ROOT

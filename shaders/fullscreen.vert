@@ -1,0 +1,9 @@
+#version 330 core
+// One triangle that covers the viewport, from gl_VertexID alone (draw 3 vertices, empty VAO).
+out vec2 v_uv;
+
+void main() {
+    vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
+    v_uv = p;
+    gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}

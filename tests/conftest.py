@@ -1,0 +1,50 @@
+"""Shared fixtures: one standalone EGL context for the run, strict numpy, seeded randomness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _strict_numpy() -> Iterator[None]:
+    old = np.seterr(all="raise")
+    yield
+    np.seterr(**old)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def _session_ctx():  # type: ignore[no-untyped-def]
+    from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
+
+    try:
+        ctx = create_headless_context()
+    except GLUnavailableError as exc:
+        pytest.skip(f"no OpenGL available at all: {exc}")
+    yield ctx
+    ctx.release()
+
+
+@pytest.fixture
+def ctx(_session_ctx):  # type: ignore[no-untyped-def]
+    """The shared GL context; fails a test that leaves a GL error behind."""
+    assert _session_ctx.error == "GL_NO_ERROR"
+    yield _session_ctx
+    _session_ctx.gc()
+    assert _session_ctx.error == "GL_NO_ERROR"
+
+
+@pytest.fixture
+def programs(ctx):  # type: ignore[no-untyped-def]
+    from rackfocus_live.gpu.programs import ProgramCache
+
+    cache = ProgramCache(ctx)
+    yield cache
+    cache.release()
