@@ -120,7 +120,8 @@ class DepthMapping:
         w, valid = self.to_inverse_depth_raw(raw)
         if not valid.any():
             raise InputError(
-                f"depth has no valid samples (all zero, negative, NaN or inf for {self.kind} depth)",
+                "depth has no valid samples "
+                f"(all zero, negative, NaN or inf for {self.kind} depth)",
                 source,
             )
         if not valid.all():

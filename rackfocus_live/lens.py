@@ -116,7 +116,7 @@ class LensState:
     def coc_px(
         self, depth_m: npt.ArrayLike, image_width_px: int
     ) -> npt.NDArray[np.float64]:
-        """Signed CoC diameter in pixels for planar depth ``depth_m`` (metres; inf = infinitely far)."""
+        """Signed CoC diameter (px) for planar depth ``depth_m`` in metres (inf: infinitely far)."""
         z = np.asarray(depth_m, dtype=np.float64)
         with np.errstate(divide="ignore"):
             inv_z = np.where(np.isinf(z), 0.0, 1.0 / z)
@@ -133,7 +133,9 @@ class LensState:
         """The CoC diameter clamp (px) used by the renderer at this width."""
         return MAX_COC_FRACTION_OF_WIDTH * image_width_px
 
-    def depth_of_field_m(self, acceptable_coc_px: float, image_width_px: int) -> tuple[float, float]:
+    def depth_of_field_m(
+        self, acceptable_coc_px: float, image_width_px: int
+    ) -> tuple[float, float]:
         """Near and far limits (m) of acceptable sharpness for a CoC diameter in pixels.
 
         The far limit is ``inf`` at or beyond the hyperfocal distance.
@@ -155,7 +157,9 @@ def sensor_width_mm(name_or_mm: str) -> float:
         value = float(key)
     except ValueError:
         names = ", ".join(SENSOR_PRESETS_MM)
-        raise InputError(f"unknown sensor '{name_or_mm}' (a width in mm, or one of: {names})") from None
+        raise InputError(
+            f"unknown sensor '{name_or_mm}' (a width in mm, or one of: {names})"
+        ) from None
     if not _finite_positive(value):
         raise InputError("sensor width must be > 0 mm")
     return value

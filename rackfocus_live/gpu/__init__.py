@@ -1,1 +1,1 @@
-"""GPU side: GL context, shader programs, uploads and the depth-of-field renderer (main thread only)."""
+"""GPU side: GL context, shader programs, uploads, the DOF renderer (main thread only)."""

@@ -83,7 +83,8 @@ def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
     if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
         return np.ascontiguousarray(frame.to_ndarray()[..., 0].astype(np.uint16))
     if name == "ya8":
-        return np.ascontiguousarray(frame.to_ndarray().reshape(frame.height, frame.width, 2)[..., 0])
+        pairs = frame.to_ndarray().reshape(frame.height, frame.width, 2)
+        return np.ascontiguousarray(pairs[..., 0])
     return np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., 0])
 
 

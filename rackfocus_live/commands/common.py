@@ -1,0 +1,80 @@
+"""Flags shared by several commands (lens, depth, quality) and their conversion to models."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M, DEPTH_KINDS, DepthMapping
+from rackfocus_live.errors import InputError
+from rackfocus_live.lens import LensState, sensor_width_mm
+
+
+def add_lens_arguments(parser: argparse.ArgumentParser, *, focus_required: bool) -> None:
+    g = parser.add_argument_group("lens")
+    g.add_argument("--focal-length", type=float, default=50.0, metavar="MM",
+                   help="focal length in mm (default 50)")
+    g.add_argument("--sensor-width", default="36", metavar="MM|PRESET",
+                   help="sensor width in mm or a preset: full-frame, super35, aps-c, "
+                        "micro-four-thirds, 1-inch (default 36)")
+    g.add_argument("--f-stop", type=float, default=2.8, metavar="N", help="f-number (default 2.8)")
+    g.add_argument("--focus", type=float, required=focus_required, default=None, metavar="M",
+                   help="focus distance in metres")
+    g.add_argument("--blades", type=int, default=0, metavar="N",
+                   help="aperture blades; 0 = circular (default)")
+    g.add_argument("--blade-rotation", type=float, default=0.0, metavar="DEG",
+                   help="rotation of the blade polygon in degrees")
+    g.add_argument("--squeeze", type=float, default=1.0, metavar="X",
+                   help="anamorphic squeeze (1 = spherical; 1.33, 1.5, 2 for anamorphic)")
+    g.add_argument("--no-breathing", action="store_true",
+                   help="keep the pinhole field of view when focusing (CG cameras such as "
+                        "Cycles); default is the textbook thin lens of real footage")
+
+
+def add_depth_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("depth")
+    g.add_argument("--depth-kind", choices=DEPTH_KINDS, default="metric",
+                   help="metric (distance), disparity (inverse depth, near = bright, from depth "
+                        "models) or normalized (0 = near, 1 = far)")
+    g.add_argument("--depth-scale", type=float, default=None, metavar="S",
+                   help="metres per unit for metric depth (default: 1 for float files, 0.001 "
+                        "for 16-bit PNG in mm; TUM data: 0.0002)")
+    g.add_argument("--near", type=float, default=None, metavar="M",
+                   help=f"metres at the near end of relative depth (default {DEFAULT_NEAR_M:g})")
+    g.add_argument("--far", type=float, default=None, metavar="M",
+                   help=f"metres at the far end of relative depth (default {DEFAULT_FAR_M:g}; "
+                        "'inf' allowed for disparity)")
+
+
+def add_quality_argument(parser: argparse.ArgumentParser) -> None:
+    from rackfocus_live.settings import QUALITY_PRESETS
+
+    parser.add_argument("--quality", choices=list(QUALITY_PRESETS), default="default",
+                        help="sample-count preset of the bokeh gather (default: default)")
+
+
+def lens_from_args(args: argparse.Namespace, focus_m: float | None = None) -> LensState:
+    focus = focus_m if focus_m is not None else args.focus
+    for flag, value in (("--focal-length", args.focal_length), ("--f-stop", args.f_stop),
+                        ("--focus", focus), ("--squeeze", args.squeeze)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{flag} must be a finite number")
+    return LensState(
+        focal_length_mm=args.focal_length,
+        f_stop=args.f_stop,
+        sensor_width_mm=sensor_width_mm(str(args.sensor_width)),
+        focus_m=focus if focus is not None else 2.0,
+        blades=args.blades,
+        blade_rotation_deg=args.blade_rotation,
+        squeeze=args.squeeze,
+        focus_breathing=not args.no_breathing,
+    )
+
+
+def depth_mapping_from_args(args: argparse.Namespace) -> DepthMapping:
+    return DepthMapping(
+        kind=args.depth_kind,
+        scale=args.depth_scale,
+        near=args.near if args.near is not None else DEFAULT_NEAR_M,
+        far=args.far if args.far is not None else DEFAULT_FAR_M,
+    )

@@ -1,0 +1,75 @@
+"""Render one still with depth of field, headless (standalone EGL context)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rackfocus_live.commands.common import (
+    add_depth_arguments,
+    add_lens_arguments,
+    add_quality_argument,
+    depth_mapping_from_args,
+    lens_from_args,
+)
+from rackfocus_live.errors import InputError
+from rackfocus_live.settings import (
+    DEFAULT_HIGHLIGHT_GAIN,
+    DEFAULT_HIGHLIGHT_THRESHOLD,
+    HighlightBoost,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", required=True, metavar="IMG", help="all-in-focus colour image")
+    parser.add_argument("--depth", required=True, metavar="DEPTH", help="depth image (EXR, PNG)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.png", help="output PNG")
+    add_lens_arguments(parser, focus_required=True)
+    add_depth_arguments(parser)
+    add_quality_argument(parser)
+    g = parser.add_argument_group("highlights")
+    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
+                   metavar="T", help="display level above which clipped highlights are expanded")
+    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
+                   help="extra linear gain at full clip (0 disables)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rackfocus_live.media.images import read_depth_raw, read_rgb, write_png
+
+    lens = lens_from_args(args)
+    mapping = depth_mapping_from_args(args)
+    highlight = HighlightBoost(args.highlight_threshold, args.highlight_gain)
+    out = Path(args.output)
+    if out.suffix.lower() != ".png":
+        raise InputError("output must be a .png file", out)
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise InputError("output folder does not exist", out.parent)
+
+    rgb = read_rgb(args.image)
+    raw = read_depth_raw(args.depth)
+    inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
+    h, w = rgb.shape[:2]
+    if raw.shape != (h, w):
+        dh, dw = raw.shape
+        note = "" if abs(dw / dh - w / h) < 0.01 else " (aspect ratio differs: stretched to fit)"
+        print(f"rackfocus-live render: warning: {args.depth}: depth is {dw}x{dh}, image is "
+              f"{w}x{h}; depth resampled to the image on the GPU{note}", file=sys.stderr)
+
+    from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
+    from rackfocus_live.gpu.still import StillRenderer
+
+    try:
+        ctx = create_headless_context()
+    except GLUnavailableError as exc:
+        raise InputError(str(exc)) from None
+    renderer = StillRenderer(ctx, quality=args.quality)
+    try:
+        renderer.upload(rgb, inv_depth)
+        result = renderer.render(lens, highlight)
+    finally:
+        renderer.release()
+        ctx.release()
+    write_png(out, result)
+    return 0

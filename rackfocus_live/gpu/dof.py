@@ -1,0 +1,229 @@
+"""DofRenderer: physical thin-lens depth of field as a chain of full-screen GLSL passes.
+
+Passes (see shaders/ for the details of each):
+
+1. ``coc.frag``        full res    signed CoC diameter (px) from inverse depth and the lens
+2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
+3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
+4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
+5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
+6. ``gather_near.frag`` half res   near layer with coverage alpha
+7. ``composite.frag``  full res    sharp + slight full-res gather + far layer, near laid over
+
+Sample counts per pixel follow the tile's largest reachable CoC (``sample_count`` in
+sampling.glsl), capped by the quality preset, so in-focus regions cost almost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import moderngl
+
+from rackfocus_live.gpu.fullscreen import FullscreenPass
+from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.lens import LensState
+from rackfocus_live.settings import HighlightBoost, QualityPreset, quality_preset
+
+TILE_SIZE = 16
+#: Full-res CoC radius (px) up to which the composite gathers at full resolution.
+SLIGHT_END_PX = 3.0
+#: Near CoC radius (half-res px) over which pixels fade into the near layer.
+NEAR_FADE = (0.75, 1.5)
+#: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
+FIREFLY_LUMA = 8.0
+
+
+def _defines(preset: QualityPreset) -> dict[str, object]:
+    return {
+        "MAX_SAMPLES": preset.max_samples,
+        "MIN_SAMPLES": 8,
+        "SAMPLE_DENSITY": float(preset.density),
+        "SLIGHT_SAMPLES": preset.slight_samples,
+        "SLIGHT_END": SLIGHT_END_PX,
+        "NEAR_FADE_START": NEAR_FADE[0],
+        "NEAR_FADE_END": NEAR_FADE[1],
+        "FIREFLY_LUMA": FIREFLY_LUMA,
+        "JITTER": 1.0,
+    }
+
+
+class DofRenderer:
+    """Renders depth of field for one frame size. Main thread only; call ``release()`` when done.
+
+    Args:
+        ctx: the GL context (a window's or a standalone EGL one).
+        programs: the shader cache (shared with other passes; hot reload goes through it).
+        size: output (width, height) in pixels; the colour input must have this size.
+        quality: a name from ``settings.QUALITY_PRESETS``.
+    """
+
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        programs: ProgramCache,
+        size: tuple[int, int],
+        quality: str = "default",
+    ) -> None:
+        self.ctx = ctx
+        self.programs = programs
+        self.size = (int(size[0]), int(size[1]))
+        self.quality = quality
+        self._passes: dict[str, FullscreenPass] = {}
+        self._textures: list[moderngl.Texture] = []
+        self._framebuffers: list[moderngl.Framebuffer] = []
+        self._queries = [ctx.query(time=True), ctx.query(time=True)]
+        self._frame = 0
+        self._build_passes()
+        self._allocate()
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _build_passes(self) -> None:
+        for p in self._passes.values():
+            p.release()
+        defines = _defines(quality_preset(self.quality))
+        self._passes = {
+            name: FullscreenPass(self.programs, f"{name}.frag", defines)
+            for name in ("coc", "tiles", "tile_dilate", "downsample", "gather_far",
+                         "gather_near", "composite")
+        }
+
+    def _texture(
+        self, size: tuple[int, int], components: int, dtype: str, *, linear: bool = False
+    ) -> moderngl.Texture:
+        tex = self.ctx.texture(size, components, dtype=dtype)
+        tex.repeat_x = tex.repeat_y = False
+        flt = moderngl.LINEAR if linear else moderngl.NEAREST
+        tex.filter = (flt, flt)
+        self._textures.append(tex)
+        return tex
+
+    def _fbo(self, *textures: moderngl.Texture) -> moderngl.Framebuffer:
+        fbo = self.ctx.framebuffer(color_attachments=list(textures))
+        self._framebuffers.append(fbo)
+        return fbo
+
+    def _allocate(self) -> None:
+        self._free_targets()
+        w, h = self.size
+        half = (max(1, (w + 1) // 2), max(1, (h + 1) // 2))
+        tiles = (max(1, math.ceil(w / TILE_SIZE)), max(1, math.ceil(h / TILE_SIZE)))
+        self.coc = self._texture((w, h), 1, "f2")
+        self.tiles = self._texture(tiles, 2, "f2")
+        self.tiles_dilated = self._texture(tiles, 2, "f2")
+        self.half = self._texture(half, 4, "f2", linear=True)
+        self.far = self._texture(half, 4, "f2", linear=True)
+        self.near = self._texture(half, 4, "f2", linear=True)
+        self.output = self._texture((w, h), 4, "f1", linear=True)
+        self._coc_fbo = self._fbo(self.coc)
+        self._tiles_fbo = self._fbo(self.tiles)
+        self._dilate_fbo = self._fbo(self.tiles_dilated)
+        self._half_fbo = self._fbo(self.half)
+        self._far_fbo = self._fbo(self.far)
+        self._near_fbo = self._fbo(self.near)
+        self.output_fbo = self._fbo(self.output)
+
+    def _free_targets(self) -> None:
+        for fbo in self._framebuffers:
+            fbo.release()
+        for tex in self._textures:
+            tex.release()
+        self._framebuffers.clear()
+        self._textures.clear()
+
+    def resize(self, size: tuple[int, int]) -> None:
+        if (int(size[0]), int(size[1])) != self.size:
+            self.size = (int(size[0]), int(size[1]))
+            self._allocate()
+
+    def set_quality(self, name: str) -> None:
+        quality_preset(name)  # validate before touching GL
+        if name != self.quality:
+            self.quality = name
+            self._build_passes()
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    @property
+    def last_gpu_ms(self) -> float | None:
+        """GPU time of the previous frame's passes (timer query), or None before two frames."""
+        if self._frame < 2:
+            return None
+        elapsed = self._queries[(self._frame - 1) % 2].elapsed
+        return elapsed / 1e6 if elapsed else None
+
+    def render(
+        self,
+        color: moderngl.Texture,
+        inv_depth: moderngl.Texture,
+        lens: LensState,
+        *,
+        color_is_srgb: bool,
+        highlight: HighlightBoost | None = None,
+    ) -> moderngl.Texture:
+        """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
+
+        Args:
+            color: full-res colour, display-encoded (RGBA8, ``color_is_srgb=True``) or
+                linear light (float, ``color_is_srgb=False``). Row 0 is the first image row.
+            inv_depth: inverse depth in 1/m (R32F), any resolution; it is resampled bilinearly
+                (in inverse depth) when its size differs from the output.
+            lens: optics and focus.
+            highlight: clipped-highlight re-expansion for LDR input.
+        """
+        if color.size != self.size:
+            raise ValueError(f"colour is {color.size}, renderer is {self.size}")
+        highlight = highlight or HighlightBoost()
+        w = self.size[0]
+        flt = moderngl.NEAREST if inv_depth.size == self.size else moderngl.LINEAR
+        inv_depth.filter = (flt, flt)
+        inv_depth.repeat_x = inv_depth.repeat_y = False
+        color.repeat_x = color.repeat_y = False
+        aperture = {
+            "u_blades": int(lens.blades),
+            "u_blade_rotation": math.radians(lens.blade_rotation_deg),
+            "u_squeeze": float(lens.squeeze),
+        }
+        max_coc = lens.max_coc_px(w)
+        reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
+        query = self._queries[self._frame % 2]
+        self._frame += 1
+        p = self._passes
+        with query:
+            p["coc"].render(self._coc_fbo, [("u_inv_depth", inv_depth)], {
+                "u_coc_scale": lens.coc_scale_px(w),
+                "u_inv_focus": 1.0 / lens.focus_m,
+                "u_max_coc": max_coc,
+            })
+            p["tiles"].render(self._tiles_fbo, [("u_coc", self.coc)], {"u_tile": TILE_SIZE})
+            p["tile_dilate"].render(self._dilate_fbo, [("u_tiles", self.tiles)], {
+                "u_tile": TILE_SIZE, "u_reach": reach, "u_squeeze": float(lens.squeeze),
+            })
+            p["downsample"].render(self._half_fbo, [("u_color", color), ("u_coc", self.coc)], {
+                "u_color_is_srgb": color_is_srgb,
+                "u_highlight_threshold": highlight.threshold,
+                "u_highlight_gain": highlight.gain,
+            })
+            gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
+            p["gather_far"].render(self._far_fbo, gather_inputs,
+                                   {"u_tile": TILE_SIZE, **aperture})
+            p["gather_near"].render(self._near_fbo, gather_inputs,
+                                    {"u_tile": TILE_SIZE, **aperture})
+            p["composite"].render(self.output_fbo, [
+                ("u_color", color), ("u_coc", self.coc), ("u_half", self.half),
+                ("u_far", self.far), ("u_near", self.near),
+            ], {"u_color_is_srgb": color_is_srgb, **aperture})
+        return self.output
+
+    def read_output(self) -> bytes:
+        """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
+        return self.output_fbo.read(components=3, alignment=1)
+
+    def release(self) -> None:
+        for p in self._passes.values():
+            p.release()
+        self._passes.clear()
+        self._free_targets()
+        # moderngl Query objects have no release(); dropping them lets ctx.gc() free them.
+        self._queries.clear()

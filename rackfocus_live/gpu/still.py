@@ -1,0 +1,77 @@
+"""Render stills (numpy in, numpy out) with the same DofRenderer the app and export use."""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.lens import LensState
+from rackfocus_live.settings import HighlightBoost
+
+
+class StillRenderer:
+    """Uploads an RGB image and an inverse-depth map, renders, reads back. Reuses GL objects
+    while the sizes stay the same (the quality benchmark renders many cases of one scene).
+    """
+
+    def __init__(self, ctx: moderngl.Context, quality: str = "default") -> None:
+        self.ctx = ctx
+        self.programs = ProgramCache(ctx)
+        self.quality = quality
+        self._dof: DofRenderer | None = None
+        self._color: moderngl.Texture | None = None
+        self._depth: moderngl.Texture | None = None
+
+    def upload(self, rgb: npt.NDArray[np.integer], inv_depth: npt.NDArray[np.float32]) -> None:
+        """Colour (HxWx3 uint8 or uint16, display-encoded) and inverse depth (any HxW, 1/m)."""
+        h, w = rgb.shape[:2]
+        dtype = "f1" if rgb.dtype == np.uint8 else "u2"
+        if rgb.dtype != np.uint8:
+            # 16-bit colour goes up as normalised float so the shader sees 0..1 either way.
+            data = (rgb.astype(np.float32) / 65535.0).astype(np.float16)
+            dtype = "f2"
+        else:
+            data = rgb
+        self._release_inputs()
+        self._color = self.ctx.texture((w, h), 3, np.ascontiguousarray(data).tobytes(),
+                                       dtype=dtype, alignment=1)
+        dh, dw = inv_depth.shape
+        self._depth = self.ctx.texture((dw, dh), 1,
+                                       np.ascontiguousarray(inv_depth, np.float32).tobytes(),
+                                       dtype="f4", alignment=1)
+        if self._dof is None:
+            self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality)
+        else:
+            self._dof.resize((w, h))
+
+    @property
+    def dof(self) -> DofRenderer:
+        if self._dof is None:
+            raise RuntimeError("upload() an image first")
+        return self._dof
+
+    def render(
+        self, lens: LensState, highlight: HighlightBoost | None = None
+    ) -> npt.NDArray[np.uint8]:
+        """The rendered frame as HxWx3 uint8 (sRGB)."""
+        if self._color is None or self._depth is None:
+            raise RuntimeError("upload() an image first")
+        self.dof.render(self._color, self._depth, lens, color_is_srgb=True, highlight=highlight)
+        w, h = self.dof.size
+        return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
+
+    def _release_inputs(self) -> None:
+        for tex in (self._color, self._depth):
+            if tex is not None:
+                tex.release()
+        self._color = self._depth = None
+
+    def release(self) -> None:
+        self._release_inputs()
+        if self._dof is not None:
+            self._dof.release()
+            self._dof = None
+        self.programs.release()

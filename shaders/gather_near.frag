@@ -1,0 +1,46 @@
+#version 330 core
+// Near field layer at half resolution: foreground blur with its own coverage (alpha), so a blurred
+// foreground lays over whatever is behind it, becoming semi-transparent towards its edges.
+// alpha = sum over landing samples of (sample area / CoC area): 1 inside a blurred foreground,
+// about 0.5 on its silhouette, falling to 0 one CoC radius outside, as a thin lens gives.
+// Slightly defocused near pixels fade out of this layer; the full-res composite resolves them.
+#include "common.glsl"
+#include "aperture.glsl"
+#include "sampling.glsl"
+
+uniform sampler2D u_half;
+uniform sampler2D u_tiles;
+uniform int u_tile;
+
+out vec4 f_near;                   // normalised colour, alpha
+
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    vec2 texel = 1.0 / vec2(textureSize(u_half, 0));
+    float radius = texelFetch(u_tiles, (p * 2) / u_tile, 0).r * 0.5;  // half-res px
+    if (radius < NEAR_FADE_START) {
+        f_near = vec4(0.0);
+        return;
+    }
+    int n = sample_count(radius, u_squeeze);
+    float rotation = JITTER * 2.0 * PI * ign(gl_FragCoord.xy + 17.0);
+    float shape_area = aperture_area_factor();
+    float disc_area = PI * radius * radius * u_squeeze;
+    vec3 acc = vec3(0.0);
+    float wsum = 0.0;
+    for (int i = 0; i < n; ++i) {
+        float area_fraction;
+        vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
+        vec4 s = texture(u_half, (gl_FragCoord.xy + o) * texel);
+        float r = -s.a * 0.25;
+        if (r < NEAR_FADE_START) {
+            continue;
+        }
+        float cover = clamp(r - aperture_norm(o) + 0.5, 0.0, 1.0);
+        float fade = smoothstep(NEAR_FADE_START, NEAR_FADE_END, r);
+        float w = fade * cover * area_fraction * disc_area / (max(r * r, 0.25) * shape_area);
+        acc += s.rgb * w;
+        wsum += w;
+    }
+    f_near = wsum > 1e-6 ? vec4(acc / wsum, min(wsum, 1.0)) : vec4(0.0);
+}

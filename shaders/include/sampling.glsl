@@ -1,0 +1,20 @@
+// Spiral sample pattern over the unit disc with a density that rises towards the centre.
+// Radius u^SAMPLE_EXPONENT (0.5 = uniform): small CoCs near the centre still get samples when the
+// search radius is sized for a large neighbour. Each sample carries the fraction of the disc's
+// area it stands for (the Jacobian), so weighted sums stay unbiased estimates of area integrals.
+#ifndef SAMPLE_EXPONENT
+#define SAMPLE_EXPONENT 0.75
+#endif
+
+vec2 spiral_sample(int i, int n, float rotation, out float area_fraction) {
+    float u = (float(i) + 0.5) / float(n);
+    float radius = pow(u, SAMPLE_EXPONENT);
+    float angle = float(i) * GOLDEN_ANGLE + rotation;
+    area_fraction = 2.0 * SAMPLE_EXPONENT * pow(u, 2.0 * SAMPLE_EXPONENT - 1.0) / float(n);
+    return radius * vec2(cos(angle), sin(angle));
+}
+
+int sample_count(float radius, float squeeze) {
+    float n = ceil(SAMPLE_DENSITY * PI * radius * radius * squeeze);
+    return int(clamp(n, float(MIN_SAMPLES), float(MAX_SAMPLES)));
+}
