@@ -40,7 +40,7 @@ SENSOR_PRESETS_MM: dict[str, float] = {
 
 #: Largest CoC diameter (px at the rendered width) the renderer will produce; beyond this the
 #: gather would need more samples than any preset has, so the CoC is clamped (documented).
-MAX_COC_FRACTION_OF_WIDTH = 0.08
+MAX_COC_FRACTION_OF_WIDTH = 0.15
 
 
 @dataclass(frozen=True, slots=True)

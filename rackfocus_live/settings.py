@@ -26,9 +26,9 @@ class QualityPreset:
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
     "draft": QualityPreset(max_samples=24, density=0.35, slight_samples=8),
-    "default": QualityPreset(max_samples=64, density=0.6, slight_samples=16),
-    "high": QualityPreset(max_samples=128, density=1.0, slight_samples=24),
-    "ultra": QualityPreset(max_samples=256, density=1.6, slight_samples=32),
+    "default": QualityPreset(max_samples=128, density=1.0, slight_samples=16),
+    "high": QualityPreset(max_samples=192, density=1.5, slight_samples=24),
+    "ultra": QualityPreset(max_samples=320, density=2.5, slight_samples=32),
 }
 
 

@@ -41,7 +41,9 @@ vec3 slight_gather(ivec2 p, float c0, float r0) {
         if (c > c0) {
             r = min(r, r0);
         }
-        float cover = clamp(r - aperture_norm(vec2(q - p)) + 0.5, 0.0, 1.0);
+        // Offset from the sample to p; reflected for samples in front of the focus plane.
+        vec2 to_p = vec2(p - q) * (c < 0.0 ? -1.0 : 1.0);
+        float cover = clamp(r - aperture_norm(to_p) + 0.5, 0.0, 1.0);
         float w = cover * area_fraction * disc_area / (max(r * r, 0.25) * shape_area);
         acc += load_linear(q) * w;
         wsum += w;
@@ -66,8 +68,8 @@ vec3 far_upsample(float c0) {
         ivec2 q = clamp(base + o, ivec2(0), ivec2(size) - 1);
         float bil = (o.x == 1 ? f.x : 1.0 - f.x) * (o.y == 1 ? f.y : 1.0 - f.y);
         float c = texelFetch(u_half, q, 0).a;
-        float similar = 1.0 / (1.0 + abs(c - c0) / (1.0 + 0.25 * abs(c0)));
-        float w = bil * similar * similar + 1e-5;
+        float similar = clamp(1.0 - abs(c - c0) / (1.0 + 0.5 * abs(c0)), 0.0, 1.0);
+        float w = bil * similar + 1e-5;
         acc += texelFetch(u_far, q, 0).rgb * w;
         wsum += w;
     }

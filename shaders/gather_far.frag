@@ -20,7 +20,6 @@ const float NEAR_EPS = 1.0;        // CoC diameter (full-res px) below which a p
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    vec2 texel = 1.0 / vec2(textureSize(u_half, 0));
     vec4 center = texelFetch(u_half, p, 0);
     float c0 = center.a;
     vec2 tile = texelFetch(u_tiles, (p * 2) / u_tile, 0).rg * 0.5;  // half-res px
@@ -40,7 +39,7 @@ void main() {
     for (int i = 0; i < n; ++i) {
         float area_fraction;
         vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
-        vec4 s = texture(u_half, (gl_FragCoord.xy + o) * texel);
+        vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         if (s.a < -NEAR_EPS) {
             continue;  // near-field samples belong to the near layer
         }
@@ -53,7 +52,8 @@ void main() {
             if (s.a > c0) {
                 r = min(r, r0);
             }
-            float cover = clamp(r - aperture_norm(o) + 0.5, 0.0, 1.0);
+            // p lies at -o from the sample: test that offset against the sample's aperture.
+            float cover = clamp(r - aperture_norm(-o) + 0.5, 0.0, 1.0);
             w = cover * a / (max(r * r, 0.25) * shape_area);
         }
         acc += s.rgb * w;

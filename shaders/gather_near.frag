@@ -16,7 +16,6 @@ out vec4 f_near;                   // normalised colour, alpha
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    vec2 texel = 1.0 / vec2(textureSize(u_half, 0));
     float radius = texelFetch(u_tiles, (p * 2) / u_tile, 0).r * 0.5;  // half-res px
     if (radius < NEAR_FADE_START) {
         f_near = vec4(0.0);
@@ -31,11 +30,13 @@ void main() {
     for (int i = 0; i < n; ++i) {
         float area_fraction;
         vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
-        vec4 s = texture(u_half, (gl_FragCoord.xy + o) * texel);
+        vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         float r = -s.a * 0.25;
         if (r < NEAR_FADE_START) {
             continue;
         }
+        // In front of the focus plane the image of the aperture is inverted (point-reflected),
+        // so the offset to p (-o) is tested reflected, i.e. as +o.
         float cover = clamp(r - aperture_norm(o) + 0.5, 0.0, 1.0);
         float fade = smoothstep(NEAR_FADE_START, NEAR_FADE_END, r);
         float w = fade * cover * area_fraction * disc_area / (max(r * r, 0.25) * shape_area);

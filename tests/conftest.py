@@ -36,8 +36,10 @@ def _session_ctx():  # type: ignore[no-untyped-def]
 def ctx(_session_ctx):  # type: ignore[no-untyped-def]
     """The shared GL context; fails a test that leaves a GL error behind."""
     assert _session_ctx.error == "GL_NO_ERROR"
+    from rackfocus_live.gpu.context import collect_garbage
+
     yield _session_ctx
-    _session_ctx.gc()
+    collect_garbage(_session_ctx)
     assert _session_ctx.error == "GL_NO_ERROR"
 
 

@@ -39,6 +39,30 @@ def configure(ctx: moderngl.Context) -> None:
     ctx.gc_mode = "context_gc"
 
 
+def collect_garbage(ctx: moderngl.Context) -> int:
+    """Free GL objects that Python dropped without ``release()``; call on the GL thread.
+
+    moderngl 5.13 also queues objects that *were* released (as ``InvalidObject`` handles, which
+    have no ``release``) when they are garbage-collected, which makes a bare ``ctx.gc()`` raise;
+    those are skipped here.
+    """
+    pending = ctx.objects
+    live = [obj for obj in pending if hasattr(obj, "release")]
+    pending.clear()
+    pending.extend(live)
+    return ctx.gc()
+
+
+def restore_framebuffer(ctx: moderngl.Context, previous: moderngl.Framebuffer | None) -> None:
+    """Bind ``previous`` again, or the default framebuffer (0) when there was none.
+
+    moderngl re-binds "the current framebuffer" internally when it creates framebuffers, so a
+    pass chain must not leave one of its own bound: once released, that name is dead and the next
+    framebuffer creation fails with GL_INVALID_OPERATION. Standalone contexts start with none.
+    """
+    (previous if previous is not None else ctx.detect_framebuffer(0)).use()
+
+
 def describe(ctx: moderngl.Context) -> str:
     info = ctx.info
     return f"{info.get('GL_RENDERER', '?')} / {info.get('GL_VERSION', '?')}"

@@ -20,6 +20,7 @@ import math
 
 import moderngl
 
+from rackfocus_live.gpu.context import restore_framebuffer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
@@ -190,6 +191,9 @@ class DofRenderer:
         query = self._queries[self._frame % 2]
         self._frame += 1
         p = self._passes
+        # Leave the caller's framebuffer bound (a window's screen, an export target): moderngl
+        # rebinds "the current" framebuffer later, which must not be one of ours once released.
+        previous = self.ctx.fbo
         with query:
             p["coc"].render(self._coc_fbo, [("u_inv_depth", inv_depth)], {
                 "u_coc_scale": lens.coc_scale_px(w),
@@ -214,11 +218,15 @@ class DofRenderer:
                 ("u_color", color), ("u_coc", self.coc), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near),
             ], {"u_color_is_srgb": color_is_srgb, **aperture})
+        restore_framebuffer(self.ctx, previous)
         return self.output
 
     def read_output(self) -> bytes:
         """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
-        return self.output_fbo.read(components=3, alignment=1)
+        previous = self.ctx.fbo
+        data = self.output_fbo.read(components=3, alignment=1)
+        restore_framebuffer(self.ctx, previous)
+        return data
 
     def release(self) -> None:
         for p in self._passes.values():

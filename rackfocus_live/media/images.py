@@ -88,11 +88,32 @@ def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
     return np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., 0])
 
 
+#: Still formats we write: (codec, pixel format) by array kind.
+_WRITE_FORMATS = {
+    "rgb8": ("png", "rgb24"),
+    "gray16": ("png", "gray16be"),
+    "grayf32": ("exr", "grayf32le"),
+}
+
+
 def write_png(path: PathLike, rgb: npt.NDArray[np.uint8]) -> None:
     """Write HxWx3 uint8 as an RGB PNG (atomically: temp name, then rename)."""
     arr = np.ascontiguousarray(rgb)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"write_png expects HxWx3 uint8, got {arr.shape} {arr.dtype}")
+    _write_still(path, arr, "rgb8")
+
+
+def write_depth(path: PathLike, depth: npt.NDArray[np.generic]) -> None:
+    """Write HxW depth: uint16 as a 16-bit PNG, float32 as a single-channel EXR."""
+    arr = np.ascontiguousarray(depth)
+    if arr.ndim != 2 or arr.dtype not in (np.uint16, np.float32):
+        raise ValueError(f"write_depth expects HxW uint16 or float32, got {arr.shape} {arr.dtype}")
+    _write_still(path, arr, "gray16" if arr.dtype == np.uint16 else "grayf32")
+
+
+def _write_still(path: PathLike, arr: npt.NDArray[np.generic], kind: str) -> None:
+    codec, pix_fmt = _WRITE_FORMATS[kind]
     out = Path(path)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
@@ -100,11 +121,11 @@ def write_png(path: PathLike, rgb: npt.NDArray[np.uint8]) -> None:
     tmp = out.with_name(f".{out.name}.part")
     try:
         with av.open(os.fspath(tmp), mode="w", format="image2") as container:
-            stream = container.add_stream("png")
+            stream = container.add_stream(codec)
             stream.width = arr.shape[1]
             stream.height = arr.shape[0]
-            stream.pix_fmt = "rgb24"
-            frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            stream.pix_fmt = pix_fmt
+            frame = av.VideoFrame.from_ndarray(arr, format=pix_fmt)
             for packet in stream.encode(frame):
                 container.mux(packet)
             for packet in stream.encode(None):

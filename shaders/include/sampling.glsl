@@ -3,7 +3,7 @@
 // search radius is sized for a large neighbour. Each sample carries the fraction of the disc's
 // area it stands for (the Jacobian), so weighted sums stay unbiased estimates of area integrals.
 #ifndef SAMPLE_EXPONENT
-#define SAMPLE_EXPONENT 0.75
+#define SAMPLE_EXPONENT 0.6
 #endif
 
 vec2 spiral_sample(int i, int n, float rotation, out float area_fraction) {
@@ -17,4 +17,11 @@ vec2 spiral_sample(int i, int n, float rotation, out float area_fraction) {
 int sample_count(float radius, float squeeze) {
     float n = ceil(SAMPLE_DENSITY * PI * radius * radius * squeeze);
     return int(clamp(n, float(MIN_SAMPLES), float(MAX_SAMPLES)));
+}
+
+// Nearest texel at a pixel position, clamped to the image. Bilinear fetches would blend the CoC
+// of a foreground texel with the background's across a depth edge and leak its colour there.
+vec4 fetch_half(sampler2D tex, vec2 pixel) {
+    ivec2 size = textureSize(tex, 0);
+    return texelFetch(tex, clamp(ivec2(floor(pixel)), ivec2(0), size - 1), 0);
 }

@@ -1,0 +1,66 @@
+"""Helpers for DOF tests: render numpy scenes through the real DofRenderer."""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.lens import LensState
+from rackfocus_live.settings import HighlightBoost
+
+NO_BOOST = HighlightBoost(threshold=0.9, gain=0.0)
+
+
+def srgb_to_linear(x: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    x = np.asarray(x, np.float64)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    x = np.clip(np.asarray(x, np.float64), 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+def psnr(a: npt.NDArray[np.generic], b: npt.NDArray[np.generic], peak: float = 255.0) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(peak * peak / mse)
+
+
+def render(
+    ctx: moderngl.Context,
+    programs: ProgramCache,
+    color: npt.NDArray[np.generic],
+    inv_depth: npt.NDArray[np.floating],
+    lens: LensState,
+    *,
+    highlight: HighlightBoost = NO_BOOST,
+    quality: str = "default",
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """Render; returns (HxWx3 uint8 sRGB output, HxW float CoC map in px).
+
+    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed).
+    """
+    h, w = color.shape[:2]
+    if color.dtype == np.uint8:
+        tex = ctx.texture((w, h), 3, np.ascontiguousarray(color).tobytes(), alignment=1)
+        is_srgb = True
+    else:
+        data = np.ascontiguousarray(color, np.float16)
+        tex = ctx.texture((w, h), 3, data.tobytes(), dtype="f2", alignment=1)
+        is_srgb = False
+    dh, dw = inv_depth.shape
+    dtex = ctx.texture((dw, dh), 1, np.ascontiguousarray(inv_depth, np.float32).tobytes(),
+                       dtype="f4", alignment=1)
+    dof = DofRenderer(ctx, programs, (w, h), quality)
+    try:
+        dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight)
+        out = np.frombuffer(dof.read_output(), np.uint8).reshape(h, w, 3).copy()
+        coc = np.frombuffer(dof.coc.read(), np.float16).reshape(h, w).astype(np.float32)
+    finally:
+        dof.release()
+        tex.release()
+        dtex.release()
+    return out, coc
