@@ -45,7 +45,7 @@ def test_missing_version_and_missing_include_are_clear_errors(tmp_path: Path) ->
     with pytest.raises(ShaderError, match="first line must be #version"):
         preprocess(root / "solid.frag", {}, root)
     (root / "solid.frag").write_text('#version 330 core\n#include "nope.glsl"\n')
-    with pytest.raises(ShaderError, match='"nope.glsl" not found'):
+    with pytest.raises(ShaderError, match=r'"nope\.glsl" not found'):
         preprocess(root / "solid.frag", {}, root)
 
 
