@@ -60,7 +60,8 @@ def restore_framebuffer(ctx: moderngl.Context, previous: moderngl.Framebuffer | 
     pass chain must not leave one of its own bound: once released, that name is dead and the next
     framebuffer creation fails with GL_INVALID_OPERATION. Standalone contexts start with none.
     """
-    (previous if previous is not None else ctx.detect_framebuffer(0)).use()
+    alive = previous is not None and hasattr(previous.mglo, "use")
+    (previous if alive else ctx.detect_framebuffer(0)).use()  # type: ignore[union-attr]
 
 
 def describe(ctx: moderngl.Context) -> str:

@@ -16,6 +16,7 @@ sampling.glsl), capped by the quality preset, so in-focus regions cost almost no
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import moderngl
@@ -57,6 +58,8 @@ class DofRenderer:
         programs: the shader cache (shared with other passes; hot reload goes through it).
         size: output (width, height) in pixels; the colour input must have this size.
         quality: a name from ``settings.QUALITY_PRESETS``.
+        timer_query: time the passes with a GL timer query (``last_gpu_ms``). Timer queries do
+            not nest, so a caller that times the renderer itself turns this off.
     """
 
     def __init__(
@@ -65,6 +68,8 @@ class DofRenderer:
         programs: ProgramCache,
         size: tuple[int, int],
         quality: str = "default",
+        *,
+        timer_query: bool = True,
     ) -> None:
         self.ctx = ctx
         self.programs = programs
@@ -73,7 +78,7 @@ class DofRenderer:
         self._passes: dict[str, FullscreenPass] = {}
         self._textures: list[moderngl.Texture] = []
         self._framebuffers: list[moderngl.Framebuffer] = []
-        self._queries = [ctx.query(time=True), ctx.query(time=True)]
+        self._queries = [ctx.query(time=True), ctx.query(time=True)] if timer_query else []
         self._frame = 0
         self._build_passes()
         self._allocate()
@@ -149,7 +154,7 @@ class DofRenderer:
     @property
     def last_gpu_ms(self) -> float | None:
         """GPU time of the previous frame's passes (timer query), or None before two frames."""
-        if self._frame < 2:
+        if self._frame < 2 or not self._queries:
             return None
         elapsed = self._queries[(self._frame - 1) % 2].elapsed
         return elapsed / 1e6 if elapsed else None
@@ -188,7 +193,7 @@ class DofRenderer:
         }
         max_coc = lens.max_coc_px(w)
         reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
-        query = self._queries[self._frame % 2]
+        query = self._queries[self._frame % 2] if self._queries else contextlib.nullcontext()
         self._frame += 1
         p = self._passes
         # Leave the caller's framebuffer bound (a window's screen, an export target): moderngl

@@ -54,7 +54,9 @@ def preprocess(
 
         def include(m: re.Match[str]) -> str:
             name = m.group(1)
-            for base in (file.parent, root / "include", root):
+            # The product's include folder comes last, so extra shader roots (benchmarks,
+            # user shaders) can include the shared helpers.
+            for base in (file.parent, root / "include", root, shader_dir() / "include"):
                 if (base / name).is_file():
                     return expand((base / name).resolve(), depth + 1)
             raise ShaderError(f"{file}: #include \"{name}\" not found")
@@ -119,8 +121,8 @@ class ProgramCache:
     def _build(
         self, vert: str, frag: str, defines: Mapping[str, object]
     ) -> tuple[moderngl.Program, list[Path]]:
-        vsrc, vfiles = preprocess(self.root / vert, defines, self.root)
-        fsrc, ffiles = preprocess(self.root / frag, defines, self.root)
+        vsrc, vfiles = preprocess(self._locate(vert), defines, self.root)
+        fsrc, ffiles = preprocess(self._locate(frag), defines, self.root)
         try:
             program = self.ctx.program(vertex_shader=vsrc, fragment_shader=fsrc)
         except Exception as exc:
@@ -128,6 +130,11 @@ class ProgramCache:
             source = fsrc if "fragment" in message.lower() else vsrc
             raise ShaderError(_annotate(message, source, f"{vert} + {frag}")) from None
         return program, vfiles + ffiles
+
+    def _locate(self, name: str) -> Path:
+        """A shader file in this cache's root, else in the product's shader folder."""
+        own = self.root / name
+        return own if own.is_file() else shader_dir() / name
 
     def get(
         self, vert: str, frag: str, defines: Mapping[str, object] | None = None

@@ -1,0 +1,206 @@
+"""Speed benchmark: the DOF passes per frame size and quality preset, beside a plain copy pass of
+the same size (same run, same context), and beside a plain single-pass gather on the eval scenes.
+
+GPU time comes from GL timer queries (GL_TIME_ELAPSED) where available, else wall time around
+``ctx.finish()``. Ratios are what to compare across machines; absolute figures say where we are.
+
+    .venv/bin/python bench/speed.py [--sizes 640x360,1280x720] [--presets default,draft] [--reps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import moderngl
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rackfocus_live.depth import DepthMapping  # noqa: E402
+from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
+from rackfocus_live.gpu.dof import DofRenderer  # noqa: E402
+from rackfocus_live.gpu.fullscreen import FullscreenPass  # noqa: E402
+from rackfocus_live.gpu.programs import ProgramCache, shader_dir  # noqa: E402
+from rackfocus_live.lens import LensState  # noqa: E402
+from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
+from rackfocus_live.settings import QUALITY_PRESETS  # noqa: E402
+
+SIZES = ((640, 360), (1280, 720), (1920, 1080), (3840, 2160))
+BENCH_SHADERS = Path(__file__).resolve().parent
+
+
+def use_timer_queries(ctx: moderngl.Context) -> bool:
+    """Timer queries on real GPUs; wall time around finish() on software rasterisers, whose
+    queries only see command submission (llvmpipe rasterises later, at flush)."""
+    renderer = ctx.info.get("GL_RENDERER", "").lower()
+    software = any(name in renderer for name in ("llvmpipe", "softpipe", "swrast", "lavapipe"))
+    return not software and ("GL_ARB_timer_query" in ctx.extensions or ctx.version_code >= 330)
+
+
+def timed_ms(ctx: moderngl.Context, draw: Callable[[], None], reps: int) -> float:
+    """Median GPU milliseconds of ``draw`` over ``reps`` runs after one warm-up."""
+    draw()
+    ctx.finish()
+    use_query = use_timer_queries(ctx)
+    samples = []
+    for _ in range(reps):
+        if use_query:
+            q = ctx.query(time=True)
+            with q:
+                draw()
+            samples.append(q.elapsed / 1e6)
+        else:
+            t0 = time.perf_counter()
+            draw()
+            ctx.finish()
+            samples.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(samples))
+
+
+def synthetic_scene(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Textured layers at 1, 3 and 12 m with small bright lights: a typical rack-focus frame."""
+    rng = np.random.default_rng(7)
+    small = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    img = np.repeat(np.repeat(small, 8, 0), 8, 1)[:h, :w].copy()
+    z = np.full((h, w), 12.0, np.float32)
+    z[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 3.0
+    z[:, : w // 6] = 1.0
+    lights = rng.integers(0, [h, w], (40, 2))
+    for y, x in lights:
+        img[y: y + 3, x: x + 3] = 255
+    return img, (1.0 / z).astype(np.float32)
+
+
+class Inputs:
+    """Colour + inverse-depth textures of one size; released together."""
+
+    def __init__(self, ctx: moderngl.Context, rgb: np.ndarray, inv: np.ndarray) -> None:
+        h, w = rgb.shape[:2]
+        self.size = (w, h)
+        self.color = ctx.texture((w, h), 3, np.ascontiguousarray(rgb).tobytes(), alignment=1)
+        self.depth = ctx.texture((inv.shape[1], inv.shape[0]), 1,
+                                 np.ascontiguousarray(inv).tobytes(), dtype="f4", alignment=1)
+
+    def release(self) -> None:
+        self.color.release()
+        self.depth.release()
+
+
+def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: list[str],
+                reps: int) -> list[dict[str, object]]:
+    programs = ProgramCache(ctx)
+    copy_cache = ProgramCache(ctx, _bench_root())
+    rows: list[dict[str, object]] = []
+    lens = LensState(focal_length_mm=50, f_stop=1.4, sensor_width_mm=36, focus_m=3.0)
+    print(f"{'size':>10s} {'preset':>8s} {'DOF ms':>9s} {'copy ms':>9s} {'ratio':>7s}")
+    for w, h in sizes:
+        rgb, inv = synthetic_scene(w, h)
+        inputs = Inputs(ctx, rgb, inv)
+        target = ctx.texture((w, h), 4)
+        fbo = ctx.framebuffer(color_attachments=[target])
+        copy = FullscreenPass(copy_cache, "copy.frag")
+        copy_ms = timed_ms(ctx, lambda c=copy, f=fbo, i=inputs: c.render(
+            f, [("u_color", i.color)]), reps)
+        for preset in presets:
+            dof = DofRenderer(ctx, programs, (w, h), preset, timer_query=False)
+            n = reps if w * h <= 1920 * 1080 else max(1, reps // 3)
+            ms = timed_ms(ctx, lambda d=dof, i=inputs: d.render(
+                i.color, i.depth, lens, color_is_srgb=True), n)
+            dof.release()
+            rows.append({"size": f"{w}x{h}", "preset": preset, "dof_ms": ms, "copy_ms": copy_ms,
+                         "ratio": ms / copy_ms})
+            print(f"{w:>5d}x{h:<4d} {preset:>8s} {ms:9.2f} {copy_ms:9.3f} {ms / copy_ms:7.1f}")
+        copy.release()
+        fbo.release()
+        target.release()
+        inputs.release()
+    copy_cache.release()
+    programs.release()
+    return rows
+
+
+def _bench_root() -> Path:
+    """A shader root where bench shaders can #include the product's include files."""
+    return BENCH_SHADERS
+
+
+def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] | None:
+    """Per eval case at 640x360: our default preset vs the plain gather, same run."""
+    evaldir = ROOT.parent / "shared" / "eval" / "scenes"
+    if not evaldir.is_dir():
+        print("eval scenes not found: plain-gather comparison skipped")
+        return None
+    programs = ProgramCache(ctx)
+    plain_cache = ProgramCache(ctx, _bench_root())
+    plain = FullscreenPass(plain_cache, "plain_gather.frag")
+    ours_total, plain_total = 0.0, 0.0
+    print(f"\n{'case':40s} {'ours ms':>9s} {'plain ms':>9s} {'speed-up':>9s}")
+    for scene_json in sorted(evaldir.glob("*/scene.json")):
+        scene = json.loads(scene_json.read_text())
+        rgb = read_rgb(scene_json.parent / "rgb.png")
+        inv = DepthMapping("metric").to_inverse_depth(read_depth_raw(
+            scene_json.parent / "depth.exr"))
+        inputs = Inputs(ctx, rgb, inv)
+        w, h = inputs.size
+        out = ctx.texture((w, h), 4)
+        fbo = ctx.framebuffer(color_attachments=[out])
+        dof = DofRenderer(ctx, programs, (w, h), "default", timer_query=False)
+        for case in scene["cases"]:
+            lens = LensState(scene["focal_length_mm"], case["f_stop"], scene["sensor_width_mm"],
+                             case["focus_m"], focus_breathing=False)
+            ours = timed_ms(ctx, lambda d=dof, i=inputs, ln=lens: d.render(
+                i.color, i.depth, ln, color_is_srgb=True), reps)
+            k = lens.coc_scale_px(w)
+            coc = k * (1 / lens.focus_m - inv)
+            max_r = float(np.abs(coc).max()) / 2
+            uniforms = {"u_coc_scale": k, "u_inv_focus": 1 / lens.focus_m,
+                        "u_max_radius": max_r,
+                        "u_samples": int(np.clip(np.pi * max_r * max_r, 16, 4096))}
+            theirs = timed_ms(ctx, lambda i=inputs, f=fbo, u=uniforms: plain.render(
+                f, [("u_color", i.color), ("u_inv_depth", i.depth)], u), reps)
+            ours_total += ours
+            plain_total += theirs
+            name = f"{scene['name']}/{case['file']}"
+            print(f"{name:40s} {ours:9.2f} {theirs:9.2f} {theirs / ours:8.1f}x")
+        dof.release()
+        fbo.release()
+        out.release()
+        inputs.release()
+    plain.release()
+    plain_cache.release()
+    programs.release()
+    print(f"{'MEAN (sum ratio)':40s} {ours_total / 8:9.2f} {plain_total / 8:9.2f} "
+          f"{plain_total / ours_total:8.1f}x")
+    return {"ours_ms": ours_total / 8, "plain_ms": plain_total / 8,
+            "speedup": plain_total / ours_total}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES))
+    ap.add_argument("--presets", default=",".join(QUALITY_PRESETS))
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--skip-plain", action="store_true")
+    args = ap.parse_args(argv)
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    ctx = create_headless_context()
+    timing = "GL timer queries" if use_timer_queries(ctx) else "wall time around ctx.finish()"
+    print(f"GL: {describe(ctx)}; CPU: {platform.processor() or platform.machine()}; {timing}")
+    print(f"shaders: {shader_dir()}")
+    bench_sizes(ctx, sizes, args.presets.split(","), args.reps)  # type: ignore[arg-type]
+    if not args.skip_plain:
+        bench_vs_plain_gather(ctx, max(1, args.reps // 2))
+    ctx.release()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
