@@ -231,3 +231,28 @@ def test_renderer_releases_every_gl_object(ctx, programs) -> None:
 def _released(obj: object) -> bool:
     # moderngl marks released objects by replacing their internal handle.
     return type(getattr(obj, "mglo", None)).__name__ == "InvalidObject"
+
+
+def test_metric_mm_png_and_disparity_give_the_same_coc_map(ctx, programs, tmp_path) -> None:
+    from rackfocus_live.depth import DepthMapping, encode_disparity
+    from rackfocus_live.media.images import read_depth_raw, write_depth
+
+    ys, xs = np.mgrid[0:H, 0:W]
+    z = (0.8 + 10.0 * xs / W + 2.0 * (ys > H // 2)).astype(np.float32)  # slope plus a step
+    write_depth(tmp_path / "d.exr", z)
+    write_depth(tmp_path / "d_mm.png", np.round(z * 1000).astype(np.uint16))
+    write_depth(tmp_path / "d_disp.png", encode_disparity(z, near=0.5, far=20.0))
+    maps = {
+        "exr": DepthMapping("metric"),
+        "d_mm.png": DepthMapping("metric", scale=0.001),
+        "d_disp.png": DepthMapping("disparity", near=0.5, far=20.0),
+    }
+    lens = lens_for(2.0, f_stop=2.0, focal_mm=50)
+    cocs = {}
+    for name, mapping in maps.items():
+        path = tmp_path / ("d.exr" if name == "exr" else name)
+        inv = mapping.to_inverse_depth(read_depth_raw(path), str(path))
+        _, cocs[name] = render(ctx, programs, np.zeros((H, W, 3), np.uint8), inv, lens)
+    assert np.abs(cocs["exr"]).max() > 5
+    assert np.abs(cocs["d_mm.png"] - cocs["exr"]).max() < 0.05
+    assert np.abs(cocs["d_disp.png"] - cocs["exr"]).max() < 0.1
