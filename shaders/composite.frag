@@ -56,12 +56,12 @@ vec3 slight_gather(ivec2 p, float c0, float r0) {
 
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
 // differs from this pixel's, so a sharp edge does not pick up the colour across it.
-vec3 far_upsample(float c0) {
+vec4 far_upsample(float c0) {
     vec2 size = vec2(textureSize(u_far, 0));
     vec2 pos = v_uv * size - 0.5;
     vec2 f = fract(pos);
     ivec2 base = ivec2(floor(pos));
-    vec3 acc = vec3(0.0);
+    vec4 acc = vec4(0.0);
     float wsum = 0.0;
     for (int i = 0; i < 4; ++i) {
         ivec2 o = ivec2(i & 1, i >> 1);
@@ -70,7 +70,7 @@ vec3 far_upsample(float c0) {
         float c = texelFetch(u_half, q, 0).a;
         float similar = clamp(1.0 - abs(c - c0) / (1.0 + 0.5 * abs(c0)), 0.0, 1.0);
         float w = bil * similar + 1e-5;
-        acc += texelFetch(u_far, q, 0).rgb * w;
+        acc += texelFetch(u_far, q, 0) * w;
         wsum += w;
     }
     return acc / wsum;
@@ -85,11 +85,18 @@ void main() {
     if (to_far < 1.0) {
         result = r0 > 0.25 ? slight_gather(p, c0, r0) : load_linear(p);
     }
+    vec4 near = texture(u_near, v_uv);
     if (to_far > 0.0) {
-        vec3 far_color = far_upsample(c0);
+        vec4 far = far_upsample(c0);
+        vec3 far_color = far.rgb;
+        if (c0 < -1.0 && near.a > 0.01) {
+            // A blurred foreground pixel with no background within its CoC has nothing to show
+            // through: behind the (slightly under-estimated) near alpha lies the near layer itself,
+            // not this pixel's sharp colour.
+            far_color = mix(near.rgb, far.rgb, clamp(far.a * 20.0, 0.0, 1.0));
+        }
         result = to_far < 1.0 ? mix(result, far_color, to_far) : far_color;
     }
-    vec4 near = texture(u_near, v_uv);
     result = mix(result, near.rgb, near.a);
     f_color = vec4(linear_to_srgb(result), 1.0);
 }

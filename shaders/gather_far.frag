@@ -59,5 +59,9 @@ void main() {
         acc += s.rgb * w;
         wsum += w;
     }
-    f_far = wsum > 1e-6 ? vec4(acc / wsum, wsum) : vec4(center.rgb, 0.0);
+    // Alpha: the coverage sum (about 1 when well sampled); for a hole fill, the fraction of the
+    // search disc that is background, which the composite uses to decide whether anything
+    // shows through the near layer at all.
+    float alpha = fill ? wsum / disc_area : wsum;
+    f_far = wsum > 1e-6 ? vec4(acc / wsum, alpha) : vec4(center.rgb, 0.0);
 }
