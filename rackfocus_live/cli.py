@@ -15,6 +15,7 @@ from rackfocus_live.errors import InputError
 #: Subcommand name -> module with ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, str] = {
     "render": "rackfocus_live.commands.render",
+    "keys": "rackfocus_live.commands.keys",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"
