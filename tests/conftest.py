@@ -34,7 +34,12 @@ def _session_ctx():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def ctx(_session_ctx):  # type: ignore[no-untyped-def]
-    """The shared GL context; fails a test that leaves a GL error behind."""
+    """The shared GL context, made current; fails a test that leaves a GL error behind.
+
+    Commands run in-process (render, export) create and release their own context, which leaves
+    none current: without re-entering, this context's calls would go nowhere or elsewhere.
+    """
+    _session_ctx.__enter__()
     assert _session_ctx.error == "GL_NO_ERROR"
     from rackfocus_live.gpu.context import collect_garbage
 

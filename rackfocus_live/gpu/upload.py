@@ -1,0 +1,288 @@
+"""Decoded frames to GPU textures: YUV planes through pixel-buffer objects, converted on the GPU.
+
+Main thread only. Every GL object here is made once and reused: the plane textures and their
+pixel-buffer objects (PBOs) while the format stays the same, the linear-light RGBA16F ``color``
+texture and its framebuffer for the life of the uploader, and the R32F ``depth`` texture while
+depth keeps its size. Depth shared by consecutive packets (a still, or a depth frame held over
+several clip frames) is uploaded once.
+
+Colour: ``yuv_to_rgb.frag`` applies the matrix and range of the stream (BT.601/709/2020,
+limited/full; see :func:`yuv_coefficients`) and decodes the transfer with the sRGB EOTF. Output
+orientation: row 0 of the (display-rotated) image is at ``v_uv.y = 0``, as if its numpy rows had
+been uploaded directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import moderngl
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live.gpu.context import restore_framebuffer
+from rackfocus_live.gpu.fullscreen import FullscreenPass
+from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.media.decoder import FramePacket
+from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
+
+#: (Kr, Kb) luma coefficients of each matrix (ITU-R BT.601, BT.709, BT.2020 non-constant).
+LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
+    "bt601": (0.299, 0.114),
+    "bt709": (0.2126, 0.0722),
+    "bt2020": (0.2627, 0.0593),
+}
+
+
+def ycbcr_to_rgb_matrix(matrix: ColorMatrix) -> npt.NDArray[np.float64]:
+    """3x3 matrix from (Y', Cb, Cr) with Y' in [0, 1] and Cb, Cr in [-0.5, 0.5] to R'G'B'."""
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    kg = 1.0 - kr - kb
+    return np.array(
+        [
+            [1.0, 0.0, 2.0 * (1.0 - kr)],
+            [1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg],
+            [1.0, 2.0 * (1.0 - kb), 0.0],
+        ]
+    )
+
+
+def yuv_coefficients(
+    matrix: ColorMatrix, color_range: ColorRange, bits: int, texture_max: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(M, offset)`` with ``R'G'B' = M @ (t - offset)`` for normalised texture reads ``t``.
+
+    Args:
+        matrix: bt601, bt709 or bt2020.
+        color_range: limited (Y 16-235, C 16-240, scaled by 2^(bits-8)) or full (0 to 2^bits-1,
+            chroma centred on 2^(bits-1), the JPEG/FFmpeg convention).
+        bits: significant bits of the samples.
+        texture_max: what a read of 1.0 means in code values (255 for R8, 65535 for R16:
+            10-bit samples sit in the low bits of 16-bit words).
+    """
+    top = (1 << bits) - 1
+    if color_range == "limited":
+        s = float(1 << (bits - 8))
+        offset_code = np.array([16.0 * s, 128.0 * s, 128.0 * s])
+        scale = np.array([1.0 / (219.0 * s), 1.0 / (224.0 * s), 1.0 / (224.0 * s)])
+    else:
+        offset_code = np.array([0.0, float(1 << (bits - 1)), float(1 << (bits - 1))])
+        scale = np.full(3, 1.0 / top)
+    m = ycbcr_to_rgb_matrix(matrix) @ np.diag(scale * texture_max)
+    return m, offset_code / texture_max
+
+
+def uv_transform(rotation: int) -> npt.NDArray[np.float64]:
+    """3x3 affine map from display uv to coded uv for a counter-clockwise display rotation.
+
+    Matches ``np.rot90(coded, k=rotation // 90)`` with row 0 at v = 0.
+    """
+    table = {
+        0: [[1, 0, 0], [0, 1, 0]],
+        90: [[0, -1, 1], [1, 0, 0]],
+        180: [[-1, 0, 1], [0, -1, 1]],
+        270: [[0, 1, 0], [-1, 0, 1]],
+    }
+    if rotation not in table:
+        raise ValueError(f"rotation must be 0, 90, 180 or 270, got {rotation}")
+    return np.array([*table[rotation], [0, 0, 1]], dtype=np.float64)
+
+
+def whole_rows(plane: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """``plane`` widened to its whole rows (row padding included) when it is a view into a padded
+    buffer, as decoded frames are; otherwise ``plane`` itself, or a contiguous copy.
+
+    Uploading whole rows lets a PBO take the decoder's memory as it is; the shader then scales
+    its horizontal texture coordinate by ``width / row_length`` and never reads the padding.
+    """
+    if plane.flags.c_contiguous:
+        return plane
+    height = plane.shape[0]
+    item = plane.itemsize
+    row = plane.strides[0]
+    if plane.strides[1] == item and row > 0 and row % item == 0:
+        # Only widen inside the memory the view's base owns (a decoded plane is
+        # line_size * height bytes, padding of the last row included).
+        base = plane
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        low, _ = np.lib.array_utils.byte_bounds(plane)
+        base_low, base_high = np.lib.array_utils.byte_bounds(base)
+        if low >= base_low and low + height * row <= base_high:
+            return np.lib.stride_tricks.as_strided(
+                plane, shape=(height, row // item), strides=(row, item), writeable=False
+            )
+    return np.ascontiguousarray(plane)
+
+
+def _mat3_uniform(m: npt.NDArray[np.float64]) -> tuple[float, ...]:
+    # GLSL matrices are column-major.
+    return tuple(float(x) for x in np.asarray(m, dtype=np.float64).T.reshape(-1))
+
+
+class FrameUploader:
+    """Uploads :class:`FramePacket`s into reused textures.
+
+    Args:
+        ctx: the GL context (main thread).
+        programs: shader cache.
+        width: display width of the clip (``MediaInfo.display_size``, after rotation).
+        height: display height.
+
+    Attributes:
+        color: RGBA16F linear-light colour, ``width`` x ``height`` (alpha 1).
+        depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the first
+            upload); sample it with normalised coordinates.
+        uploads: frames uploaded.
+        depth_uploads: depth maps uploaded (fewer when depth is shared between frames).
+    """
+
+    def __init__(
+        self, ctx: moderngl.Context, programs: ProgramCache, width: int, height: int
+    ) -> None:
+        if width <= 0 or height <= 0:
+            raise ValueError(f"invalid frame size {width}x{height}")
+        self.ctx = ctx
+        self.width, self.height = width, height
+        self.color = ctx.texture((width, height), 4, dtype="f2")
+        self.color.repeat_x = self.color.repeat_y = False
+        self.color.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._fbo = ctx.framebuffer(color_attachments=[self.color])
+        self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
+        self._setup_depth_sampling(self.depth)
+        self._depth_pbo: moderngl.Buffer | None = None
+        self._last_depth: np.ndarray | None = None
+        self._planes: list[moderngl.Texture] = []
+        self._pbos: list[moderngl.Buffer] = []
+        self._plane_key: tuple[object, ...] | None = None
+        self._pass = FullscreenPass(programs, "yuv_to_rgb.frag")
+        self._released = False
+        self.uploads = 0
+        self.depth_uploads = 0
+
+    def upload(self, packet: FramePacket, info: MediaInfo) -> None:
+        """Write the packet's planes and depth, then convert to ``color``.
+
+        Raises:
+            ValueError: the packet does not match ``info`` or this uploader's size.
+        """
+        if self._released:
+            raise RuntimeError("FrameUploader used after release()")
+        if packet.format not in PLANE_LAYOUTS:
+            raise ValueError(f"cannot upload pixel format {packet.format}")
+        layout = PLANE_LAYOUTS[packet.format]
+        luma_h, luma_w = packet.planes[0].shape
+        rotated = (luma_h, luma_w) if info.rotation in (90, 270) else (luma_w, luma_h)
+        if rotated != (self.width, self.height):
+            raise ValueError(
+                f"frame {luma_w}x{luma_h} (rotation {info.rotation}) does not fit an uploader "
+                f"of {self.width}x{self.height}"
+            )
+        rows = [whole_rows(p) for p in packet.planes]
+        self._ensure_planes(packet.format, [r.shape for r in rows], layout.bits > 8)
+        for tex, pbo, data in zip(self._planes, self._pbos, rows, strict=True):
+            # Orphaning gives the driver fresh storage, so this write never waits for the GPU to
+            # finish reading the previous frame's data.
+            pbo.orphan()
+            pbo.write(data)
+            tex.write(pbo)
+        if packet.depth is not self._last_depth:
+            self._upload_depth(packet.depth)
+        m, offset = yuv_coefficients(
+            info.color_matrix, info.color_range, layout.bits, 65535 if layout.bits > 8 else 255
+        )
+        sx = layout.chroma_shift[0]
+        # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres it.
+        left_sited = sx == 1 and not packet.format.startswith("yuvj")
+        chroma_w, chroma_row = packet.planes[1].shape[1], rows[1].shape[1]
+        shift = 0.25 / chroma_row if left_sited else 0.0
+        previous = self.ctx.fbo
+        self._pass.render(
+            self._fbo,
+            textures=[("u_y", self._planes[0]), ("u_u", self._planes[1]),
+                      ("u_v", self._planes[2])],
+            uniforms={
+                "u_matrix": _mat3_uniform(m),
+                "u_offset": tuple(float(x) for x in offset),
+                "u_luma_scale": packet.planes[0].shape[1] / rows[0].shape[1],
+                "u_chroma_scale": chroma_w / chroma_row,
+                "u_chroma_shift": shift,
+                # Bilinear chroma must not reach into the row padding (or past the last column).
+                "u_chroma_max": (chroma_w - 0.5) / chroma_row,
+                "u_uv_transform": _mat3_uniform(uv_transform(info.rotation)),
+            },
+        )
+        if previous is not None:
+            restore_framebuffer(self.ctx, previous)  # leave the caller's binding as found
+        self.uploads += 1
+
+    def release(self) -> None:
+        """Free every GL object. Idempotent."""
+        if self._released:
+            return
+        self._released = True
+        if self.ctx.fbo is self._fbo:
+            # A deleted framebuffer must not stay bound (see context.restore_framebuffer).
+            restore_framebuffer(self.ctx, None)
+        self._pass.release()
+        self._release_planes()
+        for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
+            if obj is not None:
+                obj.release()
+        self._depth_pbo = None
+        self._last_depth = None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _ensure_planes(
+        self, fmt: str, shapes: Sequence[tuple[int, ...]], sixteen_bit: bool
+    ) -> None:
+        key = (fmt, tuple(shapes))
+        if key == self._plane_key:
+            return
+        self._release_planes()
+        dtype, itemsize = ("nu2", 2) if sixteen_bit else ("f1", 1)
+        for i, shape in enumerate(shapes):
+            h, w = shape[0], shape[1]
+            tex = self.ctx.texture((w, h), 1, dtype=dtype)
+            tex.repeat_x = tex.repeat_y = False
+            # Luma is read one texel per pixel; chroma is upsampled bilinearly.
+            f = moderngl.NEAREST if i == 0 else moderngl.LINEAR
+            tex.filter = (f, f)
+            self._planes.append(tex)
+            self._pbos.append(self.ctx.buffer(reserve=w * h * itemsize))
+        self._plane_key = key
+
+    def _release_planes(self) -> None:
+        for obj in (*self._planes, *self._pbos):
+            obj.release()
+        self._planes.clear()
+        self._pbos.clear()
+        self._plane_key = None
+
+    def _upload_depth(self, depth: np.ndarray) -> None:
+        data = np.ascontiguousarray(depth, dtype=np.float32)
+        h, w = data.shape
+        if self.depth.size != (w, h):
+            self.depth.release()
+            self.depth = self.ctx.texture((w, h), 1, dtype="f4")
+            self._setup_depth_sampling(self.depth)
+        if self._depth_pbo is None or self._depth_pbo.size != data.nbytes:
+            if self._depth_pbo is not None:
+                self._depth_pbo.release()
+            self._depth_pbo = self.ctx.buffer(reserve=data.nbytes)
+        else:
+            self._depth_pbo.orphan()
+        self._depth_pbo.write(data)
+        self.depth.write(self._depth_pbo)
+        # Keep the array itself: identity, not id(), decides whether the next packet's depth is
+        # the same (an id can be reused once an array is freed).
+        self._last_depth = depth
+        self.depth_uploads += 1
+
+    @staticmethod
+    def _setup_depth_sampling(tex: moderngl.Texture) -> None:
+        tex.repeat_x = tex.repeat_y = False
+        # Bilinear on inverse depth: resampling depth of another resolution stays smooth, and
+        # inverse depth interpolates the way perspective does.
+        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
