@@ -20,6 +20,9 @@ missing_debs() {
     ldconfig -p 2>/dev/null | grep -q 'libXcursor.so.1' || need+=(libxcursor1)
     ldconfig -p 2>/dev/null | grep -q 'libXi.so.6' || need+=(libxi6)
     ldconfig -p 2>/dev/null | grep -q 'libXinerama.so.1' || need+=(libxinerama1)
+    # The app's native file dialog (portable-file-dialogs) shells out to zenity; only the app
+    # needs it (scripts/run sets RACKFOCUS_APP=1), and drag-and-drop works without it.
+    if [ "${RACKFOCUS_APP:-0}" = "1" ]; then command -v zenity >/dev/null 2>&1 || need+=(zenity); fi
     echo "${need[@]:-}"
 }
 

@@ -1,0 +1,295 @@
+"""The ImGui side panel (files, focus, lens, depth, overlays, view) and the transport bar.
+
+A thin layer over ``UiState``: widgets call its actions. What needs the app (file dialogs,
+re-opening depth with a new mapping, keyframe files, recording) comes back as ``PanelEvents``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from imgui_bundle import imgui
+
+from rackfocus_live.depth import DEPTH_KINDS, DepthMapping
+from rackfocus_live.errors import InputError
+from rackfocus_live.lens import SENSOR_PRESETS_MM
+from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
+from rackfocus_live.ui.state import RATES, UiState, timecode
+
+_RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
+_DIM = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
+_PULL_EASINGS = ("linear", "ease-in-out", "sine-in-out", "cubic-in-out", "quint-in-out",
+                 "ease-out", "expo-out")
+_SQUEEZES = (1.0, 1.33, 1.5, 1.8, 2.0)
+
+
+@dataclass
+class PanelEvents:
+    """Requests for the app from one frame of the panel and transport bar."""
+
+    open_clip: bool = False
+    open_depth: bool = False
+    open_keys: bool = False
+    save_keys: bool = False
+    mapping: DepthMapping | None = None
+    toggle_record: bool = False
+    scrub_frame: int | None = None
+    scrub_end: bool = False
+
+
+@dataclass
+class PanelInfo:
+    """Read-only facts the panel shows (from the app)."""
+
+    clip_name: str = ""
+    depth_name: str = ""
+    keys_name: str = ""
+    histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
+    recording: bool = False
+    has_clip: bool = False
+
+
+@dataclass
+class PanelState:
+    """Widget state that is not UI state proper (the depth fields being edited)."""
+
+    depth_kind: int = 0
+    depth_scale: float = 0.0
+    depth_near: float = 1.0
+    depth_far: float = 20.0
+    synced_from: DepthMapping | None = None
+    sections: dict[str, bool] = field(default_factory=dict)
+
+    def sync(self, mapping: DepthMapping) -> None:
+        if mapping is self.synced_from:
+            return
+        self.depth_kind = DEPTH_KINDS.index(mapping.kind)
+        self.depth_scale = mapping.scale or 0.0
+        self.depth_near, self.depth_far = mapping.near, mapping.far
+        self.synced_from = mapping
+
+
+def _log_slider(label: str, value: float, lo: float, hi: float, fmt: str) -> tuple[bool, float]:
+    return imgui.slider_float(label, value, lo, hi, fmt, imgui.SliderFlags_.logarithmic)
+
+
+def draw_panel(state: UiState, info: PanelInfo, pstate: PanelState) -> PanelEvents:
+    """Draw the panel's contents into the current ImGui window."""
+    ev = PanelEvents()
+    _files(state, info, ev)
+    _focus(state)
+    _lens(state)
+    _depth(state, info, pstate, ev)
+    _overlays(state)
+    return ev
+
+
+def _files(state: UiState, info: PanelInfo, ev: PanelEvents) -> None:
+    imgui.separator_text("Files")
+    ev.open_clip = imgui.button("Open clip...")
+    imgui.same_line()
+    ev.open_depth = imgui.button("Depth...")
+    imgui.same_line()
+    ev.open_keys = imgui.button("Pull...")
+    imgui.same_line()
+    imgui.begin_disabled(state.track is None)
+    ev.save_keys = imgui.button("Save pull")
+    imgui.end_disabled()
+    imgui.text_colored(_DIM, f"clip  {info.clip_name or '-'}")
+    imgui.text_colored(_DIM, f"depth {info.depth_name or '-'}")
+    if info.keys_name:
+        imgui.text_colored(_DIM, f"pull  {info.keys_name}")
+    if state.message:
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(_RED, state.message)
+        imgui.pop_text_wrap_pos()
+
+
+def _focus(state: UiState) -> None:
+    imgui.separator_text("Focus")
+    lo, hi = state.focus_limits()
+    hi = min(hi, 200.0)
+    changed, value = _log_slider("focus (m)", state.focus_m, lo, hi, "%.3f m")
+    if imgui.is_item_activated():
+        state.begin_focus_drag()
+    if changed:
+        state.set_focus(value)
+    if imgui.is_item_deactivated():
+        state.end_focus_drag()
+    if state.track is not None and state.track.keys:
+        _, state.follow_track = imgui.checkbox("follow the pull (keyframes)", state.follow_track)
+    imgui.text_colored(_DIM, "click: focus there   shift+click: pull")
+    imgui.set_next_item_width(90)
+    _, dur = imgui.slider_float("pull s", state.pull_duration_s, 0.1, 5.0, "%.1f")
+    state.pull_duration_s = dur
+    imgui.same_line()
+    imgui.set_next_item_width(120)
+    names = list(_PULL_EASINGS)
+    cur = names.index(state.pull_easing) if state.pull_easing in names else 1
+    changed, idx = imgui.combo("ease", cur, names)
+    if changed:
+        state.pull_easing = names[idx]
+
+
+def _lens(state: UiState) -> None:
+    imgui.separator_text("Lens")
+    lens = state.lens
+    changed, v = _log_slider("f-stop", lens.f_stop, 0.7, 32.0, "f/%.2g")
+    if changed:
+        state.set_lens(f_stop=round(v, 2))
+    changed, v = _log_slider("focal length", lens.focal_length_mm, 8.0, 600.0, "%.0f mm")
+    if changed:
+        state.set_lens(focal_length_mm=v)
+    names = list(SENSOR_PRESETS_MM)
+    widths = list(SENSOR_PRESETS_MM.values())
+    cur = next((i for i, w in enumerate(widths) if abs(w - lens.sensor_width_mm) < 1e-6), -1)
+    label = names[cur] if cur >= 0 else f"custom {lens.sensor_width_mm:g} mm"
+    if imgui.begin_combo("sensor", label):
+        for i, name in enumerate(names):
+            if imgui.selectable(f"{name} ({widths[i]:g} mm)", i == cur)[0]:
+                state.set_lens(sensor_width_mm=widths[i])
+        imgui.end_combo()
+    changed, blades = imgui.slider_int("blades", lens.blades, 0, 16, "%d" if lens.blades else
+                                       "round")
+    if changed:
+        state.set_lens(blades=0 if blades < 3 else blades)
+    if lens.blades:
+        changed, v = imgui.slider_float("rotation", lens.blade_rotation_deg, 0.0, 180.0, "%.0f deg")
+        if changed:
+            state.set_lens(blade_rotation_deg=v)
+    sq = [f"{s:g}x" for s in _SQUEEZES]
+    cur = min(range(len(_SQUEEZES)), key=lambda i: abs(_SQUEEZES[i] - lens.squeeze))
+    changed, idx = imgui.combo("squeeze", cur, sq)
+    if changed:
+        state.set_lens(squeeze=_SQUEEZES[idx])
+    changed, breathing = imgui.checkbox("focus breathing (real lens)", lens.focus_breathing)
+    if changed:
+        state.set_lens(focus_breathing=breathing)
+    h = state.highlight
+    imgui.set_next_item_width(110)
+    c1, thr = imgui.slider_float("##hthr", h.threshold, 0.5, 0.99, "thr %.2f")
+    imgui.same_line()
+    imgui.set_next_item_width(110)
+    c2, gain = imgui.slider_float("highlights", h.gain, 0.0, 10.0, "gain %.1f")
+    if c1 or c2:
+        try:
+            state.highlight = HighlightBoost(thr, gain)
+            state.revision += 1
+        except InputError as exc:
+            state.say(str(exc))
+    names = list(QUALITY_PRESETS)
+    changed, idx = imgui.combo("quality", names.index(state.quality), names)
+    if changed:
+        state.set_quality(names[idx])
+
+
+def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> None:
+    imgui.separator_text("Depth")
+    p.sync(state.mapping)
+    _, p.depth_kind = imgui.combo("kind", p.depth_kind, list(DEPTH_KINDS))
+    if DEPTH_KINDS[p.depth_kind] == "metric":
+        _, p.depth_scale = imgui.input_float("m/unit (0: auto)", p.depth_scale, 0.0, 0.0,
+                                             "%.6g")
+    else:
+        imgui.set_next_item_width(100)
+        _, p.depth_near = imgui.input_float("near m", p.depth_near, 0.0, 0.0, "%.3g")
+        imgui.same_line()
+        imgui.set_next_item_width(100)
+        _, p.depth_far = imgui.input_float("far m", p.depth_far, 0.0, 0.0, "%.4g")
+    imgui.begin_disabled(not info.has_clip)
+    if imgui.button("Apply depth settings"):
+        try:
+            ev.mapping = DepthMapping(
+                kind=DEPTH_KINDS[p.depth_kind],
+                scale=p.depth_scale if p.depth_scale > 0 else None,
+                near=p.depth_near, far=p.depth_far,
+            )
+        except InputError as exc:
+            state.say(str(exc))
+    imgui.end_disabled()
+    if info.histogram is not None:
+        counts, w_lo, w_hi = info.histogram
+        near = "inf" if w_hi <= 0 else f"{1.0 / w_hi:.2f}"
+        far = "inf" if w_lo <= 0 else f"{1.0 / w_lo:.2f}"
+        imgui.plot_histogram("##depthhist", counts, 0, None, 0.0, 1.0, imgui.ImVec2(-1, 60))
+        # The histogram runs in inverse depth (far at the left); mark the focus plane on it.
+        w_focus = 1.0 / state.focus_m
+        if w_hi > w_lo and w_lo <= w_focus <= w_hi:
+            r0, r1 = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+            x = r0.x + (w_focus - w_lo) / (w_hi - w_lo) * (r1.x - r0.x)
+            imgui.get_window_draw_list().add_line(
+                imgui.ImVec2(x, r0.y), imgui.ImVec2(x, r1.y),
+                imgui.get_color_u32(imgui.ImVec4(0.2, 1.0, 0.3, 1.0)), 2.0)
+        imgui.text_colored(_DIM, f"far {far} m  <- 1/depth ->  near {near} m")
+
+
+def _overlays(state: UiState) -> None:
+    imgui.separator_text("Overlays and view")
+    o = state.overlays
+    for name, label in (("depth", "depth (D)"), ("focus_plane", "focus plane (F)"),
+                        ("peaking", "peaking (P)"), ("coc", "CoC heat (C)")):
+        changed, _ = imgui.checkbox(label, getattr(o, name))
+        if changed:
+            state.toggle_overlay(name)  # type: ignore[arg-type]
+        if name in ("depth", "peaking"):
+            imgui.same_line(160)
+    changed, _ = imgui.checkbox("A/B split (S)", state.viewer.split_enabled)
+    if changed:
+        state.toggle_split()
+    imgui.same_line(160)
+    if imgui.button("Fit (0)"):
+        state.viewer.set_fit()
+    imgui.same_line()
+    if imgui.button("1:1 (1)"):
+        state.viewer.set_one_to_one(state.image_size)
+
+
+def draw_transport(state: UiState, info: PanelInfo) -> PanelEvents:
+    """Play/pause, step, loop, rate, record, a scrub bar with timecode and frame number."""
+    ev = PanelEvents()
+    t = state.transport
+    if imgui.button("|<"):
+        state.jump_start()
+    imgui.same_line()
+    if imgui.button("<"):
+        state.step(-1)
+    imgui.same_line()
+    if imgui.button("Pause" if t.playing else "Play", imgui.ImVec2(56, 0)):
+        state.toggle_play()
+    imgui.same_line()
+    if imgui.button(">"):
+        state.step(1)
+    imgui.same_line()
+    if imgui.button(">|"):
+        state.jump_end()
+    imgui.same_line()
+    _, t.loop = imgui.checkbox("loop", t.loop)
+    imgui.same_line()
+    imgui.set_next_item_width(70)
+    labels = [f"{r:g}x" for r in RATES]
+    cur = min(range(len(RATES)), key=lambda i: abs(RATES[i] - t.rate))
+    changed, idx = imgui.combo("##rate", cur, labels)
+    if changed:
+        state.set_rate(RATES[idx])
+    imgui.same_line()
+    if info.recording:
+        imgui.push_style_color(imgui.Col_.button, imgui.ImVec4(0.75, 0.1, 0.1, 1.0))
+    ev.toggle_record = imgui.button("Rec" if not info.recording else "Stop rec")
+    if info.recording:
+        imgui.pop_style_color()
+    imgui.same_line()
+    imgui.text(f"{timecode(t.position_s, t.fps)}  frame {t.frame}/{t.last_frame}")
+    imgui.set_next_item_width(-1)
+    changed, frame = imgui.slider_int("##scrub", t.frame, 0, max(t.last_frame, 0),
+                                      f"{t.position_s:.2f} s")
+    if changed:
+        ev.scrub_frame = frame
+    if imgui.is_item_activated():
+        state.scrub_was_playing = t.playing
+        t.playing = False
+    if imgui.is_item_deactivated():
+        ev.scrub_end = True
+        t.playing = state.scrub_was_playing
+    return ev

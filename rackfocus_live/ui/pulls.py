@@ -1,0 +1,121 @@
+"""The focus pull of a preview session: load, save, edit (undoable) and record live.
+
+Ties the timeline modules (``keyfile``, ``undo.TrackEditor``, ``recorder.Recorder``) to the
+``UiState``: the state follows the editor's track, and recording samples the focus shown at each
+frame's media time. No window or GL here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rackfocus_live.errors import InputError
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.timeline.keyfile import MediaIdentity, Pull, load_pull, save_pull
+from rackfocus_live.timeline.keyframes import FocusTrack
+from rackfocus_live.timeline.recorder import Recorder
+from rackfocus_live.timeline.simplify import CocTolerance
+from rackfocus_live.timeline.undo import TrackEditor
+from rackfocus_live.ui.state import UiState
+
+
+def media_identity(info: MediaInfo | None) -> MediaIdentity | None:
+    """The identity a keyframe file records for the clip (None without a clip)."""
+    if info is None:
+        return None
+    try:
+        size = info.path.stat().st_size
+    except OSError:
+        size = 0
+    return MediaIdentity(info.path.name, size, info.duration, info.fps, info.frame_count)
+
+
+class PullController:
+    """The pull being played, edited and recorded; messages go to ``state.say``."""
+
+    def __init__(self, state: UiState) -> None:
+        self.state = state
+        self.editor: TrackEditor | None = None
+        self.recorder: Recorder | None = None
+        self.path: Path | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None and self.recorder.armed
+
+    def open(self, path: str | Path, info: MediaInfo | None) -> bool:
+        """Load a keyframe file; the pull then drives focus during playback."""
+        try:
+            loaded = load_pull(path, media_identity(info))
+        except InputError as exc:
+            self.state.say(str(exc))
+            return False
+        self.editor = TrackEditor(loaded.pull.track)
+        self.path = Path(path)
+        self.state.set_track(self.editor.track)
+        self.reset_recorder()
+        if loaded.warnings:
+            self.state.say(loaded.warnings[0])
+        return True
+
+    def save(self, info: MediaInfo | None, path: str | Path | None = None) -> bool:
+        """Save the pull (to ``path``, the file it came from, or CLIP.pull.json)."""
+        if self.editor is None:
+            self.state.say("no pull to save")
+            return False
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            target = info.path.with_suffix(".pull.json") if info else Path("pull.json")
+        pull = Pull(self.editor.track, media_identity(info), self.state.mapping, self.state.lens)
+        try:
+            save_pull(target, pull)
+        except InputError as exc:
+            self.state.say(str(exc))
+            return False
+        self.path = target
+        self.state.say(f"saved {target}")
+        return True
+
+    def sync(self) -> None:
+        """Pick up edits made through the editor (curve editor, undo)."""
+        if self.editor is not None and self.state.track is not self.editor.track:
+            self.state.track = self.editor.track
+            self.state.revision += 1
+
+    def reset_recorder(self) -> None:
+        """A recorder for the current lens and depth range (the simplification tolerance)."""
+        if self.editor is None:
+            return
+        m = self.state.mapping
+        near = max(m.near, self.state.lens.focal_length_m * 2)
+        tolerance = CocTolerance(self.state.lens, max(self.state.image_size[0], 1),
+                                 depth_range_m=(near, max(m.far, near * 2)))
+        if self.recorder is not None and self.recorder.armed:
+            self.recorder.disarm()
+        self.recorder = Recorder(self.editor, tolerance)
+
+    def toggle_record(self) -> None:
+        """Arm recording (the live focus is sampled at every shown frame while playing) or stop
+        and commit the take as keys (one undo step)."""
+        if self.editor is None:
+            self.editor = TrackEditor(FocusTrack(fps=self.state.transport.fps))
+            self.state.track = self.editor.track
+        if self.recorder is not None and self.recorder.armed:
+            take = self.recorder.disarm()
+            if take is not None:
+                self.state.say(f"recorded {len(take.keys)} keys "
+                               f"({take.start_s:.2f}-{take.end_s:.2f} s)")
+            self.state.set_track(self.editor.track)
+        else:
+            self.reset_recorder()
+            assert self.recorder is not None
+            self.recorder.arm()
+            self.state.follow_track = False
+            self.state.say("recording: play and pull focus")
+
+    def sample(self, time_s: float, focus_m: float) -> None:
+        """Record the focus shown at media time ``time_s`` (while armed and playing)."""
+        if self.recorder is None or not self.recorder.armed:
+            return
+        if self.recorder.sample(time_s, focus_m) is not None:
+            self.sync()  # a loop back in time committed the previous take
