@@ -16,6 +16,7 @@ from rackfocus_live.errors import InputError
 COMMANDS: dict[str, str] = {
     "render": "rackfocus_live.commands.render",
     "keys": "rackfocus_live.commands.keys",
+    "export": "rackfocus_live.commands.export",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"

@@ -1,0 +1,230 @@
+"""Render a clip's rack focus to a video file, headless: the same decoder, renderer and focus
+track as the preview, so the file matches the preview frame for frame.
+
+Lens and depth flags override the pull's own lens and depth convention (from --keys); without a
+pull, the defaults of `render` apply. Ctrl-C stops cleanly, removes the partial file (unless
+--keep-partial) and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+from rackfocus_live.commands.common import (
+    add_depth_arguments,
+    add_lens_arguments,
+    add_quality_argument,
+)
+from rackfocus_live.depth import DepthMapping
+from rackfocus_live.errors import InputError
+from rackfocus_live.lens import LensState, sensor_width_mm
+from rackfocus_live.settings import (
+    DEFAULT_HIGHLIGHT_GAIN,
+    DEFAULT_HIGHLIGHT_THRESHOLD,
+    HighlightBoost,
+)
+
+if TYPE_CHECKING:
+    from rackfocus_live.export import ExportJob, ExportProgress
+
+PROG = "rackfocus-live export"
+#: Lens flags (argparse dest) and the LensState field each sets.
+_LENS_FLAGS = {
+    "focal_length": "focal_length_mm",
+    "f_stop": "f_stop",
+    "sensor_width": "sensor_width_mm",
+    "focus": "focus_m",
+    "blades": "blades",
+    "blade_rotation": "blade_rotation_deg",
+    "squeeze": "squeeze",
+}
+_DEPTH_FLAGS = {"depth_kind": "kind", "depth_scale": "scale", "near": "near", "far": "far"}
+#: Seconds between progress lines when stderr is not a terminal (logs, CI).
+_LOG_INTERVAL_S = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
+
+    parser.add_argument("clip", metavar="CLIP", help="video clip")
+    parser.add_argument("--depth", required=True, metavar="DEPTH",
+                        help="depth video, image sequence pattern (depth_%%05d.png) or still")
+    parser.add_argument("--keys", metavar="PULL.json",
+                        help="focus pull (keyframe file); or a constant --focus")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output file (.mp4, .mov, .mkv); without a suffix the codec's "
+                             "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv)")
+    parser.add_argument("--codec", choices=list(CODECS), default="h264",
+                        help="h264 (default), hevc, prores (422 HQ, 10-bit) or ffv1 (lossless)")
+    parser.add_argument("--crf", type=int, default=None, metavar="N",
+                        help="h264/hevc constant rate factor, lower is better (default 18/20)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
+                        help=f"h264/hevc speed preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--range", dest="frame_range", metavar="START:END",
+                        help="export frames START..END-1 (frame numbers, or seconds like 2.5s; "
+                             "either side may be empty)")
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the clip's audio")
+    parser.add_argument("--keep-partial", action="store_true",
+                        help="on Ctrl-C keep what was encoded as OUT.partial.EXT")
+    add_lens_arguments(parser, focus_required=False)
+    add_depth_arguments(parser)
+    add_quality_argument(parser)
+    g = parser.add_argument_group("highlights")
+    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
+                   metavar="T", help="display level above which clipped highlights are expanded")
+    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
+                   help="extra linear gain at full clip (0 disables)")
+    # None = "not given": the pull's own lens and depth convention apply then.
+    parser.set_defaults(no_breathing=None, **dict.fromkeys(_LENS_FLAGS),
+                        **dict.fromkeys(_DEPTH_FLAGS))
+
+
+def resolve_lens(args: argparse.Namespace, base: LensState | None) -> LensState:
+    """``base`` (the pull's lens, or the defaults) with the lens flags that were given."""
+    out: dict[str, object] = {}
+    for flag, name in _LENS_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            out[name] = sensor_width_mm(str(value)) if flag == "sensor_width" else value
+    if args.no_breathing:
+        out["focus_breathing"] = False
+    return dataclasses.replace(base or LensState(), **out)  # type: ignore[arg-type]
+
+
+def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> DepthMapping:
+    """``base`` (the pull's depth convention, or metric) with the depth flags that were given."""
+    out = {name: getattr(args, flag) for flag, name in _DEPTH_FLAGS.items()
+           if getattr(args, flag, None) is not None}
+    return dataclasses.replace(base or DepthMapping(), **out)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
+    from rackfocus_live.media.probe import probe_clip
+    from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
+
+    if (args.keys is None) == (args.focus is None):
+        raise InputError("give either --keys PULL.json or a constant --focus M (not both)")
+    info = probe_clip(args.clip)
+    track, pull_lens, pull_depth = None, None, None
+    if args.keys is not None:
+        identity = MediaIdentity(name=info.path.name, size=info.path.stat().st_size,
+                                 duration=info.duration, fps=info.fps,
+                                 frame_count=info.frame_count)
+        loaded = load_pull(args.keys, media=identity)
+        for warning in loaded.warnings:
+            print(f"{PROG}: warning: {args.keys}: {warning}", file=sys.stderr)
+        track, pull_lens, pull_depth = loaded.pull.track, loaded.pull.lens, loaded.pull.depth
+    frame_range = None
+    if args.frame_range is not None:
+        frame_range = resolve_range(parse_range(args.frame_range), info)
+    settings = ExportSettings(
+        clip=info.path, depth=args.depth, output=Path(args.output),
+        lens=resolve_lens(args, pull_lens), mapping=resolve_mapping(args, pull_depth),
+        track=track, codec=args.codec, crf=args.crf, preset=args.preset,
+        frame_range=frame_range, quality=args.quality,
+        highlight=HighlightBoost(args.highlight_threshold, args.highlight_gain),
+        audio=not args.no_audio, keep_partial=args.keep_partial,
+    )
+
+    from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
+
+    try:
+        ctx = create_headless_context()
+    except GLUnavailableError as exc:
+        raise InputError(str(exc)) from None
+    bar = ProgressBar(sys.stderr)
+    try:
+        job = ExportJob(ctx, settings)
+        with job, _cancel_on_sigint(job):
+            final = job.run(bar.update)
+    finally:
+        bar.close()
+        ctx.release()
+    if final.state == "cancelled":
+        where = f"partial file kept: {final.output}" if final.output else "partial file removed"
+        print(f"{PROG}: interrupted after {final.frames} of {final.total} frames; {where}",
+              file=sys.stderr)
+        return 130
+    print(f"{PROG}: wrote {final.output} ({final.frames} frames, {final.elapsed_s:.1f} s, "
+          f"{final.frames / max(final.elapsed_s, 1e-9):.1f} fps)", file=sys.stderr)
+    return 0
+
+
+class _cancel_on_sigint:  # noqa: N801 (used as a context manager, named like one)
+    """First Ctrl-C cancels the job cleanly; a second one interrupts at once (KeyboardInterrupt,
+    and the job's ``close`` still removes the partial file)."""
+
+    def __init__(self, job: ExportJob) -> None:
+        self.job = job
+        self.previous: object = None
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.job.cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self) -> _cancel_on_sigint:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+
+
+class ProgressBar:
+    """Frames, fps and ETA on one self-overwriting line (a terminal), or a line every few
+    seconds (a log)."""
+
+    WIDTH = 28
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last_log = 0.0
+        self._drawn = False
+
+    def update(self, p: ExportProgress) -> None:
+        line = self.format(p)
+        if self.tty:
+            self.stream.write("\r" + line + "\x1b[K")
+            self._drawn = True
+        else:
+            now = time.monotonic()
+            final = p.state in ("done", "cancelled", "failed")
+            if now - self._last_log < _LOG_INTERVAL_S and not final:
+                return
+            self._last_log = now
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    @classmethod
+    def format(cls, p: ExportProgress) -> str:
+        filled = round(cls.WIDTH * p.fraction)
+        bar = "#" * filled + "." * (cls.WIDTH - filled)
+        eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
+        state = "" if p.state == "running" else f"  {p.state}"
+        return (f"[{bar}] {p.frames}/{p.total} frames  {p.fps:5.1f} fps  "
+                f"ETA {eta}  elapsed {_clock(p.elapsed_s)}{state}")
+
+    def close(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    s = max(0, round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
