@@ -7,6 +7,10 @@ it focused on the far wall, reads the window back, clicks the near post through 
 API, reads back again, and also checks a shift-click pull and that settings were saved. The test
 then compares sharpness (variance of the Laplacian) of the post and of the wall in the two
 screenshots, which it keeps under ``test-artifacts/``.
+
+Last, it starts an export through the app's action API, keeps previewing (a re-rendered still,
+then playback) while the export advances a frame per UI frame, and closes the window mid-export:
+the close must not hang, must join the export's threads and leave no file behind.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def scenario(out: Path) -> None:
         # A bad file dropped on the window: a message, and the clip keeps playing.
         junk = out / "junk.mp4"
         junk.write_bytes(b"not a video" * 100)
-        app._on_drop(None, [str(junk)])  # what glfw calls from poll_events
+        app.input.on_drop(None, [str(junk)])  # what glfw calls from poll_events
         start = app.state.transport.frame
         app.state.toggle_play()
         app.run_frames(3, dt=1.0 / 24.0)
@@ -99,14 +103,59 @@ def scenario(out: Path) -> None:
         )
         write_png(out / "before.png", before)
         write_png(out / "after.png", after)
+        result.update(export_scenario(app, out))
     finally:
         app.close()
     import threading
 
-    result["threads_after_close"] = [t.name for t in threading.enumerate()
-                                     if t.name.startswith("rackfocus-decoder")]
+    result["threads_after_close"] = [
+        t.name for t in threading.enumerate()
+        if t.name.startswith(("rackfocus-decoder", "rackfocus-writer"))
+    ]
     result["settings_saved"] = json.loads(settings.read_text())
     (out / "result.json").write_text(json.dumps(result))
+
+
+def export_scenario(app, out: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Export while previewing, then close the window mid-export (see the module docstring)."""
+    import glfw
+
+    if app.state.transport.playing:
+        app.state.toggle_play()
+    assert app.wait_for_frame(2), "frame 2 never arrived"
+    reference = app.screenshot()
+    # One export frame per UI frame, so the 6-frame clip is still exporting when we close.
+    app.exporter.max_frames_per_update = 1
+    started = app.start_export(out / "exported.mp4")
+    # Paused: the still is re-rendered (a revision bump) between export frames.
+    for _ in range(2):
+        app.state.revision += 1
+        app.frame()
+    during = app.screenshot()
+    x, y, w, h = (round(v) for v in app.image_rect())
+    diff = np.abs(during[y:y + h, x:x + w].astype(int) - reference[y:y + h, x:x + w].astype(int))
+    # Playing: the preview keeps showing new frames.
+    app.state.toggle_play()
+    shown = []
+    for _ in range(2):
+        app.frame(wait_s=0.5)
+        shown.append(app.session.current)
+    progress = app.exporter.progress
+    state_at_close = app.exporter.job.state if app.exporter.job is not None else None
+    threads = [t.name for t in __import__("threading").enumerate()
+               if t.name.startswith("rackfocus-writer")]
+    glfw.set_window_should_close(app.window, True)  # what the window's close button does
+    assert app.run() == 0  # the loop ends at once
+    t = time.perf_counter()
+    app.close()
+    return {
+        "export_started": started, "export_message": app.exporter.message,
+        "export_frames": progress.frames, "export_total": progress.total,
+        "export_state_at_close": state_at_close,
+        "export_writer_threads": threads, "picture_diff_max": int(diff.max()),
+        "preview_shown": shown, "close_s": time.perf_counter() - t,
+        "export_files_left": sorted(p.name for p in out.iterdir() if p.name.startswith("exp")),
+    }
 
 
 # -- the test ------------------------------------------------------------------------------------
@@ -197,6 +246,16 @@ def test_click_to_focus_sharpens_the_near_post(xvfb: str, tmp_path: Path) -> Non
 
     assert r["decoder_threads"], "the decoder thread was not running"
     assert r["threads_after_close"] == []  # joined on close
+
+    # Export from the app: it ran alongside the preview and the window's close cancelled it.
+    assert r["export_started"], r["export_message"]
+    assert r["export_writer_threads"], "the export's encoder thread was not running"
+    assert r["export_state_at_close"] == "running"
+    assert 1 <= r["export_frames"] < r["export_total"] == 6
+    assert r["picture_diff_max"] <= 1  # the export's GL work did not disturb the preview's
+    assert r["preview_shown"][0] > 2 and r["preview_shown"][1] > r["preview_shown"][0]
+    assert r["close_s"] < 10.0
+    assert r["export_files_left"] == []  # neither exported.mp4 nor exported.partial.mp4
     assert r["settings_saved"]["lens"]["f_stop"] == 1.4
     assert r["settings_saved"]["window_size"] == list(WINDOW)
 

@@ -1,59 +1,63 @@
-"""The preview window: glfw + moderngl + Dear ImGui (imgui-bundle's native backends), main loop.
+"""The preview app: one window (``ui.window``), its main loop, and the actions it offers.
 
 One frame: poll events, start the ImGui frame, draw the panel and transport (widgets change the
-``UiState``), handle viewer input (click-to-focus, pan, zoom, A/B divider, shortcuts), advance
-time (playhead, focus pulls, keyframe track), bring the playhead's frame onto the GPU
-(``MediaSession``), re-render depth of field only when something it depends on changed, draw the
-image with overlays, draw the UI and the HUD, swap. Only this (main) thread touches GL; the decoder
-thread hands over numpy planes.
+``UiState``), handle viewer input (``ui.input``: click-to-focus, pan, zoom, A/B divider,
+shortcuts, drops), advance time (playhead, focus pulls, keyframe track), bring the playhead's frame
+onto the GPU (``MediaSession``), advance a running export by a few milliseconds
+(``ui.export_panel``), re-render depth of field only when something it depends on changed, draw
+the image with overlays, draw the UI and the HUD, swap. Only this (main) thread touches GL; the
+decoder and encoder threads hand over numpy planes and video frames.
 
 ``App.run()`` is the interactive loop. ``App.run_frames(n)`` and the action methods
-(``click_focus``, ``open_media``...) drive the same code headlessly for tests and screenshots.
+(``click_focus``, ``open_media``, ``start_export``...) drive the same code headlessly for tests and
+screenshots.
 """
 
 from __future__ import annotations
 
-import ctypes
-import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # imgui_bundle first: it points pyGLFW at the glfw library it ships, so both share one glfw.
 from imgui_bundle import imgui  # isort: skip
 import glfw  # must come after imgui_bundle
-import moderngl
 import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.gpu.context import REQUIRED_GL_VERSION, collect_garbage, configure
-from rackfocus_live.gpu.dof import DofRenderer
-from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass
-from rackfocus_live.gpu.programs import ProgramCache, ShaderError
+from rackfocus_live.gpu.context import collect_garbage, configure
+from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.ui import panel, timeline_view
-from rackfocus_live.ui.files import OpenDialog, sibling_depth, sort_dropped
+from rackfocus_live.ui.export_panel import (
+    BUDGET_PAUSED_S,
+    BUDGET_PLAYING_S,
+    ExportController,
+    ExportSource,
+)
+from rackfocus_live.ui.files import sort_dropped
 from rackfocus_live.ui.hud import FpsMeter, HudStats, draw_hud
+from rackfocus_live.ui.input import InputHandler
+from rackfocus_live.ui.layout import draw_windows, viewport
+from rackfocus_live.ui.picture import Picture
 from rackfocus_live.ui.pulls import PullController
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.settings_store import LensSettings, SettingsStore, UserSettings
 from rackfocus_live.ui.state import CLICK_RADIUS_PX, Transport, UiState
+from rackfocus_live.ui.window import (
+    WindowError,
+    close_window,
+    create_gl_context,
+    init_imgui,
+    open_window,
+    shutdown_imgui,
+)
 
-#: Panel width and bottom bar height in window units (screen coordinates).
-PANEL_WIDTH = 360.0
-TRANSPORT_HEIGHT = 62.0
-TIMELINE_HEIGHT = 230.0
-#: CoC diameter (px) the focus-plane overlay counts as in focus.
-IN_FOCUS_PX = 2.0
-
-
-class WindowError(RuntimeError):
-    """No window could be opened (no display, no OpenGL 3.3)."""
+__all__ = ["App", "AppConfig", "WindowError"]
 
 
 @dataclass
@@ -102,18 +106,17 @@ class App:
         self._synthetic_now = 0.0
         self.state = UiState(transport=Transport(time_source=self._now))
         self._apply_settings()
-        self._dropped_paths: list[str] = []
-        self._dialog: OpenDialog | None = None
+        self.input = InputHandler(self)
+        self.exporter = ExportController()
         self.session: MediaSession | None = None
-        self.dof: DofRenderer | None = None
         self.pulls = PullController(self.state)
         self.timeline_view: timeline_view.TimelineViewState | None = None
         self.panel_state = panel.PanelState()
         self.hud_visible = True
         self.fps = FpsMeter()
         self.clip_fps = FpsMeter()
-        self._rendered_key: tuple[object, ...] | None = None
-        self._histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
+        #: Inverse-depth histogram of the shown frame and its range (panel, overlay ramps).
+        self.histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
         self._closed = False
         self._open_window()
         try:
@@ -139,61 +142,16 @@ class App:
         self.state.mapping = cfg.mapping
 
     def _open_window(self) -> None:
-        # glfw reports errors through a callback (pyGLFW turns them into warnings by default);
-        # keep the last one for our own one-line error instead.
-        errors: list[str] = []
-
-        def on_error(code: int, description: bytes | str) -> None:
-            text = description.decode(errors="replace") if isinstance(description, bytes) \
-                else str(description)
-            errors.append(text)
-
-        glfw.ERROR_REPORTING = "ignore"
-        glfw.set_error_callback(on_error)
-        if not glfw.init():
-            reason = errors[-1] if errors else "no display?"
-            raise WindowError(f"cannot open a window ({reason}); on a headless machine run "
-                              "under Xvfb, or use the render/export commands")
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
-        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
-        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        glfw.window_hint(glfw.RESIZABLE, True)
-        glfw.window_hint(glfw.SCALE_TO_MONITOR, True)  # HiDPI on Windows/X11
-        w, h = self.config.window_size or self.user.window_size
-        self.window = glfw.create_window(int(w), int(h), self.config.title, None, None)
-        if not self.window:
-            glfw.terminate()
-            reason = errors[-1] if errors else "driver too old?"
-            raise WindowError(f"cannot open an OpenGL 3.3 core window ({reason})")
-        glfw.make_context_current(self.window)
-        glfw.swap_interval(1 if self.config.vsync else 0)
-        glfw.set_drop_callback(self.window, self._on_drop)
+        size = self.config.window_size or self.user.window_size
+        self.window = open_window(size, self.config.title, vsync=self.config.vsync,
+                                  on_drop=self.input.on_drop)
 
     def _open_gl(self) -> None:
-        try:
-            self.ctx = moderngl.create_context(require=REQUIRED_GL_VERSION)
-        except Exception as exc:  # moderngl raises plain Exception
-            raise WindowError(f"no OpenGL 3.3 context in the window: {exc}") from None
+        self.ctx = create_gl_context()
         configure(self.ctx)
         self.programs = ProgramCache(self.ctx)
-        self.viewer_pass = ViewerPass(self.programs)
-        imgui.create_context()
-        io = imgui.get_io()
-        io.set_ini_filename(None)  # layout is fixed; never litter the working directory
-        imgui.style_colors_dark()
-        address = ctypes.cast(self.window, ctypes.c_void_p).value
-        if address is None:
-            raise WindowError("glfw returned no window handle")
-        imgui.backends.glfw_init_for_opengl(address, True)
-        imgui.backends.opengl3_init("#version 330")
-        try:
-            from imgui_bundle import implot
-
-            implot.create_context()
-            self._implot = True
-        except ImportError:  # pragma: no cover - implot ships with imgui-bundle
-            self._implot = False
+        self.picture = Picture(self.ctx, self.programs)
+        self._implot = init_imgui(self.window)
 
     # -- opening files ---------------------------------------------------------------------------
 
@@ -221,13 +179,10 @@ class App:
         self.state.transport.reset(info.frame_count, info.fps)
         self.state.image_size = session.size
         self.state.viewer.set_fit()
-        self._rendered_key = None
-        self._histogram = None
+        self.histogram = None
         self.state.message = notes[-1] if notes else None
-        if self.dof is None:
-            self.dof = DofRenderer(self.ctx, self.programs, session.size, self.state.quality)
-        else:
-            self.dof.resize(session.size)
+        self.exporter.suggest_output(session.clip_path)
+        self.picture.set_size(session.size, self.state.quality)
         if keys is not None:
             self.open_keys(keys)
         else:
@@ -255,9 +210,48 @@ class App:
         """Save the pull (to ``path``, the file it came from, or CLIP.pull.json)."""
         return self.pulls.save(self.session.info if self.session else None, path)
 
+    def open_paths(self, paths: list[Path]) -> None:
+        """Open dropped files (see ``files.sort_dropped``)."""
+        d = sort_dropped(paths)
+        if d.clip is not None:
+            self.open_media(d.clip, d.depth, keys=d.keys)
+        elif d.depth is not None:
+            self.open_depth(d.depth)
+        elif d.keys is not None:
+            self.open_keys(d.keys)
+
     def toggle_record(self) -> None:
         """Arm or stop live recording of the focus (see ``PullController``)."""
         self.pulls.toggle_record()
+
+    def toggle_hud(self) -> None:
+        self.hud_visible = not self.hud_visible
+
+    # -- export ----------------------------------------------------------------------------------
+
+    def export_source(self) -> ExportSource | None:
+        """What an export renders: the open clip and depth as the preview shows them (depth
+        convention, lens, highlight boost, quality preset), following the pull if there is one
+        (else at the current focus). None without a clip."""
+        session = self.session
+        if session is None:
+            return None
+        s = self.state
+        return ExportSource(clip=session.clip_path, depth=session.depth_path,
+                            mapping=session.mapping, lens=s.lens, highlight=s.highlight,
+                            quality=s.quality, track=s.track, info=session.info)
+
+    def start_export(self, output: str | Path | None = None) -> bool:
+        """Start exporting with the panel's options (to ``output`` if given); it then advances a
+        little every frame while the preview stays live. Returns whether it started; if not,
+        the reason is in ``exporter.message``."""
+        if output is not None:
+            self.exporter.options.output = str(output)
+        return self.exporter.start(self.ctx, self.programs, self.export_source())
+
+    def cancel_export(self) -> None:
+        """Stop a running export (the partial file is removed unless keep-partial is set)."""
+        self.exporter.cancel()
 
     # -- actions (the same paths the mouse and keys use) ------------------------------------------
 
@@ -272,14 +266,8 @@ class App:
 
     def layout(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """(viewport size in framebuffer px, framebuffer px per window unit)."""
-        ww, wh = glfw.get_window_size(self.window)
-        fw, fh = glfw.get_framebuffer_size(self.window)
-        sx = fw / ww if ww else 1.0
-        sy = fh / wh if wh else 1.0
-        bottom = TRANSPORT_HEIGHT + (TIMELINE_HEIGHT if self._timeline_shown() else 0.0)
-        vw = max(ww - PANEL_WIDTH, 1.0) * sx
-        vh = max(wh - bottom, 1.0) * sy
-        return (vw, vh), (sx, sy)
+        return viewport(glfw.get_window_size(self.window),
+                        glfw.get_framebuffer_size(self.window), self.timeline_shown())
 
     def image_rect(self) -> tuple[float, float, float, float]:
         """Where the image is drawn, in framebuffer px (x, y from the top-left, w, h)."""
@@ -302,7 +290,7 @@ class App:
     def _idle(self) -> bool:
         s = self.session
         return (not self.state.transport.playing and self.state.pull is None
-                and self._dialog is None and not self._dropped_paths
+                and not self.input.pending and not self.exporter.busy
                 and (s is None or s.current == self.state.transport.frame))
 
     def run_frames(self, n: int, *, dt: float | None = 1.0 / 24.0) -> None:
@@ -335,23 +323,26 @@ class App:
             self._synthetic_now += self._synthetic_dt
         now = self._now()
         self.fps.tick(time.perf_counter())
-        self._handle_drops()
-        self._poll_dialog()
+        self.input.handle_drops()
+        self.input.poll_dialog()
         ww, wh = glfw.get_window_size(self.window)
         fw, fh = glfw.get_framebuffer_size(self.window)
 
         imgui.backends.opengl3_new_frame()
         imgui.backends.glfw_new_frame()
         imgui.new_frame()
-        events = self._draw_ui(ww, wh)
+        events = draw_windows(self, ww, wh)
         self._handle_events(events)
-        self._handle_viewer_input()
-        self._handle_keys()
+        self.input.handle()
 
         self.state.tick(now)
         self._update_media(wait_s)
-        self._render_dof()
-        self._draw_image(fw, fh)
+        # Before the preview's own passes: they set up all the GL state they use afterwards.
+        playing = self.state.transport.playing
+        self.exporter.update(BUDGET_PLAYING_S if playing else BUDGET_PAUSED_S)
+        self.picture.render(self.session, self.state)
+        area, scale = self.layout()
+        self.picture.draw((fw, fh), area, scale, self.session, self.state, self.histogram)
         if self.hud_visible:
             draw_hud(self._hud_stats(), (10.0, 10.0))
         imgui.render()
@@ -373,61 +364,17 @@ class App:
 
     # -- per-frame pieces ------------------------------------------------------------------------
 
-    def _timeline_shown(self) -> bool:
+    def timeline_shown(self) -> bool:
+        """Whether the curve editor is below the transport bar (there is a pull to edit)."""
         return self.pulls.editor is not None and self._implot
-
-    def _draw_ui(self, ww: int, wh: int) -> panel.PanelEvents:
-        flags = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize
-                 | imgui.WindowFlags_.no_collapse | imgui.WindowFlags_.no_saved_settings)
-        info = panel.PanelInfo(
-            clip_name=self.session.clip_path.name if self.session else "",
-            depth_name=self.session.depth_path.name if self.session and self.session.depth_path
-            else "",
-            keys_name=self.pulls.path.name if self.pulls.path else "",
-            histogram=self._histogram,
-            recording=self.pulls.recording,
-            has_clip=self.session is not None,
-        )
-        imgui.set_next_window_pos(imgui.ImVec2(ww - PANEL_WIDTH, 0))
-        imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, wh))
-        imgui.begin("rackfocus-live", None, flags)
-        events = panel.draw_panel(self.state, info, self.panel_state)
-        imgui.end()
-        bottom = TRANSPORT_HEIGHT + (TIMELINE_HEIGHT if self._timeline_shown() else 0.0)
-        imgui.set_next_window_pos(imgui.ImVec2(0, wh - bottom))
-        imgui.set_next_window_size(imgui.ImVec2(ww - PANEL_WIDTH, bottom))
-        imgui.begin("transport", None, flags | imgui.WindowFlags_.no_title_bar)
-        transport = panel.draw_transport(self.state, info)
-        if self._timeline_shown():
-            self._draw_timeline()
-        imgui.end()
-        events.toggle_record = transport.toggle_record
-        events.scrub_frame = transport.scrub_frame
-        events.scrub_end = transport.scrub_end
-        return events
-
-    def _draw_timeline(self) -> None:
-        editor = self.pulls.editor
-        assert editor is not None
-        if self.timeline_view is None:
-            self.timeline_view = timeline_view.TimelineViewState()
-        ev = timeline_view.draw_timeline(
-            self.timeline_view, editor, self.state.transport.position_s,
-            self.state.transport.duration_s, self.state.focus_m, height=TIMELINE_HEIGHT - 40,
-        )
-        self.pulls.sync()
-        if ev.seek_s is not None:
-            self.state.transport.seek_time(ev.seek_s)
-        if ev.focus_m is not None:
-            self.state.set_focus(ev.focus_m)
 
     def _handle_events(self, ev: panel.PanelEvents) -> None:
         if ev.open_clip:
-            self._start_dialog("Open a clip", "clip")
+            self.input.start_dialog("Open a clip", "clip")
         if ev.open_depth:
-            self._start_dialog("Open the clip's depth", "depth")
+            self.input.start_dialog("Open the clip's depth", "depth")
         if ev.open_keys:
-            self._start_dialog("Open a focus pull (JSON)", "keys")
+            self.input.start_dialog("Open a focus pull (JSON)", "keys")
         if ev.save_keys:
             self.save_keys()
         if ev.mapping is not None and self.session is not None:
@@ -436,70 +383,8 @@ class App:
             self.toggle_record()
         if ev.scrub_frame is not None:
             self.state.seek(ev.scrub_frame)
-
-    def _handle_viewer_input(self) -> None:
-        io = imgui.get_io()
-        (vw, vh), (sx, sy) = self.layout()
-        mx, my = io.mouse_pos.x * sx, io.mouse_pos.y * sy
-        viewer = self.state.viewer
-        size = self.state.image_size
-        inside = 0 <= mx < vw and 0 <= my < vh and math.isfinite(mx)
-        if viewer.dragging_divider:
-            if imgui.is_mouse_down(imgui.MouseButton_.left):
-                viewer.drag_divider((vw, vh), mx)
-            else:
-                viewer.end_divider_drag()
-            return
-        if io.want_capture_mouse or not inside:
-            return
-        clicked = imgui.is_mouse_clicked(imgui.MouseButton_.left)
-        if clicked and not viewer.begin_divider_drag((vw, vh), mx):
-            point = viewer.to_image((vw, vh), size, mx, my)
-            if point is not None:
-                self.click_focus(*point, pull=io.key_shift)
-        for button in (imgui.MouseButton_.right, imgui.MouseButton_.middle):
-            if imgui.is_mouse_dragging(button):
-                d = io.mouse_delta
-                viewer.pan_by((vw, vh), size, d.x * sx, d.y * sy)
-        if io.mouse_wheel:
-            viewer.zoom_about((vw, vh), size, 1.15 ** io.mouse_wheel, (mx, my))
-
-    def _handle_keys(self) -> None:
-        io = imgui.get_io()
-        if io.want_capture_keyboard or io.want_text_input:
-            return
-        k, s = imgui.Key, self.state
-        actions: list[tuple[object, Callable[[], object]]] = [
-            (k.space, s.toggle_play),
-            (k.left_arrow, lambda: s.step(-1)),
-            (k.right_arrow, lambda: s.step(1)),
-            (k.home, s.jump_start),
-            (k.end, s.jump_end),
-            (k.l, s.toggle_loop),
-            (k.left_bracket, lambda: s.faster(-1)),
-            (k.right_bracket, lambda: s.faster(1)),
-            (k.d, lambda: s.toggle_overlay("depth")),
-            (k.f, lambda: s.toggle_overlay("focus_plane")),
-            (k.p, lambda: s.toggle_overlay("peaking")),
-            (k.c, lambda: s.toggle_overlay("coc")),
-            (k.s, s.toggle_split),
-            (k._0, s.viewer.set_fit),
-            (k._1, lambda: s.viewer.set_one_to_one(s.image_size)),
-            (k.h, self._toggle_hud),
-            (k.r, self.toggle_record),
-            (k.up_arrow, lambda: s.set_focus(s.focus_m * 1.05)),
-            (k.down_arrow, lambda: s.set_focus(s.focus_m / 1.05)),
-            (k.o, lambda: self._start_dialog("Open a clip", "clip")),
-        ]
-        repeatable = {k.left_arrow, k.right_arrow, k.up_arrow, k.down_arrow}
-        for key, action in actions:
-            if imgui.is_key_pressed(key, key in repeatable):  # type: ignore[arg-type]
-                action()
-        if io.key_ctrl and imgui.is_key_pressed(k.q, False):
-            glfw.set_window_should_close(self.window, True)
-
-    def _toggle_hud(self) -> None:
-        self.hud_visible = not self.hud_visible
+        if ev.start_export:
+            self.start_export()
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session
@@ -514,66 +399,9 @@ class App:
             return
         if fresh:
             self.clip_fps.tick(time.perf_counter())
-            self._histogram = session.histogram()
+            self.histogram = session.histogram()
             if t.playing:
                 self.pulls.sample(t.frame_time_s, self.state.focus_m)
-
-    def _render_dof(self) -> None:
-        session, dof = self.session, self.dof
-        if session is None or dof is None or session.current is None:
-            return
-        quality = self.state.effective_quality
-        key = (id(session), session.current, self.state.revision, quality, self.state.lens,
-               self.state.highlight)
-        if key == self._rendered_key:
-            return
-        try:
-            if dof.quality != quality:
-                dof.set_quality(quality)
-            dof.render(session.color, session.depth, self.state.lens, color_is_srgb=False,
-                       highlight=self.state.highlight)
-        except ShaderError as exc:  # a hot-reloaded shader that does not compile
-            self.state.say(str(exc).splitlines()[0])
-        self._rendered_key = key
-
-    def _draw_image(self, fw: int, fh: int) -> None:
-        screen = self.ctx.screen
-        screen.use()
-        screen.viewport = (0, 0, fw, fh)
-        self.ctx.clear(0.09, 0.09, 0.1)
-        session, dof = self.session, self.dof
-        if session is None or dof is None or session.current is None:
-            return
-        (vw, vh), _ = self.layout()
-        viewer = self.state.viewer
-        rect = viewer.image_rect((vw, vh), self.state.image_size)
-        hist = self._histogram
-        depth_range = (hist[1], hist[2]) if hist is not None else (0.0, 1.0)
-        o = self.state.overlays
-        params = OverlayParams(
-            depth=o.depth, focus_plane=o.focus_plane, peaking=o.peaking, coc=o.coc,
-            depth_range=depth_range, in_focus_px=IN_FOCUS_PX,
-            coc_max_px=self._coc_range(depth_range),
-        )
-        self.viewer_pass.render(
-            screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h), result=dof.output,
-            original=session.color, inv_depth=session.depth, coc=dof.coc, params=params,
-            original_is_linear=True,
-            split_x=viewer.divider_x((vw, vh)) if viewer.split_enabled else None,
-        )
-        if viewer.split_enabled:
-            _, (sx, sy) = self.layout()
-            x = viewer.divider_x((vw, vh)) / sx
-            draw = imgui.get_background_draw_list()
-            draw.add_line(imgui.ImVec2(x, 0), imgui.ImVec2(x, vh / sy),
-                          imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 0.8)), 2.0)
-
-    def _coc_range(self, inv_depth_range: tuple[float, float]) -> float:
-        """Top of the CoC heat map: the largest |CoC| of this frame's depth range (so the ramp
-        spans what is on screen), within 1 px and the renderer's clamp."""
-        lens, width = self.state.lens, self.state.image_size[0]
-        coc = lens.coc_px_from_inverse_depth(np.asarray(inv_depth_range), width)
-        return float(min(max(np.abs(coc).max(), 1.0), lens.max_coc_px(width)))
 
     def _hud_stats(self) -> HudStats:
         t = self.state.transport
@@ -584,60 +412,10 @@ class App:
             nominal_fps=float(t.fps) * t.rate,
             dropped=t.dropped,
             queue_fill=session.queue_fill if session else 0.0,
-            gpu_ms=self.dof.last_gpu_ms if self.dof else None,
+            gpu_ms=self.picture.gpu_ms,
             quality=self.state.effective_quality,
             size=session.size if session else (0, 0),
         )
-
-    # -- drag and drop, file dialogs ------------------------------------------------------------
-
-    def _on_drop(self, _window: object, paths: list[str]) -> None:
-        # glfw calls this from poll_events on the main thread; act on it in the loop.
-        self._dropped_paths.extend(paths)
-
-    def _handle_drops(self) -> None:
-        if not self._dropped_paths:
-            return
-        paths, self._dropped_paths = [Path(p) for p in self._dropped_paths], []
-        self.open_paths(paths)
-
-    def open_paths(self, paths: list[Path]) -> None:
-        """Open dropped files (see ``files.sort_dropped``)."""
-        d = sort_dropped(paths)
-        if d.clip is not None:
-            self.open_media(d.clip, d.depth, keys=d.keys)
-        elif d.depth is not None:
-            self.open_depth(d.depth)
-        elif d.keys is not None:
-            self.open_keys(d.keys)
-
-    def _start_dialog(self, title: str, role: str) -> None:
-        if self._dialog is not None:
-            return
-        try:
-            self._dialog = OpenDialog(title, role, self.user.last_dir)
-        except RuntimeError as exc:
-            self.state.say(str(exc))
-
-    def _poll_dialog(self) -> None:
-        if self._dialog is None:
-            return
-        result = self._dialog.poll()
-        if result is None:
-            return
-        role, dialog = self._dialog.role, self._dialog
-        self._dialog = None
-        del dialog
-        if not result:
-            return
-        path = Path(result)
-        self.user.last_dir = str(path.parent)
-        if role == "clip":
-            self.open_media(path, sibling_depth(path))
-        elif role == "depth":
-            self.open_depth(path)
-        else:
-            self.open_keys(path)
 
     # -- shutdown --------------------------------------------------------------------------------
 
@@ -647,30 +425,26 @@ class App:
             return
         self._closed = True
         try:
-            if self.session is not None:
-                self.session.close()
-                self.session = None
+            try:
+                # First: the export renders with the shared shader cache, and its threads must
+                # be joined (and its partial file removed) before the window goes away.
+                self.exporter.close()
+            finally:
+                if self.session is not None:
+                    self.session.close()
+                    self.session = None
         finally:
             self._save_settings()
             self.ctx.screen.use()  # nothing of ours may stay bound while it is released
-            if self.dof is not None:
-                self.dof.release()
-            self.viewer_pass.release()
+            self.picture.release()
             self.programs.release()
-            if self._implot:
-                from imgui_bundle import implot
-
-                implot.destroy_context()
-            imgui.backends.opengl3_shutdown()
-            imgui.backends.glfw_shutdown()
-            imgui.destroy_context()
+            shutdown_imgui(self._implot)
             collect_garbage(self.ctx)
             self.ctx.release()
             self._close_window()
 
     def _close_window(self) -> None:
-        glfw.destroy_window(self.window)
-        glfw.terminate()
+        close_window(self.window)
 
     def _save_settings(self) -> None:
         if not self.config.save_settings:

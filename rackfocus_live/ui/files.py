@@ -16,6 +16,12 @@ _FILTERS = {
 }
 
 
+def dialogs_available() -> bool:
+    """Whether native file dialogs can open: on Linux they run a helper program."""
+    return not sys.platform.startswith("linux") or any(
+        shutil.which(t) for t in ("zenity", "kdialog", "qarma", "matedialog"))
+
+
 class OpenDialog:
     """A native open-file dialog (imgui-bundle's portable-file-dialogs), polled each frame.
 
@@ -24,9 +30,7 @@ class OpenDialog:
     """
 
     def __init__(self, title: str, role: str, start_dir: str) -> None:
-        if sys.platform.startswith("linux") and not any(
-            shutil.which(t) for t in ("zenity", "kdialog", "qarma", "matedialog")
-        ):
+        if not dialogs_available():
             raise RuntimeError("no file dialog program (install zenity); drop files on the "
                                "window instead")
         from imgui_bundle import portable_file_dialogs as pfd
@@ -40,6 +44,36 @@ class OpenDialog:
             return None
         chosen = self._dialog.result()
         return chosen[0] if chosen else ""
+
+
+class SaveDialog:
+    """A native save-file dialog, polled each frame (the dialog asks before overwriting).
+
+    Args:
+        title: window title.
+        default_path: the file name (and folder) it starts with.
+        filters: pairs of label and patterns, as ``["Video", "*.mp4 *.mov", ...]``.
+
+    Raises:
+        RuntimeError: no dialog program on this Linux machine; type the path instead.
+    """
+
+    def __init__(self, title: str, default_path: str, filters: list[str]) -> None:
+        if not dialogs_available():
+            raise RuntimeError("no file dialog program (install zenity); type the output path")
+        from imgui_bundle import portable_file_dialogs as pfd
+
+        self._dialog = pfd.save_file(title, default_path, filters)
+
+    def poll(self) -> str | None:
+        """None while open; the chosen path, or "" when cancelled."""
+        if not self._dialog.ready(0):
+            return None
+        return self._dialog.result() or ""
+
+    def kill(self) -> None:
+        """Close the dialog without an answer (the app is closing)."""
+        self._dialog.kill()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class PanelEvents:
     toggle_record: bool = False
     scrub_frame: int | None = None
     scrub_end: bool = False
+    start_export: bool = False
 
 
 @dataclass

@@ -1,0 +1,135 @@
+"""The picture of the preview: depth of field of the shown frame, and drawing it into the
+viewport with the overlays and the A/B split.
+
+The DOF result is re-rendered only when something it depends on changed (the frame, the lens, the
+quality, the highlight boost, or ``UiState.revision``), so a paused preview costs no GPU time.
+Main (GL) thread only.
+"""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+import numpy.typing as npt
+from imgui_bundle import imgui
+
+from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass
+from rackfocus_live.gpu.programs import ProgramCache, ShaderError
+from rackfocus_live.ui.session import MediaSession
+from rackfocus_live.ui.state import UiState
+
+#: CoC diameter (px) the focus-plane overlay counts as in focus.
+IN_FOCUS_PX = 2.0
+#: Background around the image.
+BACKGROUND = (0.09, 0.09, 0.1)
+
+Histogram = tuple[npt.NDArray[np.float32], float, float]
+
+
+class Picture:
+    """The DOF renderer and the viewer pass of the window; see the module docstring."""
+
+    def __init__(self, ctx: moderngl.Context, programs: ProgramCache) -> None:
+        self.ctx = ctx
+        self.programs = programs
+        self.viewer_pass = ViewerPass(programs)
+        self.dof: DofRenderer | None = None
+        self._rendered_key: tuple[object, ...] | None = None
+
+    @property
+    def gpu_ms(self) -> float | None:
+        """GPU time of the last DOF render (timer queries), if known."""
+        return self.dof.last_gpu_ms if self.dof is not None else None
+
+    def set_size(self, size: tuple[int, int], quality: str) -> None:
+        """Frames of ``size`` from now on (a newly opened clip)."""
+        if self.dof is None:
+            self.dof = DofRenderer(self.ctx, self.programs, size, quality)
+        else:
+            self.dof.resize(size)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Render again at the next ``render``, whatever changed."""
+        self._rendered_key = None
+
+    def render(self, session: MediaSession | None, state: UiState) -> None:
+        """Depth of field of the session's current frame, if anything it depends on changed."""
+        dof = self.dof
+        if session is None or dof is None or session.current is None:
+            return
+        quality = state.effective_quality
+        key = (id(session), session.current, state.revision, quality, state.lens,
+               state.highlight)
+        if key == self._rendered_key:
+            return
+        try:
+            if dof.quality != quality:
+                dof.set_quality(quality)
+            dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
+                       highlight=state.highlight)
+        except ShaderError as exc:  # a hot-reloaded shader that does not compile
+            state.say(str(exc).splitlines()[0])
+        self._rendered_key = key
+
+    def draw(
+        self,
+        fb_size: tuple[int, int],
+        viewport: tuple[float, float],
+        scale: tuple[float, float],
+        session: MediaSession | None,
+        state: UiState,
+        histogram: Histogram | None,
+    ) -> None:
+        """Clear the window and draw the picture into the viewport (top-left of the window).
+
+        Args:
+            fb_size: framebuffer size in pixels.
+            viewport: the picture's area in framebuffer pixels (the rest is panel and transport).
+            scale: framebuffer pixels per window unit (HiDPI), for the ImGui divider line.
+            histogram: this frame's inverse-depth histogram and range (overlay ramps).
+        """
+        fw, fh = fb_size
+        screen = self.ctx.screen
+        screen.use()
+        screen.viewport = (0, 0, fw, fh)
+        self.ctx.clear(*BACKGROUND)
+        dof = self.dof
+        if session is None or dof is None or session.current is None:
+            return
+        viewer = state.viewer
+        rect = viewer.image_rect(viewport, state.image_size)
+        depth_range = (histogram[1], histogram[2]) if histogram is not None else (0.0, 1.0)
+        o = state.overlays
+        params = OverlayParams(
+            depth=o.depth, focus_plane=o.focus_plane, peaking=o.peaking, coc=o.coc,
+            depth_range=depth_range, in_focus_px=IN_FOCUS_PX,
+            coc_max_px=coc_range(state, depth_range),
+        )
+        self.viewer_pass.render(
+            screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h), result=dof.output,
+            original=session.color, inv_depth=session.depth, coc=dof.coc, params=params,
+            original_is_linear=True,
+            split_x=viewer.divider_x(viewport) if viewer.split_enabled else None,
+        )
+        if viewer.split_enabled:
+            sx, sy = scale
+            x = viewer.divider_x(viewport) / sx
+            draw = imgui.get_background_draw_list()
+            draw.add_line(imgui.ImVec2(x, 0), imgui.ImVec2(x, viewport[1] / sy),
+                          imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 0.8)), 2.0)
+
+    def release(self) -> None:
+        if self.dof is not None:
+            self.dof.release()
+            self.dof = None
+        self.viewer_pass.release()
+
+
+def coc_range(state: UiState, inv_depth_range: tuple[float, float]) -> float:
+    """Top of the CoC heat map: the largest |CoC| of this frame's depth range (so the ramp spans
+    what is on screen), within 1 px and the renderer's clamp."""
+    lens, width = state.lens, state.image_size[0]
+    coc = lens.coc_px_from_inverse_depth(np.asarray(inv_depth_range), width)
+    return float(min(max(np.abs(coc).max(), 1.0), lens.max_coc_px(width)))
