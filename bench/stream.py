@@ -11,8 +11,9 @@ GPU is checked to be the right one), then in one run:
    sampling colour and depth, with ``ctx.finish()`` every frame, on a standalone EGL context.
    Alternating runs, best of each, ratios printed. Target: pipeline >= 0.9x decode-only.
 2. Seek latency: time from ``seek(k)`` to frame k converted on the GPU (``ctx.finish()``), for
-   random seeks without a cache (cold: keyframe + decode forward) and for scrubbing over recently
-   played frames with the frame cache.
+   random seeks without a cache (cold: keyframe + decode forward; decoding every frame, then
+   skipping unreferenced B-frames as the reader does) and for scrubbing over recently played
+   frames with the frame cache.
 3. Memory: resident set size over a long playback with a seek every few hundred frames, on a
    smaller clip with a depth video and a small cache budget so decoding and eviction never stop;
    reports the growth after warm-up and its slope.
@@ -49,6 +50,7 @@ from rackfocus_live.media.decoder import DecoderThread  # noqa: E402
 from rackfocus_live.media.depthsource import DepthSource, open_depth  # noqa: E402
 from rackfocus_live.media.framecache import FrameCache  # noqa: E402
 from rackfocus_live.media.probe import MediaInfo, probe_clip  # noqa: E402
+from rackfocus_live.media.reader import VideoReader  # noqa: E402
 from tests import media_factory as mf  # noqa: E402
 
 FPS = Fraction(24)
@@ -351,30 +353,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="rackfocus-bench-") as tmp:
         folder = Path(tmp)
-        # 1. throughput, per size
-        for size in sizes:
-            throughput(folder, size, args.frames, gop, args.runs, ctx, programs)
-
-        # 2. seeks, on the first size
-        clip = folder / f"tp_{sizes[0][0]}x{sizes[0][1]}.mp4"
-        info = probe_clip(clip)
-        w, h = info.display_size
-        still = open_depth(folder / f"d_{w}.png", mf.DEPTH_MAPPING, info)
-        up = FrameUploader(ctx, programs, w, h)
-        rnd = random.Random(5)
-        targets = [rnd.randrange(info.frame_count) for _ in range(args.seeks)]
-        cold = seek_latencies(clip, info, still, ctx, up, targets, cache=None)
-        window = min(info.frame_count, 4 * round(float(FPS)))
-        scrub_targets = [rnd.randrange(window) for _ in range(args.seeks)]
-        scrub = seek_latencies(clip, info, still, ctx, up, scrub_targets, cache=FrameCache(),
-                               warm_frames=window)
-        print(f"seeks at {w}x{h}, GOP {gop} (time to the frame converted on the GPU):")
-        for name, xs in (("cold, random", cold), ("scrub, cached", scrub)):
-            print(f"  {name:14s} median {statistics.median(xs):6.1f} ms, worst {max(xs):6.1f} ms "
-                  f"({len(xs)} seeks)")
-        up.release()
-
-        # 3. memory
+        # Memory first, so its baseline is a fresh process.
         if not args.skip_memory:
             m = memory_run(folder, ctx, programs, args.memory_frames, args.memory_size,
                            args.memory_cache_mb, args.seek_every)
@@ -383,6 +362,34 @@ def main() -> None:
                   f"{m['baseline_mb']:.0f} MB before, {m['warm_mb']:.0f} MB after 500 frames, "
                   f"{m['end_mb']:.0f} MB at the end, max {m['max_mb']:.0f} MB; slope over the "
                   f"second half {m['slope_mb_per_1000']:+.2f} MB per 1000 frames")
+
+        # Throughput, per size.
+        for size in sizes:
+            throughput(folder, size, args.frames, gop, args.runs, ctx, programs)
+
+        # Seeks, on the first size.
+        clip = folder / f"tp_{sizes[0][0]}x{sizes[0][1]}.mp4"
+        info = probe_clip(clip)
+        w, h = info.display_size
+        still = open_depth(folder / f"d_{w}.png", mf.DEPTH_MAPPING, info)
+        up = FrameUploader(ctx, programs, w, h)
+        rnd = random.Random(5)
+        targets = [rnd.randrange(info.frame_count) for _ in range(args.seeks)]
+        VideoReader.skip_nonref = False
+        plain = seek_latencies(clip, info, still, ctx, up, targets, cache=None)
+        VideoReader.skip_nonref = True
+        cold = seek_latencies(clip, info, still, ctx, up, targets, cache=None)
+        window = min(info.frame_count, 4 * round(float(FPS)))
+        scrub_targets = [rnd.randrange(window) for _ in range(args.seeks)]
+        scrub = seek_latencies(clip, info, still, ctx, up, scrub_targets, cache=FrameCache(),
+                               warm_frames=window)
+        print(f"seeks at {w}x{h}, GOP {gop} (time to the frame converted on the GPU):")
+        for name, xs in (("cold, decode all", plain), ("cold, skip B", cold),
+                         ("scrub, cached", scrub)):
+            print(f"  {name:16s} median {statistics.median(xs):6.1f} ms, worst {max(xs):6.1f} ms "
+                  f"({len(xs)} seeks)")
+        up.release()
+
     programs.release()
     ctx.release()
 

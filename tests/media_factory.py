@@ -211,6 +211,7 @@ def make_clip(
     faststart: bool = True,
     texture: int = 0,
     yuv: YuvFunc | None = None,
+    transfer: int | None = None,
 ) -> Path:
     """Write a clip whose frame ``i`` carries the index code ``i`` (or ``yuv(i)`` planes).
 
@@ -234,6 +235,8 @@ def make_clip(
         faststart: MP4 index at the front (a truncated file still opens, as a damaged download).
         texture: noise amplitude added to the code frames (see :func:`code_planes`).
         yuv: ``index -> (Y, U, V)`` planes in the format's code values; default: the index code.
+        transfer: transfer characteristic tag (AVColorTransferCharacteristic: 16 = PQ,
+            18 = HLG); None leaves it unspecified.
     """
     out = Path(path)
     rate = Fraction(fps)
@@ -248,6 +251,8 @@ def make_clip(
         cc.color_range = _RANGE_CODES[color_range]
         cc.colorspace = _MATRIX_CODES[matrix]
         cc.color_primaries = _PRIMARIES[matrix]
+        if transfer is not None:
+            cc.color_trc = transfer
         if codec == "libx264":
             params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes={bframes}:b-adapt=0"
             cc.options = {"preset": "veryfast", "x264-params": params}

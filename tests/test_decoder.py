@@ -266,3 +266,23 @@ def test_an_abandoned_read_does_not_leave_skipped_frames_behind(tmp_path: Path) 
             assert frame is not None and mf.read_code(frame_planes(frame, info)[0]) == k
     finally:
         reader.close()
+
+
+def test_eight_bit_depth_video(tmp_path: Path) -> None:
+    clip = mf.make_clip(tmp_path / "c.mkv", frames=10)
+    info = probe_clip(clip)
+    depth = open_depth(mf.make_depth_video(tmp_path / "d8.mkv", frames=10, bits=8),
+                       mf.depth_mapping(8), info)
+    with DecoderThread(clip, depth, info=info) as dec:
+        packets = play_all(dec)
+    assert [mf.read_depth_index(p.depth, bits=8) for p in packets] == list(range(10))
+
+
+def test_queue_gauge_fills_to_the_queue_size(tmp_path: Path) -> None:
+    clip = mf.make_clip(tmp_path / "c.mp4", frames=20)
+    with DecoderThread(clip, None, queue_size=3) as dec:
+        deadline = time.monotonic() + WAIT
+        while dec.queued < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dec.queued == 3
+        check(dec.get(WAIT), 0)

@@ -145,6 +145,16 @@ class DecoderThread:
         return self._error
 
     @property
+    def queued(self) -> int:
+        """Packets waiting in the queue (a gauge for a HUD; stale ones included until dropped)."""
+        return self._queue.qsize()
+
+    @property
+    def queue_capacity(self) -> int:
+        """The queue's bound (``queue_size``)."""
+        return self._queue.maxsize
+
+    @property
     def at_end(self) -> bool:
         """Every frame up to the last has been handed out (nothing is queued or coming)."""
         with self._cond:
@@ -333,12 +343,23 @@ class DecoderThread:
             time=info.time_of_index(index),
             planes=frame_planes(frame, info),
             format=info.pix_fmt,
-            depth=depth.read(index) if depth is not None else self._no_depth,
+            depth=self._read_depth(depth, index) if depth is not None else self._no_depth,
             epoch=epoch,
         )
         if self.cache is not None:
             self.cache.put(packet)
         return packet
+
+    def _read_depth(self, depth: DepthReader, index: int) -> np.ndarray:
+        try:
+            return depth.read(index)
+        except InputError:
+            raise
+        except Exception as exc:
+            # Unexpected failures of the depth reader name the depth, not the clip.
+            assert self.depth_source is not None
+            raise InputError(f"reading depth failed at frame {index} ({type(exc).__name__}: "
+                             f"{exc})", self.depth_source.path) from None
 
     def _deliver(self, item: FramePacket | _Failure) -> None:
         while not self._stop and item.epoch == self._epoch:

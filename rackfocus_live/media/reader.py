@@ -55,7 +55,11 @@ class VideoReader:
     Attributes:
         seeks: seeks issued so far (for tests and benchmarks).
         decoded: frames decoded so far.
+        skip_nonref: skip unreferenced frames before a target (class default True; the
+            benchmark turns it off to measure what it saves).
     """
+
+    skip_nonref = True
 
     def __init__(self, info: MediaInfo, *, threads: bool = True) -> None:
         self.info = info
@@ -190,7 +194,8 @@ class VideoReader:
             # skip the non-reference ones (B-frames nothing predicts from). Decided per packet,
             # so the target and everything after it decode normally.
             skip = (
-                self._skip_below is not None
+                self.skip_nonref
+                and self._skip_below is not None
                 and packet.pts is not None
                 and self.info.index_of_pts(packet.pts) < self._skip_below
             )

@@ -112,10 +112,9 @@ class MediaSession:
     @property
     def queue_fill(self) -> float:
         """How full the decoder's look-ahead queue is (0..1)."""
-        q = getattr(self.decoder, "_queue", None)  # DecoderThread exposes no public gauge
-        if q is None or not q.maxsize:
+        if self.decoder is None:
             return 0.0
-        return min(q.qsize() / q.maxsize, 1.0)
+        return min(self.decoder.queued / self.decoder.queue_capacity, 1.0)
 
     # -- per frame -------------------------------------------------------------------------------
 
