@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from rackfocus_live.gpu.context import (  # noqa: E402
     create_headless_context,
     describe,
@@ -245,15 +244,6 @@ def export(ctx, folder: Path, clip: Path, depth: Path, codec: str, preset: str, 
 # -- report ------------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 def _fps(value: float) -> str:

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model, rss_mb  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
 from rackfocus_live.gpu.programs import ProgramCache  # noqa: E402
 from rackfocus_live.gpu.upload import FrameUploader  # noqa: E402
@@ -123,20 +122,8 @@ def make_bench_clip(path: Path, frames: int, size: tuple[int, int], gop: int) ->
     return mf.make_clip(path, frames=frames, size=size, fps=FPS, gop=gop, bframes=3, yuv=planes)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 # -- measurements ------------------------------------------------------------------------------
