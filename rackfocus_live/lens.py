@@ -133,6 +133,32 @@ class LensState:
         """The CoC diameter clamp (px) used by the renderer at this width."""
         return MAX_COC_FRACTION_OF_WIDTH * image_width_px
 
+    def aperture_norm(
+        self, dx: npt.ArrayLike, dy: npt.ArrayLike
+    ) -> npt.NDArray[np.float64]:
+        """The aperture "radius" at which offset (dx, dy) px lies on the rim of the bokeh shape:
+        inside a CoC of radius r exactly when ``aperture_norm <= r``. Twin of aperture.glsl.
+        """
+        x = np.asarray(dx, dtype=np.float64)
+        y = np.asarray(dy, dtype=np.float64) / self.squeeze
+        r = np.hypot(x, y)
+        if self.blades < 3:
+            return r
+        seg = 2 * math.pi / self.blades
+        local = np.mod(np.arctan2(y, x) - math.radians(self.blade_rotation_deg), seg) - seg / 2
+        return r * np.cos(local) / math.cos(seg / 2)
+
+    def discrete_footprint(self, radius_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Total weight a source of CoC radius r spreads over the pixel grid with a one-pixel
+        antialiased rim: sum over pixels of clip(r - aperture_norm + 0.5, 0, 1). Dividing by it
+        makes small discs spread exactly their own light (pi r^2 is 9 % off at r = 0.8 px).
+        """
+        r = np.asarray(radius_px, dtype=np.float64)
+        reach = math.ceil((float(r.max()) + 1.0) * max(1.0, self.squeeze))
+        dy, dx = np.mgrid[-reach: reach + 1, -reach: reach + 1]
+        norm = self.aperture_norm(dx, dy).ravel()
+        return np.clip(r[..., None] - norm + 0.5, 0.0, 1.0).sum(axis=-1)
+
     def depth_of_field_m(
         self, acceptable_coc_px: float, image_width_px: int
     ) -> tuple[float, float]:

@@ -16,19 +16,17 @@ class QualityPreset:
         max_samples: most gather samples per half-resolution pixel (the largest CoC gets these).
         density: samples per square half-resolution pixel of gather area, before the cap; small
             CoCs get proportionally fewer samples.
-        slight_samples: samples of the full-resolution slight-defocus gather.
     """
 
     max_samples: int
     density: float
-    slight_samples: int
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(max_samples=24, density=0.35, slight_samples=8),
-    "default": QualityPreset(max_samples=128, density=1.0, slight_samples=16),
-    "high": QualityPreset(max_samples=192, density=1.5, slight_samples=24),
-    "ultra": QualityPreset(max_samples=320, density=2.5, slight_samples=32),
+    "draft": QualityPreset(max_samples=24, density=0.35),
+    "default": QualityPreset(max_samples=128, density=1.0),
+    "high": QualityPreset(max_samples=192, density=1.5),
+    "ultra": QualityPreset(max_samples=320, density=2.5),
 }
 
 

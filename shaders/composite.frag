@@ -7,51 +7,63 @@
 #include "aperture.glsl"
 #include "sampling.glsl"
 
-uniform sampler2D u_color;
-uniform sampler2D u_coc;
+uniform sampler2D u_full;          // linear rgb + signed CoC diameter, full res
 uniform sampler2D u_half;
 uniform sampler2D u_far;
 uniform sampler2D u_near;
-uniform bool u_color_is_srgb;
+uniform sampler2D u_tiles;         // dilated (near, far, slight near) radius in full-res px
+uniform int u_tile;
 
 in vec2 v_uv;
 out vec4 f_color;
 
-vec3 load_linear(ivec2 p) {
-    vec3 c = texelFetch(u_color, p, 0).rgb;
-    return u_color_is_srgb ? srgb_to_linear(c) : c;
+
+uniform float u_footprint[FOOTPRINT_SIZE];  // discrete footprint per radius, 1/FOOTPRINT_STEPS px
+
+float footprint(float r) {
+    float x = clamp(r * float(FOOTPRINT_STEPS), 0.0, float(FOOTPRINT_SIZE - 1));
+    int i = int(x);
+    return mix(u_footprint[i], u_footprint[min(i + 1, FOOTPRINT_SIZE - 1)], fract(x));
 }
 
-// Small full-resolution scatter-as-gather for CoC radii up to SLIGHT_END px.
-vec3 slight_gather(ivec2 p, float c0, float r0) {
-    ivec2 size = textureSize(u_color, 0);
-    float radius = r0 + 0.5;
-    float rotation = JITTER * 2.0 * PI * ign(gl_FragCoord.xy + 5.0);
-    float shape_area = aperture_area_factor();
-    float disc_area = PI * radius * radius * u_squeeze;
+// Exact small-CoC scatter-as-gather at full resolution for radii up to SLIGHT_END px: every
+// pixel within reach, its aperture coverage of p, its light spread over its own discrete
+// footprint (so a source spreads exactly its energy, which pi r^2 gets wrong for small r).
+vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
+    ivec2 size = textureSize(u_full, 0);
+    // Far samples behind p are clamped to r0 and those in front are sharper than p, so r0 bounds
+    // their reach; slightly blurred near samples may spill from further (the tile says how far).
+    int reach = int(ceil(max(r0, near_reach) + 0.5));
     vec3 acc = vec3(0.0);
     float wsum = 0.0;
-    for (int i = 0; i < SLIGHT_SAMPLES; ++i) {
-        float area_fraction;
-        vec2 o = spiral_sample(i, SLIGHT_SAMPLES, rotation, area_fraction)
-            * vec2(radius, radius * u_squeeze);
-        ivec2 q = clamp(p + ivec2(round(o)), ivec2(0), size - 1);
-        float c = texelFetch(u_coc, q, 0).r;
-        float r = abs(c) * 0.5;
-        if (c > c0) {
-            r = min(r, r0);
+    // Rows span only the disc of the reach (stretched vertically for anamorphic apertures).
+    int rows = int(ceil(float(reach) * u_squeeze));
+    for (int dy = -rows; dy <= rows; ++dy) {
+        int half_width = int(sqrt(max(float(reach * reach) - float(dy * dy) / (u_squeeze *
+                                                                                u_squeeze), 0.0)));
+        for (int dx = -half_width; dx <= half_width; ++dx) {
+            ivec2 q = clamp(p + ivec2(dx, dy), ivec2(0), size - 1);
+            vec4 s = texelFetch(u_full, q, 0);
+            float c = s.a;
+            float r = abs(c) * 0.5;
+            if (c > c0) {
+                r = min(r, r0);  // behind p: may not blur over it by more than p's own CoC
+            }
+            // Offset from the sample to p; reflected for samples in front of the focus plane.
+            vec2 to_p = vec2(-dx, -dy) * (c < 0.0 ? -1.0 : 1.0);
+            float cover = clamp(r - aperture_norm(to_p) + 0.5, 0.0, 1.0);
+            if (c < 0.0) {
+                // Near sources hand over to the half-res near layer as their CoC grows.
+                cover *= 1.0 - smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r);
+            }
+            if (cover > 0.0) {
+                float w = cover / footprint(r);
+                acc += s.rgb * w;
+                wsum += w;
+            }
         }
-        // Offset from the sample to p; reflected for samples in front of the focus plane.
-        vec2 to_p = vec2(p - q) * (c < 0.0 ? -1.0 : 1.0);
-        float cover = clamp(r - aperture_norm(to_p) + 0.5, 0.0, 1.0);
-        float w = cover * area_fraction * disc_area / (max(r * r, 0.25) * shape_area);
-        acc += load_linear(q) * w;
-        wsum += w;
     }
-    vec3 own = load_linear(p);
-    // The centre pixel always lands on itself; it anchors the estimate when samples are sparse.
-    float w0 = 1.0 / (max(r0 * r0, 0.25) * shape_area);
-    return (acc + own * w0) / (wsum + w0);
+    return wsum > 0.0 ? acc / wsum : texelFetch(u_full, p, 0).rgb;
 }
 
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
@@ -78,12 +90,15 @@ vec4 far_upsample(float c0) {
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    float c0 = texelFetch(u_coc, p, 0).r;
+    vec4 own = texelFetch(u_full, p, 0);
+    float c0 = own.a;
     float r0 = abs(c0) * 0.5;
     float to_far = smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r0);
+    float near_reach = texelFetch(u_tiles, p / u_tile, 0).b;
     vec3 result;
     if (to_far < 1.0) {
-        result = r0 > 0.25 ? slight_gather(p, c0, r0) : load_linear(p);
+        bool gather = r0 > 0.05 || near_reach > 0.05;
+        result = gather ? slight_gather(p, c0, r0, near_reach) : own.rgb;
     }
     vec4 near = texture(u_near, v_uv);
     if (to_far > 0.0) {

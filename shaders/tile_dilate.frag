@@ -7,22 +7,22 @@ uniform int u_tile;
 uniform int u_reach;      // in tiles
 uniform float u_squeeze;
 
-out vec2 f_tile;
+out vec3 f_tile;
 
 void main() {
     ivec2 n = textureSize(u_tiles, 0);
     ivec2 t = ivec2(gl_FragCoord.xy);
-    vec2 best = texelFetch(u_tiles, t, 0).rg;
+    vec3 best = texelFetch(u_tiles, t, 0).rgb;
     for (int dy = -u_reach; dy <= u_reach; ++dy) {
         for (int dx = -u_reach; dx <= u_reach; ++dx) {
             ivec2 q = t + ivec2(dx, dy);
             if (any(lessThan(q, ivec2(0))) || any(greaterThanEqual(q, n))) {
                 continue;
             }
-            vec2 v = texelFetch(u_tiles, q, 0).rg;
+            vec3 v = texelFetch(u_tiles, q, 0).rgb;
             vec2 gap = max(abs(vec2(dx, dy)) - 1.0, 0.0) * float(u_tile);
             float dist = length(vec2(gap.x, gap.y / u_squeeze));
-            best = max(best, mix(vec2(0.0), v, greaterThan(v, vec2(dist))));
+            best = max(best, mix(vec3(0.0), v, greaterThan(v, vec3(dist))));
         }
     }
     f_tile = best;

@@ -64,3 +64,22 @@ def render(
         tex.release()
         dtex.release()
     return out, coc
+
+
+def scatter_reference(linear: npt.NDArray[np.floating],
+                      coc: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """The exact thin-lens image of an occlusion-free scene (a single surface): every pixel
+    spreads its light evenly over its own CoC disc (radius |coc|/2, one-pixel antialiased rim),
+    each footprint normalised to carry exactly the pixel's light. Independent of the shaders."""
+    h, w = coc.shape
+    r = np.abs(np.asarray(coc, np.float64)) / 2
+    reach = int(np.ceil(r.max())) + 1
+    offsets = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
+    footprint = np.zeros_like(r)
+    for dy, dx in offsets:
+        footprint += np.clip(r - np.hypot(dx, dy) + 0.5, 0, 1)
+    out = np.zeros((h + 2 * reach, w + 2 * reach, 3))
+    for dy, dx in offsets:
+        share = np.clip(r - np.hypot(dx, dy) + 0.5, 0, 1) / footprint
+        out[reach + dy: reach + dy + h, reach + dx: reach + dx + w] += linear * share[..., None]
+    return out[reach: reach + h, reach: reach + w]

@@ -131,16 +131,14 @@ def test_point_light_becomes_a_disc_of_the_lens_coc_diameter(ctx, programs) -> N
 
 def _aperture_mask(shape: tuple[int, int], center: tuple[float, float], area: float,
                    blades: int, rotation_deg: float) -> np.ndarray:
-    """An ideal aperture of the given area (numpy twin of aperture_norm in aperture.glsl)."""
+    """An ideal aperture of the given area, from the numpy twin of aperture.glsl."""
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    dy, dx = ys - center[0], xs - center[1]
-    r = np.hypot(dx, dy)
+    norm = LensState(blades=blades, blade_rotation_deg=rotation_deg).aperture_norm(
+        xs - center[1], ys - center[0])
     if blades < 3:
-        return r <= np.sqrt(area / np.pi)
+        return norm <= np.sqrt(area / np.pi)
     seg = 2 * np.pi / blades
-    circum = np.sqrt(2 * area / (blades * np.sin(seg)))
-    local = np.mod(np.arctan2(dy, dx) - np.radians(rotation_deg), seg) - seg / 2
-    return r * np.cos(local) / np.cos(seg / 2) <= circum
+    return norm <= np.sqrt(2 * area / (blades * np.sin(seg)))
 
 
 def _best_aperture_fit(mask: np.ndarray, rotation_deg: float) -> int:
@@ -256,3 +254,24 @@ def test_metric_mm_png_and_disparity_give_the_same_coc_map(ctx, programs, tmp_pa
     assert np.abs(cocs["exr"]).max() > 5
     assert np.abs(cocs["d_mm.png"] - cocs["exr"]).max() < 0.05
     assert np.abs(cocs["d_disp.png"] - cocs["exr"]).max() < 0.1
+
+
+@pytest.mark.parametrize(("quality", "min_db"), [("draft", 36.0), ("default", 39.0)])
+def test_receding_plane_matches_an_exact_scatter(ctx, programs, quality: str,
+                                                 min_db: float) -> None:
+    """A single slanted surface has no occlusion, so the thin-lens image is known exactly: each
+    pixel spread over its own CoC. Covers the whole range from sharp through slight defocus (the
+    full-res gather) to strong defocus (the half-res layers), in front of and behind focus."""
+    from tests.dof_helpers import scatter_reference
+
+    rng = np.random.default_rng(3)
+    img = np.repeat(np.repeat(rng.integers(0, 256, (H // 4, W // 4, 3), dtype=np.uint8), 4, 0),
+                    4, 1)
+    rows = np.arange(H, dtype=np.float32)[:, None].repeat(W, 1)
+    inv = 1 / 20 + (1 / 1.0 - 1 / 20) * rows / (H - 1)  # far at the top, 1 m at the bottom
+    lens = lens_for(3.0, focal_mm=50)
+    out, coc = render(ctx, programs, img, inv, lens, quality=quality)
+    assert coc.min() < -8 and coc.max() > 2.5
+    ref = linear_to_srgb(scatter_reference(srgb_to_linear(img / 255.0), coc)) * 255
+    m = int(np.abs(coc).max() / 2) + 2  # leave out the borders the reference cannot see past
+    assert psnr(out[m:-m, m:-m], ref[m:-m, m:-m]) > min_db

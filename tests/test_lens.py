@@ -87,3 +87,25 @@ def test_sensor_presets_and_numbers() -> None:
     assert sensor_width_mm("17.3") == 17.3
     with pytest.raises(InputError, match="unknown sensor"):
         sensor_width_mm("imax-70")
+
+
+def test_aperture_norm_circle_polygon_and_squeeze() -> None:
+    circle = LensState()
+    assert circle.aperture_norm(3.0, 4.0) == pytest.approx(5.0)
+    hexagon = LensState(blades=6)
+    # Vertices (at 0 deg with no rotation) lie on the circumcircle; edge midpoints are closer.
+    assert hexagon.aperture_norm(10.0, 0.0) == pytest.approx(10.0)
+    mid = np.radians(30.0)
+    assert hexagon.aperture_norm(10 * np.cos(mid), 10 * np.sin(mid)) == pytest.approx(
+        10 / np.cos(np.pi / 6))
+    squeezed = LensState(squeeze=2.0)
+    assert squeezed.aperture_norm(0.0, 8.0) == pytest.approx(4.0)
+
+
+def test_discrete_footprint_matches_the_disc_area_for_large_radii() -> None:
+    lens = LensState()
+    fp = lens.discrete_footprint(np.array([0.0, 0.5, 1.0, 6.0]))
+    assert fp[0] == pytest.approx(0.5)  # only the pixel itself, half covered
+    assert fp[1] == pytest.approx(1.0)
+    assert fp[2] == pytest.approx(np.pi, rel=0.1)  # small discs are off pi r^2 ...
+    assert fp[3] == pytest.approx(np.pi * 36, rel=0.01)  # ... large ones are not

@@ -2,7 +2,8 @@
 
 Passes (see shaders/ for the details of each):
 
-1. ``coc.frag``        full res    signed CoC diameter (px) from inverse depth and the lens
+1. ``coc.frag``        full res    signed CoC diameter (px) from inverse depth and the lens, and
+                                   the input in linear light beside it
 2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
 3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
 4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
@@ -20,6 +21,7 @@ import contextlib
 import math
 
 import moderngl
+import numpy as np
 
 from rackfocus_live.gpu.context import restore_framebuffer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
@@ -29,9 +31,13 @@ from rackfocus_live.settings import HighlightBoost, QualityPreset, quality_prese
 
 TILE_SIZE = 16
 #: Full-res CoC radius (px) up to which the composite gathers at full resolution.
-SLIGHT_END_PX = 3.0
-#: Near CoC radius (half-res px) over which pixels fade into the near layer.
-NEAR_FADE = (0.75, 1.5)
+SLIGHT_END_PX = 4.0
+#: The footprint table for the full-res gather: radii 0 .. FOOTPRINT_MAX px in 1/8 px steps.
+FOOTPRINT_STEPS_PER_PX = 8
+FOOTPRINT_MAX_PX = 5
+#: Near CoC radius (half-res px) over which sources hand over from the full-res gather to the
+#: near layer: the same band as the far hand-over, so each source is counted once.
+NEAR_FADE = ((SLIGHT_END_PX - 1.0) / 2.0, SLIGHT_END_PX / 2.0)
 #: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
 FIREFLY_LUMA = 8.0
 
@@ -41,8 +47,9 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "MAX_SAMPLES": preset.max_samples,
         "MIN_SAMPLES": 8,
         "SAMPLE_DENSITY": float(preset.density),
-        "SLIGHT_SAMPLES": preset.slight_samples,
         "SLIGHT_END": SLIGHT_END_PX,
+        "FOOTPRINT_STEPS": FOOTPRINT_STEPS_PER_PX,
+        "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
         "NEAR_FADE_END": NEAR_FADE[1],
         "FIREFLY_LUMA": FIREFLY_LUMA,
@@ -80,6 +87,8 @@ class DofRenderer:
         self._framebuffers: list[moderngl.Framebuffer] = []
         self._queries = [ctx.query(time=True), ctx.query(time=True)] if timer_query else []
         self._frame = 0
+        self._footprint_key: tuple[int, float, float] | None = None
+        self._footprint_table: tuple[float, ...] = ()
         self._build_passes()
         self._allocate()
 
@@ -116,13 +125,14 @@ class DofRenderer:
         half = (max(1, (w + 1) // 2), max(1, (h + 1) // 2))
         tiles = (max(1, math.ceil(w / TILE_SIZE)), max(1, math.ceil(h / TILE_SIZE)))
         self.coc = self._texture((w, h), 1, "f2")
-        self.tiles = self._texture(tiles, 2, "f2")
-        self.tiles_dilated = self._texture(tiles, 2, "f2")
+        self.full = self._texture((w, h), 4, "f2")
+        self.tiles = self._texture(tiles, 3, "f2")
+        self.tiles_dilated = self._texture(tiles, 3, "f2")
         self.half = self._texture(half, 4, "f2", linear=True)
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
         self.output = self._texture((w, h), 4, "f1", linear=True)
-        self._coc_fbo = self._fbo(self.coc)
+        self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
         self._half_fbo = self._fbo(self.half)
@@ -200,7 +210,8 @@ class DofRenderer:
         # rebinds "the current" framebuffer later, which must not be one of ours once released.
         previous = self.ctx.fbo
         with query:
-            p["coc"].render(self._coc_fbo, [("u_inv_depth", inv_depth)], {
+            p["coc"].render(self._coc_fbo, [("u_inv_depth", inv_depth), ("u_color", color)], {
+                "u_color_is_srgb": color_is_srgb,
                 "u_coc_scale": lens.coc_scale_px(w),
                 "u_inv_focus": 1.0 / lens.focus_m,
                 "u_max_coc": max_coc,
@@ -209,8 +220,7 @@ class DofRenderer:
             p["tile_dilate"].render(self._dilate_fbo, [("u_tiles", self.tiles)], {
                 "u_tile": TILE_SIZE, "u_reach": reach, "u_squeeze": float(lens.squeeze),
             })
-            p["downsample"].render(self._half_fbo, [("u_color", color), ("u_coc", self.coc)], {
-                "u_color_is_srgb": color_is_srgb,
+            p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
                 "u_highlight_gain": highlight.gain,
             })
@@ -220,11 +230,23 @@ class DofRenderer:
             p["gather_near"].render(self._near_fbo, gather_inputs,
                                     {"u_tile": TILE_SIZE, **aperture})
             p["composite"].render(self.output_fbo, [
-                ("u_color", color), ("u_coc", self.coc), ("u_half", self.half),
-                ("u_far", self.far), ("u_near", self.near),
-            ], {"u_color_is_srgb": color_is_srgb, **aperture})
+                ("u_full", self.full), ("u_half", self.half),
+                ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
+            ], {"u_footprint": self._footprint(lens),
+                "u_tile": TILE_SIZE, **aperture})
         restore_framebuffer(self.ctx, previous)
         return self.output
+
+    def _footprint(self, lens: LensState) -> tuple[float, ...]:
+        """The aperture's discrete footprint per radius (see ``LensState.discrete_footprint``),
+        cached per aperture shape: it changes only with blades, rotation and squeeze."""
+        key = (lens.blades, lens.blade_rotation_deg, lens.squeeze)
+        if self._footprint_key != key:
+            steps = FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1
+            radii = np.arange(steps) / FOOTPRINT_STEPS_PER_PX
+            self._footprint_table = tuple(float(v) for v in lens.discrete_footprint(radii))
+            self._footprint_key = key
+        return self._footprint_table
 
     def read_output(self) -> bytes:
         """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
