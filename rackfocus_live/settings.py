@@ -31,7 +31,7 @@ QUALITY_PRESETS: dict[str, QualityPreset] = {
 
 
 DEFAULT_HIGHLIGHT_THRESHOLD = 0.9
-DEFAULT_HIGHLIGHT_GAIN = 3.0
+DEFAULT_HIGHLIGHT_GAIN = 5.0
 
 
 @dataclass(frozen=True, slots=True)

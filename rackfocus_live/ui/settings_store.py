@@ -22,7 +22,11 @@ from typing import Any
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
-from rackfocus_live.settings import QUALITY_PRESETS
+from rackfocus_live.settings import (
+    DEFAULT_HIGHLIGHT_GAIN,
+    DEFAULT_HIGHLIGHT_THRESHOLD,
+    QUALITY_PRESETS,
+)
 
 APP_DIR_NAME = "rackfocus-live"
 FILE_NAME = "settings.json"
@@ -90,8 +94,8 @@ class UserSettings:
     window_size: tuple[int, int] = (1280, 800)
     pull_duration_s: float = 1.0
     pull_easing: str = "ease-in-out"
-    highlight_threshold: float = 0.9
-    highlight_gain: float = 3.0
+    highlight_threshold: float = DEFAULT_HIGHLIGHT_THRESHOLD
+    highlight_gain: float = DEFAULT_HIGHLIGHT_GAIN
     last_dir: str = ""
 
     def to_json(self) -> dict[str, Any]:
