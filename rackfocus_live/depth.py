@@ -26,6 +26,8 @@ Invalid samples (documented contract, also in docs/formats.md):
   infinitely far (render Z passes write it for the sky), i.e. w = 0.
 * disparity: 0 is valid (the far end); +inf is invalid.
 * normalized: values above 1 are clamped to 1; +inf is invalid.
+* any convention: a sample whose inverse depth does not fit a float32 (closer than about
+  3e-39 m) is invalid.
 
 Invalid samples are filled from the surrounding valid depth (push-pull in inverse depth, so holes
 take a smooth blend of their borders rather than a hard fill value); a frame with no valid sample
@@ -111,7 +113,12 @@ class DepthMapping:
                     w = inv_far + d * (inv_near - inv_far)
                 else:
                     w = 1.0 / (self.near + d * (self.far - self.near))
-        return w.astype(np.float32), valid
+            w32 = w.astype(np.float32)
+        # An inverse depth beyond float32 (a metric depth of 1e-40 m, a near plane of 1e-40 m)
+        # cannot be rendered: such samples are invalid and filled like holes. Invalid samples
+        # hold 0 so that filling never multiplies an infinity.
+        valid &= np.isfinite(w32)
+        return np.where(valid, w32, np.float32(0.0)), valid
 
     def to_inverse_depth(
         self, raw: npt.NDArray[np.generic], source: str | None = None

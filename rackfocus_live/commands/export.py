@@ -107,12 +107,14 @@ def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> Dept
 
 def run(args: argparse.Namespace) -> int:
     from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
-    from rackfocus_live.media.probe import probe_clip
+    from rackfocus_live.media.probe import clip_warnings, probe_clip
     from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
 
     if (args.keys is None) == (args.focus is None):
         raise InputError("give either --keys PULL.json or a constant --focus M (not both)")
     info = probe_clip(args.clip)
+    for warning in clip_warnings(info):
+        print(f"{PROG}: warning: {info.path}: {warning}", file=sys.stderr)
     track, pull_lens, pull_depth = None, None, None
     if args.keys is not None:
         identity = MediaIdentity(name=info.path.name, size=info.path.stat().st_size,

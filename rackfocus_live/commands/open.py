@@ -128,7 +128,7 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 
 def run(args: argparse.Namespace) -> int:
     from rackfocus_live.media.depthsource import open_depth
-    from rackfocus_live.media.probe import probe_clip
+    from rackfocus_live.media.probe import clip_warnings, probe_clip
     from rackfocus_live.timeline.keyfile import load_pull
 
     overrides = lens_overrides(args)
@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
         base_lens = None
     # Check everything before a window appears (one line and exit 2 for a bad file).
     info = probe_clip(clip)
+    for warning in clip_warnings(info):
+        print(f"rackfocus-live: warning: {info.path}: {warning}", file=sys.stderr)
     if depth is not None:
         open_depth(depth, mapping, info)
     else:

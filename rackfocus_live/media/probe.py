@@ -7,7 +7,12 @@ can fix (missing file, no video stream, no frames, unknown frame rate, unsupport
 Frame indices: a frame's index is its presentation time times the frame rate,
 ``round((pts - start_pts) * time_base * fps)``, never its position in decode order. Containers
 that do not store a frame count (Matroska, WebM, MPEG-TS) get it from the last frame, found by one
-seek near the end and a short decode.
+seek near the end and a short decode. So does a variable-frame-rate MP4/MOV whose duration holds
+more frame slots than it has frames (a phone clip with dropped frames): its stored count is the
+number of frames, but playback and export address slots up to the last frame's.
+
+HDR transfers (PQ, HLG) are not supported: such a clip is processed as SDR, and
+``clip_warnings`` says so in one line for the caller to show.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 ColorMatrix = Literal["bt601", "bt709", "bt2020"]
 ColorRange = Literal["limited", "full"]
+HdrTransfer = Literal["pq", "hlg"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ PLANE_LAYOUTS: dict[str, PlaneLayout] = _layouts()
 _MATRIX_OF_AVCOL = {1: "bt709", 4: "bt601", 5: "bt601", 6: "bt601", 7: "bt709", 9: "bt2020",
                     10: "bt2020"}
 _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 1, 2
+# AVColorTransferCharacteristic codes of HDR transfers (SMPTE ST 2084 and ARIB STD-B67).
+_HDR_OF_AVCOL_TRC: dict[int, HdrTransfer] = {16: "pq", 18: "hlg"}
 # Frame counts above this are treated as corrupt headers (a day at 120 fps).
 _MAX_FRAMES = 10_368_000
 
@@ -93,6 +101,8 @@ class MediaInfo:
         start_pts: pts of frame 0.
         source_pix_fmt: the stream's own pixel format; differs from ``pix_fmt`` when the decoder
             converts it (RGB, grey, packed or semi-planar formats are converted to planar 4:4:4).
+        hdr: the HDR transfer the clip is tagged with (pq, hlg), or None for SDR. HDR is not
+            supported: the code values are processed as SDR (see ``clip_warnings``).
     """
 
     path: Path
@@ -110,6 +120,7 @@ class MediaInfo:
     codec: str = ""
     start_pts: int = 0
     source_pix_fmt: str = ""
+    hdr: HdrTransfer | None = None
 
     @property
     def layout(self) -> PlaneLayout:
@@ -185,7 +196,40 @@ def open_container(path: Path, what: str = "video file") -> av.container.InputCo
     except av.EOFError:
         raise InputError(f"{what} ends before any data (empty or cut short)", path) from None
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        if _mp4_index_missing(path):
+            raise InputError(
+                f"not a readable {what}: the MP4 index ('moov') is missing, the file was cut "
+                "short (an interrupted recording or an incomplete copy)", path) from None
         raise InputError(f"not a readable {what} ({reason(exc)})", path) from None
+
+
+def _mp4_index_missing(path: Path) -> bool:
+    """True for an ISO-BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``: FFmpeg
+    only says "invalid data" then, while the cause is nearly always a file cut short (a camera
+    stopped before it wrote the index at the end, or a copy that did not finish)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            pos, first = 0, True
+            while pos + 8 <= size:
+                fh.seek(pos)
+                head = fh.read(16)
+                box_size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if first and kind != b"ftyp":
+                    return False  # not ISO-BMFF: FFmpeg's own reason stands
+                first = False
+                if kind == b"moov":
+                    return False
+                if box_size == 1 and len(head) == 16:
+                    box_size = int.from_bytes(head[8:16], "big")  # 64-bit "largesize"
+                elif box_size == 0:
+                    return True  # the last box runs to the end of the file: no moov after it
+                if box_size < 8:
+                    return False  # not a box structure we understand
+                pos += box_size
+            return not first
+    except OSError:
+        return False
 
 
 def video_stream(
@@ -254,13 +298,15 @@ def _frame_rate(stream: av.VideoStream) -> Fraction | None:
 
 
 def _first_frame(
-    container: av.container.InputContainer, stream: av.VideoStream, path: Path
+    container: av.container.InputContainer, stream: av.VideoStream, path: Path,
+    what: str = "video file",
 ) -> av.VideoFrame:
     try:
         for frame in container.decode(stream):
             return frame
     except av.FFmpegError as exc:
-        raise InputError(f"cannot decode the first video frame ({reason(exc)})", path) from None
+        raise InputError(f"not a readable {what}: its first frame cannot be decoded "
+                         f"({reason(exc)})", path) from None
     raise InputError("video stream has no frames (zero-length clip)", path)
 
 
@@ -324,7 +370,7 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
         fps = _frame_rate(stream)
         if fps is None:
             raise InputError("video stream has no usable frame rate", p)
-        first = _first_frame(container, stream, p)
+        first = _first_frame(container, stream, p, what)
         if first.pts is None:
             raise InputError(
                 "video has no timestamps (a raw elementary stream?); remux it into .mp4 or .mkv",
@@ -345,19 +391,28 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
             crange = _range(int(first.color_range or stream.codec_context.color_range or 0),
                             source_fmt)
         rotation = _rotation(first)
+        trc = int(first.color_trc or stream.codec_context.color_trc or 2)
+        hdr = _HDR_OF_AVCOL_TRC.get(trc)
 
         count = int(stream.frames or 0)
+        seconds = None
+        if stream.duration:
+            seconds = float(stream.duration * time_base)
+        elif container.duration:
+            seconds = container.duration / av.time_base
+        estimate = max(1, round(seconds * fps)) if seconds is not None and seconds > 0 else None
         if not 0 < count <= _MAX_FRAMES:
-            seconds = None
-            if stream.duration:
-                seconds = float(stream.duration * time_base)
-            elif container.duration:
-                seconds = container.duration / av.time_base
-            if seconds is not None and seconds > 0:
-                estimate = max(1, round(seconds * fps))
+            if estimate is not None:
                 count = _count_from_tail(container, stream, start_pts, fps, time_base, estimate)
             if count <= 0:
                 count = _count_by_demux(container, stream)
+        elif estimate is not None and count < estimate <= _MAX_FRAMES:
+            # MP4/MOV store the number of frames; a variable-rate clip with gaps has more frame
+            # slots than frames, and slots are what playback and export address. The last
+            # frame's slot decides (never fewer than the stored count: a damaged tail that
+            # decodes short must still report what the index promises).
+            count = max(count, _count_from_tail(container, stream, start_pts, fps, time_base,
+                                                estimate))
         if count <= 0:
             raise InputError("video stream has no frames (zero-length clip)", p)
         codec = stream.codec_context.name if stream.codec_context else ""
@@ -378,7 +433,21 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
         codec=codec,
         start_pts=start_pts,
         source_pix_fmt=source_fmt,
+        hdr=hdr,
     )
+
+
+def clip_warnings(info: MediaInfo) -> list[str]:
+    """One-line warnings about a clip that plays, but not quite as shot (for the CLI's stderr
+    and the app's panel): today, an HDR transfer processed as SDR."""
+    out = []
+    if info.hdr is not None:
+        matrix = {"bt601": "BT.601", "bt709": "BT.709", "bt2020": "BT.2020"}[info.color_matrix]
+        out.append(
+            f"HDR video ({matrix} {info.hdr.upper()}, {info.layout.bits}-bit) is not supported: "
+            f"processed as SDR (blur and highlights work on the {info.hdr.upper()} signal as if "
+            "it were SDR); exports keep the clip's HDR tags")
+    return out
 
 
 def open_depth(

@@ -8,6 +8,7 @@ fsync the directory so the renames survive a power cut.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -34,7 +35,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, backup: bool = Tr
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InputError(f"cannot save: {exc.strerror or exc}", p) from None
+        raise _save_error(exc, p) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -46,12 +47,23 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, backup: bool = Tr
     except OSError as exc:
         with suppress(OSError):
             os.unlink(tmp)
-        raise InputError(f"cannot save: {exc.strerror or exc}", p) from None
+        raise _save_error(exc, p) from None
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+def _save_error(exc: OSError, p: Path) -> InputError:
+    """One line for a failed save; says the file on disk is still the previous version (the
+    temp file is gone and NAME was never touched), so the user knows nothing was lost."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem = "disk full (no space left on device)"
+    else:
+        problem = exc.strerror or str(exc)
+    kept = "; the previous version is unchanged" if p.is_file() else ""
+    return InputError(f"cannot save: {problem}{kept}", p)
 
 
 def _keep_backup(p: Path) -> None:

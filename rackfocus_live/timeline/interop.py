@@ -31,6 +31,7 @@ from rackfocus_live.timeline.atomic import atomic_write
 from rackfocus_live.timeline.easing import LINEAR
 from rackfocus_live.timeline.keyframes import (
     MAX_FOCUS_M,
+    TIME_EPS,
     FloatArray,
     FocusTrack,
     Key,
@@ -139,15 +140,21 @@ def parse_csv(
     keys: list[Key] = []
     for line, t, frame, focus, stop in parsed:
         time_s = t if t is not None else float(Fraction(frame or 0) / rate)
-        if keys and time_s <= keys[-1].time:
+        # Keys closer than TIME_EPS are one instant to the track: refuse them here, by line.
+        if keys and time_s <= keys[-1].time + TIME_EPS:
             raise InputError(f"line {line}: time must increase from row to row", source)
         keys.append(Key(time_s, focus, stop, LINEAR))
-    return FocusTrack(keys, fps=rate, space=space)
+    try:
+        return FocusTrack(keys, fps=rate, space=space)
+    except ValueError as exc:  # a limit of the track the checks above do not know about
+        raise InputError(f"not a usable focus track ({exc})", source) from None
 
 
 def _infer_fps(parsed: list[tuple[int, float | None, int | None, float, float | None]]) -> Fraction:
     for _, t, frame, _, _ in reversed(parsed):
-        if t is not None and frame is not None and frame > 0 and t > 0:
+        # frame / t overflows to inf for a subnormal t (1e-320): no rate to infer from that.
+        if t is not None and frame is not None and frame > 0 and t > 0 and \
+                math.isfinite(frame / t):
             guess = Fraction(frame / t).limit_denominator(1001)
             if 0 < guess <= 1000:
                 return guess

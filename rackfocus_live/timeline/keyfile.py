@@ -179,6 +179,8 @@ def parse_pull(
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         r.fail("", f"not a keyframe file (not UTF-8 text at byte {exc.start})")
+    if not text.strip():
+        r.fail("", "file is empty (not valid JSON)")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
