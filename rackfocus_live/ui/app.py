@@ -31,6 +31,7 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import collect_garbage, configure
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
+from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.ui import panel, timeline_view
 from rackfocus_live.ui.export_panel import (
@@ -45,6 +46,7 @@ from rackfocus_live.ui.input import InputHandler
 from rackfocus_live.ui.layout import draw_windows, viewport
 from rackfocus_live.ui.picture import Picture
 from rackfocus_live.ui.pulls import PullController
+from rackfocus_live.ui.recovery import PullAutosave, RecoveryOffer, find_recovery
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.settings_store import LensSettings, SettingsStore, UserSettings
 from rackfocus_live.ui.state import CLICK_RADIUS_PX, Transport, UiState
@@ -110,6 +112,10 @@ class App:
         self.exporter = ExportController()
         self.session: MediaSession | None = None
         self.pulls = PullController(self.state)
+        # Crash safety: the pull (a take in progress too) is autosaved while it changes, and an
+        # autosave left by a crash is offered back when its clip or pull is opened.
+        self.autosave = PullAutosave(self.pulls)
+        self.recovery: RecoveryOffer | None = None
         self.timeline_view: timeline_view.TimelineViewState | None = None
         self.panel_state = panel.PanelState()
         self.hud_visible = True
@@ -183,10 +189,14 @@ class App:
         self.state.message = notes[-1] if notes else None
         self.exporter.suggest_output(session.clip_path)
         self.picture.set_size(session.size, self.state.quality)
+        notes.extend(clip_warnings(info))
+        if notes:
+            self.state.message = notes[-1]
         if keys is not None:
             self.open_keys(keys)
         else:
             self.pulls.reset_recorder()
+            self._offer_recovery()
         return True
 
     def open_depth(self, depth: str | Path | None, mapping: DepthMapping | None = None) -> bool:
@@ -204,11 +214,34 @@ class App:
 
     def open_keys(self, path: str | Path) -> bool:
         """Load a keyframe file; the pull then drives focus during playback."""
-        return self.pulls.open(path, self.session.info if self.session else None)
+        ok = self.pulls.open(path, self.session.info if self.session else None)
+        if ok:
+            self._offer_recovery()
+        return ok
 
     def save_keys(self, path: str | Path | None = None) -> bool:
         """Save the pull (to ``path``, the file it came from, or CLIP.pull.json)."""
-        return self.pulls.save(self.session.info if self.session else None, path)
+        ok = self.pulls.save(self.session.info if self.session else None, path)
+        if ok:
+            self.autosave.saved()
+            self.recovery = None
+        return ok
+
+    def _offer_recovery(self) -> None:
+        """Look for an unsaved pull a crash left behind for what was just opened."""
+        self.recovery = find_recovery(self.pulls, self.session.info if self.session else None)
+
+    def recover(self) -> None:
+        """Take the offered autosave as the current pull (unsaved until the user saves)."""
+        if self.recovery is not None:
+            self.recovery.accept(self.pulls)
+            self.recovery = None
+
+    def discard_recovery(self) -> None:
+        """Decline the offered autosave and delete it."""
+        if self.recovery is not None:
+            self.recovery.discard()
+            self.recovery = None
 
     def open_paths(self, paths: list[Path]) -> None:
         """Open dropped files (see ``files.sort_dropped``)."""
@@ -385,6 +418,10 @@ class App:
             self.state.seek(ev.scrub_frame)
         if ev.start_export:
             self.start_export()
+        if ev.recover:
+            self.recover()
+        if ev.discard_recovery:
+            self.discard_recovery()
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session
@@ -402,6 +439,7 @@ class App:
             self.histogram = session.histogram()
             if t.playing:
                 self.pulls.sample(t.frame_time_s, self.state.focus_m)
+        self.autosave.tick(session.info, t.frame_time_s)
 
     def _hud_stats(self) -> HudStats:
         t = self.state.transport
@@ -426,8 +464,11 @@ class App:
         self._closed = True
         try:
             try:
-                # First: the export renders with the shared shader cache, and its threads must
-                # be joined (and its partial file removed) before the window goes away.
+                # Unsaved pull edits (or a take in progress) go to the autosave, offered back at
+                # the next start: closing never loses work.
+                self.autosave.flush(self.session.info if self.session else None)
+                # The export renders with the shared shader cache, and its threads must be
+                # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
             finally:
                 if self.session is not None:

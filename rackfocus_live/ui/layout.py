@@ -53,6 +53,7 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
         histogram=app.histogram,
         recording=app.pulls.recording,
         has_clip=session is not None,
+        recovery=app.recovery.describe() if app.recovery is not None else None,
     )
     imgui.set_next_window_pos(imgui.ImVec2(ww - PANEL_WIDTH, 0))
     imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, wh))

@@ -20,6 +20,7 @@ from rackfocus_live.ui.state import RATES, UiState, timecode
 
 _RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
 _DIM = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
+_AMBER = imgui.ImVec4(1.0, 0.78, 0.3, 1.0)
 _PULL_EASINGS = ("linear", "ease-in-out", "sine-in-out", "cubic-in-out", "quint-in-out",
                  "ease-out", "expo-out")
 _SQUEEZES = (1.0, 1.33, 1.5, 1.8, 2.0)
@@ -38,6 +39,8 @@ class PanelEvents:
     scrub_frame: int | None = None
     scrub_end: bool = False
     start_export: bool = False
+    recover: bool = False
+    discard_recovery: bool = False
 
 
 @dataclass
@@ -50,6 +53,8 @@ class PanelInfo:
     histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
     recording: bool = False
     has_clip: bool = False
+    #: An unsaved pull found after a crash (one line), offered back with Recover / Discard.
+    recovery: str | None = None
 
 
 @dataclass
@@ -102,6 +107,13 @@ def _files(state: UiState, info: PanelInfo, ev: PanelEvents) -> None:
     imgui.text_colored(_DIM, f"depth {info.depth_name or '-'}")
     if info.keys_name:
         imgui.text_colored(_DIM, f"pull  {info.keys_name}")
+    if info.recovery:
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(_AMBER, info.recovery)
+        imgui.pop_text_wrap_pos()
+        ev.recover = imgui.button("Recover")
+        imgui.same_line()
+        ev.discard_recovery = imgui.button("Discard")
     if state.message:
         imgui.push_text_wrap_pos(0.0)
         imgui.text_colored(_RED, state.message)

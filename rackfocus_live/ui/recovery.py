@@ -142,6 +142,12 @@ class PullAutosave:
         self.saves += 1
         return True
 
+    def flush(self, info: MediaInfo | None) -> bool:
+        """Autosave now if the pull changed, whatever the interval (on close: unsaved work is
+        offered back at the next start instead of being lost)."""
+        self._last_wall = -math.inf
+        return self.tick(info)
+
     def saved(self) -> None:
         """The pull was just saved to its keyframe file: the autosave is no longer needed."""
         if self._saver is not None:
