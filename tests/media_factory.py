@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.media.decoder import DecoderThread, FramePacket
 
 PathLike = str | os.PathLike[str]
 Size = tuple[int, int]
@@ -435,3 +436,34 @@ def make_depth_still(path: PathLike, *, size: Size = (64, 48), index: int = 0) -
     """One depth image carrying ``index`` (PNG mm, or EXR metres by suffix)."""
     bits = 32 if Path(path).suffix.lower() == ".exr" else 16
     return write_depth_image(path, depth_raw(index, size, bits))
+
+
+def make_vfr_clip(path: Path, times_ms: Sequence[int], size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 with irregular frame times (a phone clip with dropped frames), 25 fps nominal; the
+    container follows the suffix (.mp4 stores a frame count, .mkv does not)."""
+    with av.open(os.fspath(path), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        s.codec_context.time_base = s.time_base = Fraction(1, 1000)
+        s.codec_context.options = {"preset": "veryfast",
+                                   "x264-params": "keyint=6:scenecut=0:bframes=2:b-adapt=0"}
+        for i, t in enumerate(times_ms):
+            frame = frame_from_planes(code_planes(i, size), "yuv420p")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+    return path
+
+
+def play_until_error(
+    dec: DecoderThread, wait_s: float = 5.0
+) -> tuple[list[FramePacket], Exception]:
+    """Take packets until the decoder raises; a ``None`` (timeout) is a hang and fails."""
+    packets: list[FramePacket] = []
+    while True:
+        try:
+            packet = dec.get(wait_s)
+        except Exception as exc:  # the InputError under test, whatever it is
+            return packets, exc
+        assert packet is not None, f"hang after {len(packets)} packets: no error, no frame"
+        packets.append(packet)

@@ -16,7 +16,6 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -372,25 +371,10 @@ def test_rotated_phone_video_is_shown_upright(tmp_path: Path, capsys) -> None:
     assert len(warnings_of(err)) == 1 and "aspect ratios differ" in err
 
 
-def make_vfr_mp4(path: Path, times_ms: list[int]) -> Path:
-    """A phone-style MP4 with dropped frames: irregular timestamps, a 25 fps nominal rate."""
-    with av.open(os.fspath(path), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
-        s.codec_context.time_base = s.time_base = Fraction(1, 1000)
-        s.codec_context.options = {"preset": "veryfast",
-                                   "x264-params": "keyint=6:scenecut=0:bframes=2:b-adapt=0"}
-        for i, t in enumerate(times_ms):
-            frame = mf.frame_from_planes(mf.code_planes(i, SIZE), "yuv420p")
-            frame.pts, frame.time_base = t, Fraction(1, 1000)
-            c.mux(s.encode(frame))
-        c.mux(s.encode(None))
-    return path
-
 
 def test_variable_frame_rate_mp4_keeps_its_last_frames(tmp_path: Path, capsys) -> None:
     times = [0, 40, 80, 160, 200, 240, 281, 360, 400, 440, 520, 560, 600, 640]
-    clip = make_vfr_mp4(tmp_path / "vfr.mp4", times)
+    clip = mf.make_vfr_clip(tmp_path / "vfr.mp4", times, SIZE)
     info = probe_clip(clip)
     # 14 frames in the file, but 17 frame slots at 25 fps up to the last one (at 640 ms): the
     # stored count (14) would cut the last frames off playback and export.

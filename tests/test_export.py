@@ -199,25 +199,12 @@ def test_23976_export_keeps_count_timestamps_rate_colour_and_audio(media) -> Non
         assert pa == pb and sb.duration == sa.duration and sb.time_base == sa.time_base
 
 
-def make_vfr_clip(path: Path, times_ms: list[int], size: tuple[int, int] = SIZE) -> Path:
-    """H.264 in Matroska with irregular frame times (a phone clip with dropped frames)."""
-    with av.open(os.fspath(path), "w") as c:
-        s = c.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
-        s.codec_context.time_base = s.time_base = Fraction(1, 1000)
-        s.codec_context.options = {"preset": "veryfast",
-                                   "x264-params": "keyint=6:scenecut=0:bframes=2:b-adapt=0"}
-        for i, t in enumerate(times_ms):
-            frame = mf.frame_from_planes(mf.code_planes(i, size), "yuv420p")
-            frame.pts, frame.time_base = t, Fraction(1, 1000)
-            c.mux(s.encode(frame))
-        c.mux(s.encode(None))
-    return path
+
 
 
 def test_variable_frame_rate_export_keeps_every_frame_at_its_time(media) -> None:
     times = [0, 40, 80, 160, 200, 240, 281, 360, 400, 440, 520, 560, 600, 640]
-    clip = make_vfr_clip(media["dir"] / "vfr.mkv", times)
+    clip = mf.make_vfr_clip(media["dir"] / "vfr.mkv", times, SIZE)
     depth = mf.make_depth_still(media["dir"] / "d.png", size=SIZE)
     out = media["dir"] / "vfr_out.mkv"
     assert export(clip, "--depth", depth, "--focus", 2, "-o", out, "--codec", "ffv1") == 0

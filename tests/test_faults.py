@@ -26,7 +26,7 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
 from rackfocus_live.media import decoder as decoder_mod
 from rackfocus_live.media import writer as writer_mod
-from rackfocus_live.media.decoder import DecoderThread, FramePacket
+from rackfocus_live.media.decoder import DecoderThread
 from rackfocus_live.media.depthsource import open_depth
 from rackfocus_live.media.probe import probe_clip
 from rackfocus_live.media.reader import VideoReader
@@ -69,15 +69,7 @@ def fail_reads_after(monkeypatch: pytest.MonkeyPatch, clip: Path, n: int,
     return state
 
 
-def drain(dec: DecoderThread) -> tuple[list[FramePacket], InputError]:
-    packets: list[FramePacket] = []
-    while True:
-        try:
-            packet = dec.get(WAIT)
-        except InputError as exc:
-            return packets, exc
-        assert packet is not None, f"hang after {len(packets)} packets"
-        packets.append(packet)
+
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ def test_decoder_thread_raising_mid_clip_reaches_the_main_thread(media, monkeypa
     info = probe_clip(media["clip"])
     t0 = time.monotonic()
     with DecoderThread(media["clip"], None, info=info) as dec:
-        packets, error = drain(dec)
+        packets, error = mf.play_until_error(dec, WAIT)
         assert [p.index for p in packets] == [0, 1, 2, 3, 4]
         assert str(error) == (f"{media['clip']}: decoding failed at frame 5 "
                               "(RuntimeError: injected fault)")
@@ -125,7 +117,7 @@ def test_depth_reader_raising_names_the_depth_file(media, monkeypatch) -> None:
     info = probe_clip(media["clip"])
     depth = open_depth(media["depth"], mf.DEPTH_MAPPING, info)
     with DecoderThread(media["clip"], depth, info=info) as dec:
-        packets, error = drain(dec)
+        packets, error = mf.play_until_error(dec, WAIT)
     assert len(packets) == 3
     assert str(error) == (f"{media['depth']}: reading depth failed at frame 3 "
                           "(MemoryError: injected)")

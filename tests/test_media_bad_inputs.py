@@ -34,15 +34,7 @@ def one_line(exc: pytest.ExceptionInfo[InputError], path: Path | str) -> str:
     return message
 
 
-def play_until_error(dec: DecoderThread) -> tuple[list[FramePacket], InputError]:
-    packets: list[FramePacket] = []
-    while True:
-        try:
-            packet = dec.get(WAIT)
-        except InputError as exc:
-            return packets, exc
-        assert packet is not None, f"hang after {len(packets)} packets: no error, no frame"
-        packets.append(packet)
+
 
 
 # -- clips ---------------------------------------------------------------------------------------
@@ -103,7 +95,7 @@ def test_truncated_clip_plays_up_to_the_damage_then_names_the_file(tmp_path: Pat
     info = probe_clip(cut)  # the index at the front still promises 60 frames
     assert info.frame_count == 60
     with DecoderThread(cut, None, info=info) as dec:
-        packets, error = play_until_error(dec)
+        packets, error = mf.play_until_error(dec, WAIT)
         assert dec.error is error
         assert str(error).startswith(f"{cut}: ") and "of 60" in str(error)
         assert 10 <= len(packets) < 60
@@ -199,7 +191,7 @@ def test_damaged_depth_image_mid_sequence(tmp_path: Path, clip_info) -> None:  #
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
     depth = open_depth(pattern, mf.DEPTH_MAPPING, clip_info)
     with DecoderThread(clip_info.path, depth, info=clip_info) as dec:
-        packets, error = play_until_error(dec)
+        packets, error = mf.play_until_error(dec, WAIT)
     assert [p.index for p in packets] == [0, 1, 2, 3, 4]
     assert str(error).startswith(f"{bad}: ")
 
@@ -209,6 +201,6 @@ def test_depth_image_of_another_size_mid_sequence(tmp_path: Path, clip_info) -> 
     odd = mf.write_depth_image(tmp_path / "s" / "depth_00007.png", mf.depth_raw(7, (10, 10)))
     depth = open_depth(pattern, mf.DEPTH_MAPPING, clip_info)
     with DecoderThread(clip_info.path, depth, info=clip_info) as dec:
-        packets, error = play_until_error(dec)
+        packets, error = mf.play_until_error(dec, WAIT)
     assert len(packets) == 7
     assert str(error).startswith(f"{odd}: depth image is 10x10")

@@ -140,13 +140,14 @@ def test_open_bad_depth_and_keys_exit_2(tmp_path: Path, clip: tuple[Path, Path],
 def test_open_lens_flags_override_only_what_is_given() -> None:
     import argparse
 
+    from rackfocus_live.commands import common
     from rackfocus_live.commands import open as open_cmd
 
     parser = argparse.ArgumentParser()
     open_cmd.add_arguments(parser)
     args = parser.parse_args(["clip.mp4", "--f-stop", "2", "--sensor-width", "super35"])
-    assert open_cmd.lens_overrides(args) == {"f_stop": 2.0, "sensor_width_mm": 24.89}
-    assert open_cmd.lens_overrides(parser.parse_args([])) == {}
+    assert common.lens_overrides(args) == {"f_stop": 2.0, "sensor_width_mm": 24.89}
+    assert common.lens_overrides(parser.parse_args([])) == {}
     demo = open_cmd.load_demo()
     assert demo.lens.focal_length_mm == 35.0 and demo.lens.focus_breathing is False
     assert demo.clip.is_file() and demo.depth.is_file() and demo.keys is not None

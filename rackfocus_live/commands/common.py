@@ -8,6 +8,24 @@ import math
 from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M, DEPTH_KINDS, DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState, sensor_width_mm
+from rackfocus_live.settings import (
+    DEFAULT_HIGHLIGHT_GAIN,
+    DEFAULT_HIGHLIGHT_THRESHOLD,
+    HighlightBoost,
+)
+
+#: Lens flags (argparse dest) and the LensState field each sets.
+LENS_FLAG_FIELDS = {
+    "focal_length": "focal_length_mm",
+    "f_stop": "f_stop",
+    "sensor_width": "sensor_width_mm",
+    "focus": "focus_m",
+    "blades": "blades",
+    "blade_rotation": "blade_rotation_deg",
+    "squeeze": "squeeze",
+}
+#: Depth flags (argparse dest) and the DepthMapping field each sets.
+DEPTH_FLAG_FIELDS = {"depth_kind": "kind", "depth_scale": "scale", "near": "near", "far": "far"}
 
 
 def add_lens_arguments(parser: argparse.ArgumentParser, *, focus_required: bool) -> None:
@@ -78,3 +96,28 @@ def depth_mapping_from_args(args: argparse.Namespace) -> DepthMapping:
         near=args.near if args.near is not None else DEFAULT_NEAR_M,
         far=args.far if args.far is not None else DEFAULT_FAR_M,
     )
+
+
+def add_highlight_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("highlights")
+    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
+                   metavar="T", help="display level above which clipped highlights are expanded")
+    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
+                   help="extra linear gain at full clip (0 disables)")
+
+
+def highlight_from_args(args: argparse.Namespace) -> HighlightBoost:
+    return HighlightBoost(args.highlight_threshold, args.highlight_gain)
+
+
+def lens_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """LensState fields the user set on the command line (flags left at None are not set)."""
+    out: dict[str, object] = {}
+    for flag, name in LENS_FLAG_FIELDS.items():
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        out[name] = sensor_width_mm(str(value)) if flag == "sensor_width" else value
+    if getattr(args, "no_breathing", None):
+        out["focus_breathing"] = False
+    return out

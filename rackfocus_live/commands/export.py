@@ -18,34 +18,23 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from rackfocus_live.commands.common import (
+    DEPTH_FLAG_FIELDS,
+    LENS_FLAG_FIELDS,
     add_depth_arguments,
+    add_highlight_arguments,
     add_lens_arguments,
     add_quality_argument,
+    highlight_from_args,
+    lens_overrides,
 )
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.lens import LensState, sensor_width_mm
-from rackfocus_live.settings import (
-    DEFAULT_HIGHLIGHT_GAIN,
-    DEFAULT_HIGHLIGHT_THRESHOLD,
-    HighlightBoost,
-)
+from rackfocus_live.lens import LensState
 
 if TYPE_CHECKING:
     from rackfocus_live.export import ExportJob, ExportProgress
 
 PROG = "rackfocus-live export"
-#: Lens flags (argparse dest) and the LensState field each sets.
-_LENS_FLAGS = {
-    "focal_length": "focal_length_mm",
-    "f_stop": "f_stop",
-    "sensor_width": "sensor_width_mm",
-    "focus": "focus_m",
-    "blades": "blades",
-    "blade_rotation": "blade_rotation_deg",
-    "squeeze": "squeeze",
-}
-_DEPTH_FLAGS = {"depth_kind": "kind", "depth_scale": "scale", "near": "near", "far": "far"}
 #: Seconds between progress lines when stderr is not a terminal (logs, CI).
 _LOG_INTERVAL_S = 2.0
 
@@ -76,31 +65,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
-    g = parser.add_argument_group("highlights")
-    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
-                   metavar="T", help="display level above which clipped highlights are expanded")
-    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
-                   help="extra linear gain at full clip (0 disables)")
+    add_highlight_arguments(parser)
     # None = "not given": the pull's own lens and depth convention apply then.
-    parser.set_defaults(no_breathing=None, **dict.fromkeys(_LENS_FLAGS),
-                        **dict.fromkeys(_DEPTH_FLAGS))
+    parser.set_defaults(no_breathing=None, **dict.fromkeys(LENS_FLAG_FIELDS),
+                        **dict.fromkeys(DEPTH_FLAG_FIELDS))
 
 
 def resolve_lens(args: argparse.Namespace, base: LensState | None) -> LensState:
     """``base`` (the pull's lens, or the defaults) with the lens flags that were given."""
-    out: dict[str, object] = {}
-    for flag, name in _LENS_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            out[name] = sensor_width_mm(str(value)) if flag == "sensor_width" else value
-    if args.no_breathing:
-        out["focus_breathing"] = False
-    return dataclasses.replace(base or LensState(), **out)  # type: ignore[arg-type]
+    return dataclasses.replace(base or LensState(), **lens_overrides(args))  # type: ignore[arg-type]
 
 
 def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> DepthMapping:
     """``base`` (the pull's depth convention, or metric) with the depth flags that were given."""
-    out = {name: getattr(args, flag) for flag, name in _DEPTH_FLAGS.items()
+    out = {name: getattr(args, flag) for flag, name in DEPTH_FLAG_FIELDS.items()
            if getattr(args, flag, None) is not None}
     return dataclasses.replace(base or DepthMapping(), **out)  # type: ignore[arg-type]
 
@@ -132,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         lens=resolve_lens(args, pull_lens), mapping=resolve_mapping(args, pull_depth),
         track=track, codec=args.codec, crf=args.crf, preset=args.preset,
         frame_range=frame_range, quality=args.quality,
-        highlight=HighlightBoost(args.highlight_threshold, args.highlight_gain),
+        highlight=highlight_from_args(args),
         audio=not args.no_audio, keep_partial=args.keep_partial,
     )
 

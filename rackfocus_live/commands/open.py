@@ -15,28 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rackfocus_live.commands.common import (
+    LENS_FLAG_FIELDS,
     add_depth_arguments,
     add_lens_arguments,
     add_quality_argument,
     depth_mapping_from_args,
+    lens_overrides,
 )
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.lens import LensState, sensor_width_mm
+from rackfocus_live.lens import LensState
 
 if TYPE_CHECKING:
     from rackfocus_live.ui.app import App
 
-#: Lens flags and the LensState field each sets.
-_LENS_FLAGS = {
-    "focal_length": "focal_length_mm",
-    "f_stop": "f_stop",
-    "sensor_width": "sensor_width_mm",
-    "focus": "focus_m",
-    "blades": "blades",
-    "blade_rotation": "blade_rotation_deg",
-    "squeeze": "squeeze",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame", type=int, default=0, metavar="N",
                         help="frame to show first (and to capture with --screenshot)")
     # None = "not given": the lens then comes from the last session or the demo's camera.
-    parser.set_defaults(quality=None, no_breathing=None, **dict.fromkeys(_LENS_FLAGS))
+    parser.set_defaults(quality=None, no_breathing=None, **dict.fromkeys(LENS_FLAG_FIELDS))
 
 
 def demo_dir() -> Path | None:
@@ -99,19 +91,6 @@ def load_demo() -> Demo:
                     keys if keys.is_file() else None, lens, mapping)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"bundled demo description is damaged ({exc})", meta_path) from None
-
-
-def lens_overrides(args: argparse.Namespace) -> dict[str, object]:
-    """LensState fields the user set on the command line."""
-    out: dict[str, object] = {}
-    for flag, name in _LENS_FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is None:
-            continue
-        out[name] = sensor_width_mm(str(value)) if flag == "sensor_width" else value
-    if getattr(args, "no_breathing", None):
-        out["focus_breathing"] = False
-    return out
 
 
 def _window_size(text: str | None) -> tuple[int, int] | None:

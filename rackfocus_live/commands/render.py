@@ -8,17 +8,14 @@ from pathlib import Path
 
 from rackfocus_live.commands.common import (
     add_depth_arguments,
+    add_highlight_arguments,
     add_lens_arguments,
     add_quality_argument,
     depth_mapping_from_args,
+    highlight_from_args,
     lens_from_args,
 )
 from rackfocus_live.errors import InputError
-from rackfocus_live.settings import (
-    DEFAULT_HIGHLIGHT_GAIN,
-    DEFAULT_HIGHLIGHT_THRESHOLD,
-    HighlightBoost,
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lens_arguments(parser, focus_required=True)
     add_depth_arguments(parser)
     add_quality_argument(parser)
-    g = parser.add_argument_group("highlights")
-    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
-                   metavar="T", help="display level above which clipped highlights are expanded")
-    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
-                   help="extra linear gain at full clip (0 disables)")
+    add_highlight_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     lens = lens_from_args(args)
     mapping = depth_mapping_from_args(args)
-    highlight = HighlightBoost(args.highlight_threshold, args.highlight_gain)
+    highlight = highlight_from_args(args)
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise InputError("output must be a .png file", out)
