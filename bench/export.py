@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
+from bench.stream import thread_only  # noqa: E402
 from rackfocus_live.gpu.context import (  # noqa: E402
     create_headless_context,
     describe,
@@ -159,17 +160,6 @@ def pyav_decode(path: Path) -> float:
         t0 = time.perf_counter()
         n = sum(1 for _ in container.decode(stream))
         return n / (time.perf_counter() - t0)
-
-
-def decoder_thread(clip: Path, depth: Path, info: MediaInfo) -> float:
-    source = open_depth(depth, mf.DEPTH_MAPPING, info)
-    t0 = time.perf_counter()
-    with DecoderThread(clip, source, queue_size=8, cache=None, info=info) as dec:
-        for i in range(info.frame_count):
-            packet = dec.get(30.0)
-            if packet is None or packet.index != i:
-                raise RuntimeError(f"decoder thread lost frame {i}")
-    return info.frame_count / (time.perf_counter() - t0)
 
 
 def packets(clip: Path, depth: Path, info: MediaInfo, n: int) -> list[FramePacket]:
@@ -297,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):
             print(f"run {run + 1}:")
             keep("pyav decode", pyav_decode(clip))
-            keep("decoder thread", decoder_thread(clip, depth, info))
+            source = open_depth(depth, mf.DEPTH_MAPPING, info)
+            keep("decoder thread", thread_only(clip, info, source, None))
             fps, rendered = render_only(ctx, programs, info, held, args.frames, args.quality,
                                         track)
             keep("render", fps)

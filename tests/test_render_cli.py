@@ -79,6 +79,7 @@ def test_depth_of_another_size_is_resampled_with_a_warning(scene, capsys, tmp_pa
         ("negative-fstop", "f-stop must be > 0"),
         ("zero-focal", "focal length must be > 0"),
         ("focal-beyond-focus", "must be greater than the focal length"),
+        ("infinite-focus", "--focus must be a finite number"),
         ("bad-output", "output must be a .png"),
         ("no-output-dir", "output folder does not exist"),
     ],
@@ -104,6 +105,8 @@ def test_bad_input_is_one_line_and_exit_code_2(scene, capsys, tmp_path, case, ex
         args["--focal-length"] = 0
     elif case == "focal-beyond-focus":
         args["--focus"] = 0.03
+    elif case == "infinite-focus":
+        args["--focus"] = "inf"
     elif case == "bad-output":
         args["-o"] = tmp_path / "out.jpg"
     elif case == "no-output-dir":

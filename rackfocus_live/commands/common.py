@@ -71,22 +71,9 @@ def add_quality_argument(parser: argparse.ArgumentParser) -> None:
                         help="sample-count preset of the bokeh gather (default: default)")
 
 
-def lens_from_args(args: argparse.Namespace, focus_m: float | None = None) -> LensState:
-    focus = focus_m if focus_m is not None else args.focus
-    for flag, value in (("--focal-length", args.focal_length), ("--f-stop", args.f_stop),
-                        ("--focus", focus), ("--squeeze", args.squeeze)):
-        if value is not None and not math.isfinite(value):
-            raise InputError(f"{flag} must be a finite number")
-    return LensState(
-        focal_length_mm=args.focal_length,
-        f_stop=args.f_stop,
-        sensor_width_mm=sensor_width_mm(str(args.sensor_width)),
-        focus_m=focus if focus is not None else 2.0,
-        blades=args.blades,
-        blade_rotation_deg=args.blade_rotation,
-        squeeze=args.squeeze,
-        focus_breathing=not args.no_breathing,
-    )
+def lens_from_args(args: argparse.Namespace) -> LensState:
+    """The lens the flags describe, LensState's defaults for what they leave out."""
+    return LensState(**lens_overrides(args))  # type: ignore[arg-type]
 
 
 def depth_mapping_from_args(args: argparse.Namespace) -> DepthMapping:
@@ -111,12 +98,17 @@ def highlight_from_args(args: argparse.Namespace) -> HighlightBoost:
 
 
 def lens_overrides(args: argparse.Namespace) -> dict[str, object]:
-    """LensState fields the user set on the command line (flags left at None are not set)."""
+    """LensState fields the user set on the command line (flags left at None are not set).
+
+    Non-finite numbers are refused here, naming the flag: LensState's own range checks would call
+    ``--focus inf`` a focus "<= 0"."""
     out: dict[str, object] = {}
     for flag, name in LENS_FLAG_FIELDS.items():
         value = getattr(args, flag, None)
         if value is None:
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"--{flag.replace('_', '-')} must be a finite number")
         out[name] = sensor_width_mm(str(value)) if flag == "sensor_width" else value
     if getattr(args, "no_breathing", None):
         out["focus_breathing"] = False
