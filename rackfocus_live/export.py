@@ -41,7 +41,7 @@ import numpy as np
 
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.gpu.context import restore_framebuffer
+from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
@@ -393,10 +393,9 @@ class ExportJob:
         self._dof.render(self._uploader.color, self._uploader.depth, self.lens_at(packet.time),
                          color_is_srgb=False, highlight=self.settings.highlight)
         slot = self._rendered % 2
-        previous = self.ctx.fbo
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
-        self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1)
-        restore_framebuffer(self.ctx, previous)
+        with framebuffer_kept(self.ctx):
+            self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1)
         self._rendered += 1
         self._collect()
         self._inflight = (slot, packet.pts - self._pts_offset)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import moderngl
 
 #: OpenGL 3.3 core is enough for every pass (no compute shaders, so Mesa llvmpipe and macOS work).
@@ -62,6 +65,17 @@ def restore_framebuffer(ctx: moderngl.Context, previous: moderngl.Framebuffer | 
     """
     alive = previous is not None and hasattr(previous.mglo, "use")
     (previous if alive else ctx.detect_framebuffer(0)).use()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def framebuffer_kept(ctx: moderngl.Context) -> Iterator[None]:
+    """Run GL work that binds framebuffers of its own, then leave the caller's bound again
+    (see ``restore_framebuffer``)."""
+    previous = ctx.fbo
+    try:
+        yield
+    finally:
+        restore_framebuffer(ctx, previous)
 
 
 def describe(ctx: moderngl.Context) -> str:

@@ -23,7 +23,7 @@ import math
 import moderngl
 import numpy as np
 
-from rackfocus_live.gpu.context import restore_framebuffer
+from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
@@ -208,8 +208,7 @@ class DofRenderer:
         p = self._passes
         # Leave the caller's framebuffer bound (a window's screen, an export target): moderngl
         # rebinds "the current" framebuffer later, which must not be one of ours once released.
-        previous = self.ctx.fbo
-        with query:
+        with framebuffer_kept(self.ctx), query:
             p["coc"].render(self._coc_fbo, [("u_inv_depth", inv_depth), ("u_color", color)], {
                 "u_color_is_srgb": color_is_srgb,
                 "u_coc_scale": lens.coc_scale_px(w),
@@ -234,7 +233,6 @@ class DofRenderer:
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
             ], {"u_footprint": self._footprint(lens),
                 "u_tile": TILE_SIZE, **aperture})
-        restore_framebuffer(self.ctx, previous)
         return self.output
 
     def _footprint(self, lens: LensState) -> tuple[float, ...]:
@@ -250,10 +248,8 @@ class DofRenderer:
 
     def read_output(self) -> bytes:
         """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
-        previous = self.ctx.fbo
-        data = self.output_fbo.read(components=3, alignment=1)
-        restore_framebuffer(self.ctx, previous)
-        return data
+        with framebuffer_kept(self.ctx):
+            return self.output_fbo.read(components=3, alignment=1)
 
     def release(self) -> None:
         for p in self._passes.values():

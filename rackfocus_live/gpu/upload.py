@@ -20,7 +20,7 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.gpu.context import restore_framebuffer
+from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
@@ -196,24 +196,22 @@ class FrameUploader:
         left_sited = sx == 1 and not packet.format.startswith("yuvj")
         chroma_w, chroma_row = packet.planes[1].shape[1], rows[1].shape[1]
         shift = 0.25 / chroma_row if left_sited else 0.0
-        previous = self.ctx.fbo
-        self._pass.render(
-            self._fbo,
-            textures=[("u_y", self._planes[0]), ("u_u", self._planes[1]),
-                      ("u_v", self._planes[2])],
-            uniforms={
-                "u_matrix": _mat3_uniform(m),
-                "u_offset": tuple(float(x) for x in offset),
-                "u_luma_scale": packet.planes[0].shape[1] / rows[0].shape[1],
-                "u_chroma_scale": chroma_w / chroma_row,
-                "u_chroma_shift": shift,
-                # Bilinear chroma must not reach into the row padding (or past the last column).
-                "u_chroma_max": (chroma_w - 0.5) / chroma_row,
-                "u_uv_transform": _mat3_uniform(uv_transform(info.rotation)),
-            },
-        )
-        if previous is not None:
-            restore_framebuffer(self.ctx, previous)  # leave the caller's binding as found
+        with framebuffer_kept(self.ctx):  # leave the caller's binding as found
+            self._pass.render(
+                self._fbo,
+                textures=[("u_y", self._planes[0]), ("u_u", self._planes[1]),
+                          ("u_v", self._planes[2])],
+                uniforms={
+                    "u_matrix": _mat3_uniform(m),
+                    "u_offset": tuple(float(x) for x in offset),
+                    "u_luma_scale": packet.planes[0].shape[1] / rows[0].shape[1],
+                    "u_chroma_scale": chroma_w / chroma_row,
+                    "u_chroma_shift": shift,
+                    # Bilinear chroma must not reach into the row padding (or past the last column).
+                    "u_chroma_max": (chroma_w - 0.5) / chroma_row,
+                    "u_uv_transform": _mat3_uniform(uv_transform(info.rotation)),
+                },
+            )
         self.uploads += 1
 
     def release(self) -> None:
