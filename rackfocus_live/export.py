@@ -27,6 +27,7 @@ tears the job down. ``close()`` releases everything and deletes an unfinished ou
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -41,7 +42,8 @@ import numpy as np
 
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.gpu.context import framebuffer_kept
+from rackfocus_live.files import check_output
+from rackfocus_live.gpu.context import check_frame_size, framebuffer_kept
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
@@ -52,6 +54,7 @@ from rackfocus_live.media.probe import MediaInfo, probe_clip
 from rackfocus_live.media.writer import (
     CODECS,
     DEFAULT_PRESET,
+    X26X_PRESETS,
     VideoWriter,
     WriterConfig,
     output_path,
@@ -87,6 +90,8 @@ class ExportSettings:
         highlight: clipped-highlight boost, as in the preview.
         audio: copy the clip's audio streams.
         keep_partial: keep (and finalise) the partial file when the export is cancelled.
+        pull_file: the keyframe file the track came from (only checked: the output may not
+            replace it).
     """
 
     clip: Path
@@ -103,6 +108,7 @@ class ExportSettings:
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
     audio: bool = True
     keep_partial: bool = False
+    pull_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +174,13 @@ class ExportJob:
             raise InputError("--crf must be within 0..51")
         if settings.track is not None and len(settings.track.keys) == 0:
             raise InputError("the focus pull has no keys")
-        self.output = output_path(settings.output, settings.codec)
+        if CODECS[settings.codec].crf is not None and settings.preset not in X26X_PRESETS:
+            raise InputError(f"--preset must be one of {', '.join(X26X_PRESETS)}, "
+                             f"got '{settings.preset}'")
         self.info: MediaInfo = probe_clip(settings.clip)
-        inputs = [self.info.path] + ([Path(settings.depth)] if settings.depth else [])
-        if any(self.output.resolve() == p.resolve() for p in inputs):
-            raise InputError("output would overwrite an input", self.output)
+        self.output = check_output(output_path(settings.output, settings.codec), {
+            "clip": self.info.path, "depth": settings.depth, "pull": settings.pull_file})
+        check_frame_size(ctx, self.info.display_size, self.info.path)
         self.start_index, self.end_index = _check_range(settings.frame_range, self.info)
         self.depth_source: DepthSource | None = None
         if settings.depth is not None:
@@ -468,6 +476,10 @@ class ExportJob:
             raise errors[0]
 
 
+#: Largest frame number or time (s) ``--range`` takes: beyond any clip, within int64 maths.
+MAX_RANGE_VALUE = 10**9
+
+
 def _check_range(frame_range: tuple[int, int] | None, info: MediaInfo) -> tuple[int, int]:
     n = info.frame_count
     if frame_range is None:
@@ -488,7 +500,7 @@ def parse_range(text: str, fps: float | None = None) -> tuple[int | float | None
         raise InputError(f"--range must look like START:END (frames, or seconds with 's'), "
                          f"got '{text}'")
     sides: list[int | float | None] = []
-    for part in text.split(":"):
+    for name, part in zip(("START", "END"), text.split(":"), strict=True):
         part = part.strip()
         if not part:
             sides.append(None)
@@ -498,8 +510,11 @@ def parse_range(text: str, fps: float | None = None) -> tuple[int | float | None
         except ValueError:
             raise InputError(f"--range: '{part}' is neither a frame number nor seconds "
                              "(like 2.5s)") from None
-        if value < 0 or value != value:
-            raise InputError(f"--range: '{part}' must be >= 0")
+        if value != value or value in (math.inf, -math.inf) or abs(value) > MAX_RANGE_VALUE:
+            raise InputError(f"--range: {name} '{part}' is not a usable frame number or time")
+        if value < 0:
+            raise InputError(f"--range: {name} '{part}' is before the clip's first frame "
+                             "(frames count from 0, seconds from the clip's start)")
         sides.append(value)
     return sides[0], sides[1]
 
@@ -508,7 +523,6 @@ def resolve_range(sides: tuple[int | float | None, int | float | None],
                   info: MediaInfo) -> tuple[int, int]:
     """Frames [start, end) of parsed ``--range`` sides for this clip (seconds round to the frame
     shown at that time; END is exclusive)."""
-    import math
 
     def frame(v: int | float | None, default: int) -> int:
         if v is None:
@@ -518,4 +532,3 @@ def resolve_range(sides: tuple[int | float | None, int | float | None],
         return math.floor(v * float(info.fps) + 1e-6)
 
     return frame(sides[0], 0), frame(sides[1], info.frame_count)
-

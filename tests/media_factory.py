@@ -467,3 +467,10 @@ def play_until_error(
             return packets, exc
         assert packet is not None, f"hang after {len(packets)} packets: no error, no frame"
         packets.append(packet)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary and lock files of the file-safety layer left in ``folder`` (none should be)."""
+    from rackfocus_live.files import is_temporary_name
+
+    return sorted(p.name for p in folder.iterdir() if is_temporary_name(p))

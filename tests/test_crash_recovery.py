@@ -241,20 +241,20 @@ def test_an_unchanged_pull_and_focus_drags_are_not_autosaved(tmp_path: Path,
 def test_disk_full_autosave_says_so_once_and_loses_nothing(info: MediaInfo, monkeypatch) -> None:
     import errno
 
-    from rackfocus_live.timeline import atomic
+    from rackfocus_live import files
 
     clock = Clock()
     pulls, autosave = _recording(info, clock)
-    real_mkstemp = atomic.tempfile.mkstemp
+    real_create = files._create_exclusive
     full = {"on": True, "attempts": 0}
 
-    def mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+    def create(path: Path) -> int:
         if full["on"]:
             full["attempts"] += 1
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_mkstemp(*args, **kwargs)  # type: ignore[arg-type]
+        return real_create(path)
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(files, "_create_exclusive", create)
     messages = []
     for i in range(120):
         t = i / 24

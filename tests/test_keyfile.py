@@ -158,7 +158,7 @@ def test_errors_name_the_file_and_the_field(tmp_path: Path, mutate: Any, message
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "not valid JSON"),
+        (b"", "file is empty"),
         (b"\xff\xfe{", "not UTF-8"),
         (b"[1, 2]", "not a rackfocus-live keyframe file"),
         (b'{"schema": "something/else", "version": 1}', "not a rackfocus-live keyframe file"),
@@ -174,7 +174,7 @@ def test_not_a_keyframe_file(tmp_path: Path, content: bytes, message: str) -> No
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="file not found"):
         load_pull(tmp_path / "nope.json")
     with pytest.raises(InputError, match="directory"):
         load_pull(tmp_path)
@@ -302,7 +302,8 @@ def test_byte_corruption_gives_input_errors_only(edits: list[tuple[int, bytes]])
 _CRASHER = textwrap.dedent(
     """
     import os, sys, time
-    from rackfocus_live.timeline import atomic, keyfile
+    from rackfocus_live import files
+    from rackfocus_live.timeline import keyfile
 
     stage, path, source = sys.argv[1], sys.argv[2], sys.argv[3]
     pull = keyfile.load_pull(source).pull
@@ -334,7 +335,7 @@ _CRASHER = textwrap.dedent(
             return real_replace(src, dst)
         os.replace = replace
     elif stage == "dirsync":  # new file in place, killed before the directory sync
-        atomic._fsync_dir = lambda directory: stall()
+        files._fsync_dir = lambda directory: stall()
     keyfile.save_pull(path, pull)
     print("SAVED", flush=True)
     """

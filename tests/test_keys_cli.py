@@ -76,13 +76,13 @@ def test_from_csv_creates_a_keyframe_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["missing.json"], "missing.json: no such file"),
+        (["missing.json"], "missing.json: file not found"),
         (["bad.json"], 'bad.json: keys[0].time: expected a number, got "x"'),
         (["new.json"], "newer rackfocus-live"),
         (["empty.json", "--csv", "o.csv"], "empty.json: has no keys to export"),
         (["ok.json", "--ae", "o.txt", "--ae-size", "big"], "--ae-size must look like"),
         (["ok.json", "--csv", "o.csv", "--frames", "0"], "--frames must be between"),
-        (["ok.json", "--from-csv", "nope.csv"], "nope.csv: no such file"),
+        (["ok.json", "--from-csv", "nope.csv"], "nope.csv: file not found"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(

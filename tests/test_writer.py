@@ -22,7 +22,6 @@ from rackfocus_live.media.writer import (
     VideoWriter,
     WriterConfig,
     output_path,
-    partial_path,
 )
 from tests import media_factory as mf
 
@@ -82,7 +81,6 @@ def test_output_path_adds_the_codec_default_suffix_and_checks_the_folder(tmp_pat
     assert output_path(tmp_path / "shot", "ffv1") == tmp_path / "shot.mkv"
     assert output_path(tmp_path / "shot", "h264") == tmp_path / "shot.mp4"
     assert output_path(tmp_path / "shot.mkv", "h264") == tmp_path / "shot.mkv"
-    assert partial_path(tmp_path / "shot.mp4") == tmp_path / "shot.partial.mp4"
     with pytest.raises(InputError, match="output folder does not exist"):
         output_path(tmp_path / "missing" / "shot.mp4", "h264")
     with pytest.raises(InputError, match="must end in one of"):
@@ -102,7 +100,7 @@ def test_ffv1_stores_the_rendered_rgb_bit_exactly(clip, tmp_path: Path, rng) -> 
     assert len(rgb) == 5
     for got, want in zip(rgb, frames, strict=True):
         np.testing.assert_array_equal(got, want[..., :3])
-    assert not partial_path(out).exists()
+    assert mf.leftovers(tmp_path) == []
     assert writer_threads() == []
 
 

@@ -16,6 +16,7 @@ from rackfocus_live.commands.common import (
     lens_from_args,
 )
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import check_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,40 +30,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rackfocus_live.media.images import read_depth_raw, read_rgb, write_png
+    from rackfocus_live.media.images import image_size, read_depth_raw, read_rgb, write_png
 
     lens = lens_from_args(args)
     mapping = depth_mapping_from_args(args)
     highlight = highlight_from_args(args)
-    out = Path(args.output)
-    if out.suffix.lower() != ".png":
-        raise InputError("output must be a .png file", out)
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise InputError("output folder does not exist", out.parent)
+    if Path(args.output).suffix.lower() != ".png":
+        raise InputError("output must be a .png file", args.output)
+    out = check_output(args.output, {"image": args.image, "depth": args.depth})
 
-    rgb = read_rgb(args.image)
-    raw = read_depth_raw(args.depth)
-    inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
-    h, w = rgb.shape[:2]
-    if raw.shape != (h, w):
-        dh, dw = raw.shape
-        note = "" if abs(dw / dh - w / h) < 0.01 else " (aspect ratio differs: stretched to fit)"
-        print(f"rackfocus-live render: warning: {args.depth}: depth is {dw}x{dh}, image is "
-              f"{w}x{h}; depth resampled to the image on the GPU{note}", file=sys.stderr)
-
-    from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
+    from rackfocus_live.gpu.context import (
+        GLUnavailableError,
+        check_frame_size,
+        create_headless_context,
+    )
     from rackfocus_live.gpu.still import StillRenderer
 
     try:
         ctx = create_headless_context()
     except GLUnavailableError as exc:
         raise InputError(str(exc)) from None
-    renderer = StillRenderer(ctx, quality=args.quality)
     try:
-        renderer.upload(rgb, inv_depth)
-        result = renderer.render(lens, highlight)
+        # Sizes from the headers first: a frame the GPU cannot take is refused before decoding.
+        check_frame_size(ctx, image_size(args.image), args.image)
+        check_frame_size(ctx, image_size(args.depth), args.depth)
+        rgb = read_rgb(args.image)
+        raw = read_depth_raw(args.depth)
+        inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
+        h, w = rgb.shape[:2]
+        if raw.shape != (h, w):
+            dh, dw = raw.shape
+            stretched = abs(dw / dh - w / h) >= 0.01
+            note = " (aspect ratio differs: stretched to fit)" if stretched else ""
+            print(f"rackfocus-live render: warning: {args.depth}: depth is {dw}x{dh}, image is "
+                  f"{w}x{h}; depth resampled to the image on the GPU{note}", file=sys.stderr)
+        renderer = StillRenderer(ctx, quality=args.quality)
+        try:
+            renderer.upload(rgb, inv_depth)
+            result = renderer.render(lens, highlight)
+        finally:
+            renderer.release()
     finally:
-        renderer.release()
         ctx.release()
     write_png(out, result)
     return 0

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import moderngl
 
+from rackfocus_live.errors import InputError
+
 #: OpenGL 3.3 core is enough for every pass (no compute shaders, so Mesa llvmpipe and macOS work).
 REQUIRED_GL_VERSION = 330
+
+
+#: Largest frame, in pixels, the renderer takes (8K DCI is 35.4 MP): the DOF keeps several
+#: full-resolution float targets, so a 16000x16000 still would need ~8 GB before failing.
+MAX_FRAME_PIXELS = 40_000_000
 
 
 class GLUnavailableError(RuntimeError):
@@ -81,3 +89,32 @@ def framebuffer_kept(ctx: moderngl.Context) -> Iterator[None]:
 def describe(ctx: moderngl.Context) -> str:
     info = ctx.info
     return f"{info.get('GL_RENDERER', '?')} / {info.get('GL_VERSION', '?')}"
+
+
+def frame_side_limit(ctx: moderngl.Context) -> int:
+    """Longest frame side this context can render: its texture, renderbuffer and viewport
+    limits (every full-resolution pass renders into a texture of the frame's size)."""
+    info = ctx.info
+    limits = [int(info.get("GL_MAX_TEXTURE_SIZE", 4096)),
+              int(info.get("GL_MAX_RENDERBUFFER_SIZE", 4096))]
+    viewport = info.get("GL_MAX_VIEWPORT_DIMS")
+    if isinstance(viewport, (tuple, list)) and viewport:
+        limits.append(int(min(viewport)))
+    return min(limits)
+
+
+def check_frame_size(ctx: moderngl.Context, size: tuple[int, int],
+                     path: str | os.PathLike[str] | None = None) -> None:
+    """Refuse, before any work, a frame this GPU cannot render.
+
+    Raises:
+        InputError: one line naming the file, its size and the limit.
+    """
+    w, h = size
+    side = frame_side_limit(ctx)
+    if w > side or h > side:
+        raise InputError(f"frames are {w}x{h}; this GPU renders at most {side} pixels per side",
+                         path)
+    if w * h > MAX_FRAME_PIXELS:
+        raise InputError(f"frames are {w}x{h} ({w * h / 1e6:.0f} megapixels); at most "
+                         f"{MAX_FRAME_PIXELS / 1e6:.0f} megapixels are supported", path)

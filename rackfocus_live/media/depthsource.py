@@ -38,8 +38,9 @@ import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import check_input
 from rackfocus_live.media.images import read_depth_raw
-from rackfocus_live.media.probe import MediaInfo, PathLike, check_file, probe_clip, reason
+from rackfocus_live.media.probe import MediaInfo, PathLike, probe_clip, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader
 
 DepthSourceKind = Literal["video", "sequence", "still"]
@@ -437,7 +438,7 @@ def open_depth(
     if _PATTERN_RE.search(Path(text).name) and not Path(text).exists():
         source: DepthSource = _open_sequence(text, mapping, clip_info)
     else:
-        path = check_file(text, what="depth file")
+        path = check_input(text, "a depth file")
         info = probe_clip(path, what="depth file")
         if info.frame_count <= 1:
             source = _open_still(path, mapping, clip_info)

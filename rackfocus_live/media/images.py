@@ -7,13 +7,13 @@ depth comes back as the file's raw samples (uint8, uint16 or float32 HxW) for ``
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import av
 import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import AtomicOutput, check_input, resolve_output, write_error
 
 PathLike = str | os.PathLike[str]
 
@@ -22,14 +22,24 @@ _FLOAT_GREY_FORMATS = {"grayf32le", "grayf32be"}
 _FLOAT_RGB_FORMATS = {"gbrpf32le", "gbrpf32be", "gbrapf32le", "gbrapf32be"}
 
 
+def image_size(path: PathLike) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding the pixels (so a frame too
+    large to render is refused before it costs seconds and gigabytes)."""
+    p = check_input(path, "an image file")
+    try:
+        with av.open(os.fspath(p)) as container:
+            if not container.streams.video:
+                raise InputError("no image in file (no video stream)", p)
+            cc = container.streams.video[0].codec_context
+            return int(cc.width), int(cc.height)
+    except InputError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable image ({_reason(exc)})", p) from None
+
+
 def _first_frame(path: PathLike) -> av.VideoFrame:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected an image file", p)
-    if p.stat().st_size == 0:
-        raise InputError("file is empty", p)
+    p = check_input(path, "an image file")
     try:
         with av.open(os.fspath(p)) as container:
             if not container.streams.video:
@@ -113,27 +123,23 @@ def write_depth(path: PathLike, depth: npt.NDArray[np.generic]) -> None:
 
 
 def _write_still(path: PathLike, arr: npt.NDArray[np.generic], kind: str) -> None:
+    """Write one still through the file-safety layer (``path`` already checked by the caller
+    with ``files.check_output`` when it has inputs to protect)."""
     codec, pix_fmt = _WRITE_FORMATS[kind]
-    out = Path(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError("output folder does not exist", parent)
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        with av.open(os.fspath(tmp), mode="w", format="image2") as container:
-            stream = container.add_stream(codec)
-            stream.width = arr.shape[1]
-            stream.height = arr.shape[0]
-            stream.pix_fmt = pix_fmt
-            frame = av.VideoFrame.from_ndarray(arr, format=pix_fmt)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        os.replace(tmp, out)
-    except PermissionError:
-        tmp.unlink(missing_ok=True)
-        raise InputError("permission denied", out) from None
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write ({exc.strerror or exc})", out) from None
+    target = resolve_output(path)
+    with AtomicOutput(target) as out:
+        try:
+            with av.open(os.fspath(out.temp), mode="w", format="image2",
+                         options={"update": "1"}) as container:
+                stream = container.add_stream(codec)
+                stream.width = arr.shape[1]
+                stream.height = arr.shape[0]
+                stream.pix_fmt = pix_fmt
+                frame = av.VideoFrame.from_ndarray(arr, format=pix_fmt)
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+                for packet in stream.encode(None):
+                    container.mux(packet)
+        except OSError as exc:
+            raise write_error(exc, target) from None
+        out.commit()

@@ -28,6 +28,7 @@ import av
 import numpy as np
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import check_input
 
 if TYPE_CHECKING:
     from rackfocus_live.depth import DepthMapping
@@ -156,20 +157,6 @@ class MediaInfo:
     def time_of_index(self, index: int) -> float:
         """Clip-relative seconds of frame ``index``."""
         return float(Fraction(index) / self.fps)
-
-
-def check_file(path: PathLike, what: str = "video file") -> Path:
-    """The path, if it names a readable non-empty file; InputError otherwise."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", p)
-    if p.is_dir():
-        raise InputError(f"is a directory, expected a {what}", p)
-    if p.stat().st_size == 0:
-        raise InputError("file is empty", p)
-    if not os.access(p, os.R_OK):
-        raise InputError("permission denied", p)
-    return p
 
 
 def reason(exc: BaseException) -> str:
@@ -360,7 +347,7 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
         InputError: the file is missing, empty, unreadable, has no video stream, no frames, no
             usable frame rate, or its first frame cannot be decoded.
     """
-    p = check_file(path, what)
+    p = check_input(path, f"a {what}")
     with open_container(p, what) as container:
         stream = video_stream(container, p, what)
         has_audio = bool(container.streams.audio)

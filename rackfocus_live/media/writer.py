@@ -12,10 +12,13 @@ clip's own transfer, so re-encoding it with the clip's matrix and range and copy
 is what keeps colours as they were. Rotation is baked into the pixels (the renderer works in
 display orientation), so the output carries none.
 
-Files: everything is written to ``NAME.partial.EXT`` in the output's folder and renamed to
-``NAME.EXT`` once the trailer is written. A failure or a cancel deletes the partial file, unless
-``keep_partial`` is set: then a cancelled export is finalised (encoder flushed, trailer written) so
-what was encoded plays. Write errors (full disk, permissions) become one ``InputError`` line.
+Files: through :class:`rackfocus_live.files.AtomicOutput`: the output is locked against a second
+writer, everything is written to a unique hidden temporary file in the output's folder and renamed
+to ``NAME.EXT`` once the trailer is written (an existing ``NAME.EXT`` is kept as ``NAME.EXT.bak``).
+A failure or a cancel deletes the temporary file, unless ``keep_partial`` is set: then a cancelled
+export is finalised (encoder flushed, trailer written) so what was encoded plays, and it is moved
+to ``NAME.partial.EXT`` (or ``NAME.partial-2.EXT``... when taken: never over a file). Write errors
+(full disk, permissions) become one ``InputError`` line.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 import av
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import AtomicOutput, resolve_output
 from rackfocus_live.media.probe import MediaInfo, reason
 
 #: Thread name prefix (tests look for leaked threads by it).
@@ -92,6 +96,9 @@ CODECS: dict[str, CodecSpec] = {
 }
 #: x264/x265 speed preset when none is given.
 DEFAULT_PRESET = "medium"
+#: The speed presets x264 and x265 both know, fastest first.
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
 _CONTAINER_OF_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                         ".webm": "webm"}
 
@@ -110,17 +117,7 @@ def output_path(out: str | os.PathLike[str], codec: str) -> Path:
         p = p.with_name(p.name + CODECS[codec].suffix)
     if p.suffix.lower() not in _CONTAINER_OF_SUFFIX:
         raise InputError(f"output must end in one of {', '.join(_CONTAINER_OF_SUFFIX)}", p)
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("output folder does not exist", folder)
-    if p.is_dir():
-        raise InputError("is a directory, expected an output file name", p)
-    return p
-
-
-def partial_path(final: Path) -> Path:
-    """Where an export is written until it is complete: ``shot.mp4`` -> ``shot.partial.mp4``."""
-    return final.with_name(f"{final.stem}.partial{final.suffix}")
+    return resolve_output(p)
 
 
 def write_error(exc: BaseException, path: Path) -> InputError:
@@ -181,7 +178,7 @@ class VideoWriter:
     Attributes:
         frames_written: frames encoded and muxed so far.
         audio_packets: audio packets copied so far.
-        partial: the file being written.
+        partial: the (temporary) file being written, once open.
     """
 
     def __init__(self, config: WriterConfig) -> None:
@@ -190,7 +187,8 @@ class VideoWriter:
         self.config = config
         self.spec = CODECS[config.codec]
         self.output = config.output
-        self.partial = partial_path(config.output)
+        self._file = AtomicOutput(config.output)
+        self.partial = config.output  # the temporary file, once open()
         self.frames_written = 0
         self.audio_packets = 0
         self._queue: queue.Queue[tuple[av.VideoFrame, int]] = queue.Queue(config.queue_size)
@@ -222,18 +220,15 @@ class VideoWriter:
             raise InputError(
                 f"{self.config.codec} ({spec.pix_fmt}) needs an even frame size, the clip is "
                 f"{width}x{height}; use --codec ffv1", info.path)
-        try:
-            # Created here, on the calling thread, so an unwritable folder is reported before any
-            # work starts (FFmpeg would only open the file when the header is written).
-            with open(self.partial, "wb"):
-                pass
-        except OSError as exc:
-            raise write_error(exc, self.partial) from None
+        # Locked and created here, on the calling thread, so a second writer or an unwritable
+        # folder is reported before any work starts (FFmpeg opens the file only for the header).
+        self._file.open()
+        self.partial = self._file.temp
         try:
             self._setup()
         except BaseException as exc:
             self._close_containers()
-            self._remove_partial()
+            self._file.close()
             if isinstance(exc, (av.FFmpegError, OSError, ValueError)):
                 raise self._setup_error(exc) from None
             raise
@@ -300,6 +295,7 @@ class VideoWriter:
         self._thread.join(timeout)
         if self._thread.is_alive():
             return None
+        self._file.close()  # committed by the thread, or removed on failure: release the lock
         self._raise_if_failed()
         return self.output
 
@@ -322,10 +318,13 @@ class VideoWriter:
             if thread.is_alive():
                 raise RuntimeError(f"{thread.name} did not stop")
         self._close_containers()
-        if self._finalised and self.config.keep_partial and self.partial.exists():
-            return self.partial
-        self._remove_partial()
-        return None
+        try:
+            if self._finalised and self.config.keep_partial and self.error is None:
+                with contextlib.suppress(InputError, OSError):
+                    return self._file.keep_partial()
+            return None
+        finally:
+            self._file.close()
 
     @property
     def error(self) -> InputError | None:
@@ -442,11 +441,11 @@ class VideoWriter:
             self._close_output()
             self._finalised = True
             if not self._abort.is_set():
-                os.replace(self.partial, self.output)
+                self._file.commit()
         except BaseException as exc:  # every failure reaches the main thread
             self._error = exc
             self._close_containers()
-            self._remove_partial()
+            self._file.discard()
         finally:
             if self._source is not None:
                 self._source.close()
@@ -535,10 +534,6 @@ class VideoWriter:
             if c is not None:
                 with contextlib.suppress(Exception):  # already failing: the first error counts
                     c.close()
-
-    def _remove_partial(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.partial.unlink()
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

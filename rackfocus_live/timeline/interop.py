@@ -26,8 +26,8 @@ import numpy as np
 
 from rackfocus_live import __version__
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import atomic_write, read_bytes_capped
 from rackfocus_live.lens import LensState
-from rackfocus_live.timeline.atomic import atomic_write
 from rackfocus_live.timeline.easing import LINEAR
 from rackfocus_live.timeline.keyframes import (
     MAX_FOCUS_M,
@@ -165,12 +165,11 @@ def import_csv(
     path: str | os.PathLike[str], *, fps: Fraction | None = None, space: Space = "inverse"
 ) -> FocusTrack:
     """Read a CSV file into a track (see ``parse_csv``)."""
+    data = read_bytes_capped(path, "a CSV file")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", path) from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     return parse_csv(text, path, fps=fps, space=space)
 
 

@@ -19,7 +19,7 @@ JSON. Loading reports the first problem as ``FIELD.PATH: problem`` naming the fi
 version is refused before anything else is read.
 
 The data types are in ``pull.py``, validation in ``keyfile_decode.py``. Saving is atomic and
-keeps the previous file as ``NAME.bak`` (``atomic.py``). An ``Autosaver``
+keeps the previous file as ``NAME.bak`` (``rackfocus_live.files``). An ``Autosaver``
 writes ``NAME.autosave.json`` at most every 2 s while there are changes; ``find_autosave`` offers
 it for recovery when it is newer than NAME.
 """
@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from rackfocus_live import __version__
-from rackfocus_live.errors import InputError
-from rackfocus_live.timeline.atomic import atomic_write, backup_path
+from rackfocus_live.files import atomic_write, backup_path, read_bytes_capped
 from rackfocus_live.timeline.jsonread import JsonReader
 from rackfocus_live.timeline.keyfile_decode import SCHEMA, VERSION, Decoder
 from rackfocus_live.timeline.pull import LoadedPull, MediaIdentity, Pull
@@ -158,15 +157,7 @@ def load_pull(path: str | os.PathLike[str], media: MediaIdentity | None = None) 
         InputError: naming the file and the exact field for anything invalid.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", p) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a keyframe file", p) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", p) from None
-    return parse_pull(data, p, media)
+    return parse_pull(read_bytes_capped(p, "a keyframe file"), p, media)
 
 
 def parse_pull(

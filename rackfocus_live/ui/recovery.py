@@ -8,9 +8,9 @@ Window-free (no glfw, no GL), so it is tested directly. Two parts:
   being recorded it writes the take as it stands (``Recorder.live_track()``: one key per raw
   sample), so a crash, a kill or a power cut loses at most the last interval of the performance:
   1.5 s of media time by default, inside the 2 s the app promises. Media time counts too because
-  playback can run faster than real time. Saves are atomic (``timeline.atomic``), so a kill during
-  an autosave leaves the previous autosave whole. A failed autosave (disk full) is said once in
-  the panel and retried an interval later; the take stays in memory.
+  playback can run faster than real time. Saves are atomic (``rackfocus_live.files``), so a
+  kill during an autosave leaves the previous autosave whole. A failed autosave (disk full) is
+  said once in the panel and retried an interval later; the take stays in memory.
 * :func:`find_recovery` looks for an autosave newer than its keyframe file when a clip (or a
   pull) is opened and returns a :class:`RecoveryOffer`: one line to show, ``accept`` to load it
   as the current pull (not yet saved: saving writes the keyframe file), ``discard`` to delete it.
