@@ -70,6 +70,11 @@ class LensState:
 
     def __post_init__(self) -> None:
         self.validate()
+        # The blade polygon repeats every 360 degrees; the shaders work in float32, where an
+        # angle of 1e300 degrees is no angle at all (no blur). Keep it in [0, 360).
+        wrapped = math.fmod(self.blade_rotation_deg, 360.0) % 360.0
+        if wrapped != self.blade_rotation_deg:
+            object.__setattr__(self, "blade_rotation_deg", wrapped)
 
     def validate(self) -> None:
         """Raise InputError with a one-line reason when a value is out of range."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M, DEPTH_KINDS, DepthMapping
 from rackfocus_live.errors import InputError
@@ -28,21 +29,50 @@ LENS_FLAG_FIELDS = {
 DEPTH_FLAG_FIELDS = {"depth_kind": "kind", "depth_scale": "scale", "near": "near", "far": "far"}
 
 
+def number_in(lo: float, hi: float, unit: str = "", *,
+              allow_inf: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite number within [lo, hi] (``inf`` too with allow_inf):
+    argparse then names the flag in its one-line error, before any file is opened."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: '{text}'") from None
+        if math.isinf(value) and value > 0 and allow_inf:
+            return value
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got '{text}'")
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be within {lo:g}..{hi:g}{unit}, got '{text}'")
+        return value
+
+    return parse
+
+
+def angle_deg(text: str) -> float:
+    """An argparse ``type`` for an angle: any finite number of degrees, wrapped into [0, 360)
+    (the shaders work in float32, where 1e300 degrees would be no angle at all)."""
+    value = number_in(-math.inf, math.inf)(text)
+    return math.fmod(value, 360.0) % 360.0
+
+
 def add_lens_arguments(parser: argparse.ArgumentParser, *, focus_required: bool) -> None:
     g = parser.add_argument_group("lens")
-    g.add_argument("--focal-length", type=float, default=50.0, metavar="MM",
-                   help="focal length in mm (default 50)")
+    g.add_argument("--focal-length", type=number_in(1.0, 5000.0, " mm"), default=50.0,
+                   metavar="MM", help="focal length in mm (default 50)")
     g.add_argument("--sensor-width", default="36", metavar="MM|PRESET",
                    help="sensor width in mm or a preset: full-frame, super35, aps-c, "
                         "micro-four-thirds, 1-inch (default 36)")
-    g.add_argument("--f-stop", type=float, default=2.8, metavar="N", help="f-number (default 2.8)")
-    g.add_argument("--focus", type=float, required=focus_required, default=None, metavar="M",
-                   help="focus distance in metres")
+    g.add_argument("--f-stop", type=number_in(0.5, 256.0), default=2.8, metavar="N",
+                   help="f-number (default 2.8)")
+    g.add_argument("--focus", type=number_in(1e-3, 1e6, " m"), required=focus_required,
+                   default=None, metavar="M", help="focus distance in metres")
     g.add_argument("--blades", type=int, default=0, metavar="N",
                    help="aperture blades; 0 = circular (default)")
-    g.add_argument("--blade-rotation", type=float, default=0.0, metavar="DEG",
-                   help="rotation of the blade polygon in degrees")
-    g.add_argument("--squeeze", type=float, default=1.0, metavar="X",
+    g.add_argument("--blade-rotation", type=angle_deg, default=0.0, metavar="DEG",
+                   help="rotation of the blade polygon in degrees (taken modulo 360)")
+    g.add_argument("--squeeze", type=number_in(0.25, 4.0), default=1.0, metavar="X",
                    help="anamorphic squeeze (1 = spherical; 1.33, 1.5, 2 for anamorphic)")
     g.add_argument("--no-breathing", action="store_true",
                    help="keep the pinhole field of view when focusing (CG cameras such as "
@@ -54,12 +84,13 @@ def add_depth_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--depth-kind", choices=DEPTH_KINDS, default="metric",
                    help="metric (distance), disparity (inverse depth, near = bright, from depth "
                         "models) or normalized (0 = near, 1 = far)")
-    g.add_argument("--depth-scale", type=float, default=None, metavar="S",
+    g.add_argument("--depth-scale", type=number_in(1e-12, 1e12), default=None, metavar="S",
                    help="metres per unit for metric depth (default: 1 for float files, 0.001 "
                         "for 16-bit PNG in mm; TUM data: 0.0002)")
-    g.add_argument("--near", type=float, default=None, metavar="M",
+    g.add_argument("--near", type=number_in(1e-4, 1e7, " m"), default=None, metavar="M",
                    help=f"metres at the near end of relative depth (default {DEFAULT_NEAR_M:g})")
-    g.add_argument("--far", type=float, default=None, metavar="M",
+    g.add_argument("--far", type=number_in(1e-4, 1e7, " m", allow_inf=True), default=None,
+                   metavar="M",
                    help=f"metres at the far end of relative depth (default {DEFAULT_FAR_M:g}; "
                         "'inf' allowed for disparity)")
 
@@ -87,9 +118,11 @@ def depth_mapping_from_args(args: argparse.Namespace) -> DepthMapping:
 
 def add_highlight_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("highlights")
-    g.add_argument("--highlight-threshold", type=float, default=DEFAULT_HIGHLIGHT_THRESHOLD,
+    g.add_argument("--highlight-threshold", type=number_in(0.0, 1.0),
+                   default=DEFAULT_HIGHLIGHT_THRESHOLD,
                    metavar="T", help="display level above which clipped highlights are expanded")
-    g.add_argument("--highlight-gain", type=float, default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
+    g.add_argument("--highlight-gain", type=number_in(0.0, 1000.0),
+                   default=DEFAULT_HIGHLIGHT_GAIN, metavar="G",
                    help="extra linear gain at full clip (0 disables)")
 
 

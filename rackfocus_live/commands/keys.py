@@ -11,8 +11,10 @@ import sys
 from fractions import Fraction
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import check_output
 from rackfocus_live.timeline import interop
 from rackfocus_live.timeline.keyfile import LoadedPull, Pull, load_pull, save_pull
+from rackfocus_live.timeline.keyframes import MAX_BAKE_FRAMES
 
 
 def _rational(text: str) -> Fraction:
@@ -55,10 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.from_csv:
+        check_output(args.pull, {"CSV": args.from_csv})
         track = interop.import_csv(args.from_csv, fps=args.fps)
         save_pull(args.pull, Pull(track))
         print(f"{args.pull}: {len(track.keys)} keys from {args.from_csv}")
         return 0
+    # Every output is checked before anything is written: none may be the pull, or another.
+    outputs = [o for o in (args.csv, args.blender, args.ae) if o is not None]
+    for i, out in enumerate(outputs):
+        check_output(out, {"keyframe file": args.pull}, outputs[:i])
     loaded = load_pull(args.pull)
     for warning in loaded.warnings:
         print(f"rackfocus-live keys: warning: {args.pull}: {warning}", file=sys.stderr)
@@ -70,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
     frames = args.frames
     if frames is None:
         frames = pull.media.frame_count if pull.media else track.frame_count_hint()
-    if not 0 < frames <= 10**8:
-        raise InputError("--frames must be between 1 and 100000000")
+        if frames > MAX_BAKE_FRAMES:
+            raise InputError(
+                f"the pull spans {frames} frames (its last key is at {track.end_s:g} s) and "
+                f"names no clip; exports take at most {MAX_BAKE_FRAMES} frames: give --frames",
+                args.pull)
+    if not 0 < frames <= MAX_BAKE_FRAMES:
+        raise InputError(f"--frames must be between 1 and {MAX_BAKE_FRAMES}")
     if args.csv:
         interop.export_csv(args.csv, track, frames, fps)
     if args.blender:

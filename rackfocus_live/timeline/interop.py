@@ -53,7 +53,7 @@ def _baked(
 
 
 def _write_text(path: str | os.PathLike[str], text: str) -> None:
-    atomic_write(path, text.encode("utf-8"), backup=False)
+    atomic_write(path, text.encode("utf-8"))
 
 
 # -- CSV -----------------------------------------------------------------------------------------
@@ -351,5 +351,4 @@ def export_ae(path: str | os.PathLike[str], track: FocusTrack, frame_count: int,
               fps: Fraction | None = None, **options: object) -> None:
     """Write ``ae_keyframe_text`` to ``path`` (options as in ``ae_keyframe_text``)."""
     atomic_write(path, ae_keyframe_text(track, frame_count, fps,
-                                        **options).encode("utf-8"),  # type: ignore[arg-type]
-                 backup=False)
+                                        **options).encode("utf-8"))  # type: ignore[arg-type]

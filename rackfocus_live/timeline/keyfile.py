@@ -40,6 +40,7 @@ from rackfocus_live import __version__
 from rackfocus_live.files import atomic_write, backup_path, read_bytes_capped
 from rackfocus_live.timeline.jsonread import JsonReader
 from rackfocus_live.timeline.keyfile_decode import SCHEMA, VERSION, Decoder
+from rackfocus_live.timeline.keyframes import MAX_BAKE_FRAMES
 from rackfocus_live.timeline.pull import LoadedPull, MediaIdentity, Pull
 
 __all__ = [
@@ -104,9 +105,11 @@ def encode_pull(pull: Pull, *, include_baked: bool = True) -> dict[str, Any]:
         },
         "baked": None,
     }
-    if include_baked and track.keys:
-        fps = media.fps if media else track.fps
-        count = media.frame_count if media else track.frame_count_hint()
+    fps = media.fps if media else track.fps
+    count = media.frame_count if media else track.frame_count_hint()
+    # A span too long to bake (keys hours past a clip-less pull's start) is left unbaked: keys
+    # are the source of truth and ``baked`` is optional, so saving stays bounded.
+    if include_baked and track.keys and count <= MAX_BAKE_FRAMES:
         stops = track.bake_f_stop(count, fps)
         doc["baked"] = {
             "fps": str(fps), "frame_count": count, "focus_m": track.bake(count, fps).tolist(),

@@ -53,6 +53,9 @@ SPACES: tuple[Space, ...] = ("inverse", "linear")
 #: otherwise push 1/S through zero (focus at or beyond infinity) or below zero.
 MIN_FOCUS_M = 1e-3
 MAX_FOCUS_M = 1e6
+#: Most frames a pull is baked to (per-frame exports, the file's ``baked`` block): 11.5 h at
+#: 24 fps. Keys may lie further out; a span beyond this is refused by the exports, not baked.
+MAX_BAKE_FRAMES = 1_000_000
 #: Keys closer than this in time (seconds) are the same instant.
 TIME_EPS = 1e-9
 
