@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "either side may be empty)")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the clip's audio")
     parser.add_argument("--keep-partial", action="store_true",
-                        help="on Ctrl-C keep what was encoded as OUT.partial.EXT")
+                        help="on Ctrl-C keep what was encoded as OUT.partial.EXT (or "
+                             "OUT.partial-2.EXT... when that exists: never over a file)")
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         frame_range=frame_range, quality=args.quality,
         highlight=highlight_from_args(args),
         audio=not args.no_audio, keep_partial=args.keep_partial,
+        pull_file=Path(args.keys) if args.keys is not None else None,
     )
 
     from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
@@ -129,8 +131,11 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         ctx.release()
     if final.state == "cancelled":
-        where = f"partial file kept: {final.output}" if final.output else "partial file removed"
-        print(f"{PROG}: interrupted after {final.frames} of {final.total} frames; {where}",
+        if final.output:  # what the kept file holds, not what was in flight
+            where = f"partial file kept ({final.encoded} frames): {final.output}"
+        else:
+            where = "partial file removed"
+        print(f"{PROG}: interrupted after {final.encoded} of {final.total} frames; {where}",
               file=sys.stderr)
         return 130
     print(f"{PROG}: wrote {final.output} ({final.frames} frames, {final.elapsed_s:.1f} s, "

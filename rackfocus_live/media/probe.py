@@ -104,6 +104,8 @@ class MediaInfo:
             converts it (RGB, grey, packed or semi-planar formats are converted to planar 4:4:4).
         hdr: the HDR transfer the clip is tagged with (pq, hlg), or None for SDR. HDR is not
             supported: the code values are processed as SDR (see ``clip_warnings``).
+        interlaced: the stream is coded as interlaced fields (tagged field order, or its first
+            frame says so); frames are processed as progressive (see ``clip_warnings``).
     """
 
     path: Path
@@ -122,6 +124,7 @@ class MediaInfo:
     start_pts: int = 0
     source_pix_fmt: str = ""
     hdr: HdrTransfer | None = None
+    interlaced: bool = False
 
     @property
     def layout(self) -> PlaneLayout:
@@ -403,6 +406,9 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
         if count <= 0:
             raise InputError("video stream has no frames (zero-length clip)", p)
         codec = stream.codec_context.name if stream.codec_context else ""
+        # FFmpeg's field order: 0 unknown, 1 progressive, 2..5 the interlaced orders.
+        field_order = int(getattr(stream.codec_context, "field_order", 0) or 0)
+        interlaced = bool(first.interlaced_frame) or field_order >= 2
 
     return MediaInfo(
         path=p,
@@ -421,12 +427,13 @@ def probe_clip(path: PathLike, *, what: str = "video file") -> MediaInfo:
         start_pts=start_pts,
         source_pix_fmt=source_fmt,
         hdr=hdr,
+        interlaced=interlaced,
     )
 
 
 def clip_warnings(info: MediaInfo) -> list[str]:
     """One-line warnings about a clip that plays, but not quite as shot (for the CLI's stderr
-    and the app's panel): today, an HDR transfer processed as SDR."""
+    and the app's panel): an HDR transfer processed as SDR, interlaced fields as frames."""
     out = []
     if info.hdr is not None:
         matrix = {"bt601": "BT.601", "bt709": "BT.709", "bt2020": "BT.2020"}[info.color_matrix]
@@ -434,6 +441,9 @@ def clip_warnings(info: MediaInfo) -> list[str]:
             f"HDR video ({matrix} {info.hdr.upper()}, {info.layout.bits}-bit) is not supported: "
             f"processed as SDR (blur and highlights work on the {info.hdr.upper()} signal as if "
             "it were SDR); exports keep the clip's HDR tags")
+    if info.interlaced:
+        out.append("interlaced video: fields are processed as progressive frames (combing on "
+                   "motion); deinterlace it first, e.g. ffmpeg -i IN -vf bwdif=mode=send_frame OUT")
     return out
 
 

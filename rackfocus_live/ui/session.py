@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
-from rackfocus_live.gpu.context import restore_framebuffer
+from rackfocus_live.gpu.context import check_frame_size, restore_framebuffer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
@@ -77,6 +77,7 @@ class MediaSession:
         self.depth_path = None if depth is None else Path(depth)
         self.mapping = mapping
         self.info: MediaInfo = probe_clip(self.clip_path)
+        check_frame_size(ctx, self.info.display_size, self.clip_path)
         notes: list[str] = [] if warn is None else warn
         self.depth_source = (
             None if depth is None else open_depth_quiet(depth, mapping, self.info, notes)
