@@ -30,7 +30,7 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -174,7 +174,7 @@ def same_file(a: PathLike, b: PathLike) -> bool:
 
 def resolve_output(path: PathLike) -> Path:
     """The file an output name writes to: a symbolic link is written through (its target is
-    replaced, as editors do), other names as given.
+    replaced, with a backup, as editors do), other names as given.
 
     Raises:
         InputError: a link loop, a missing folder, a directory, FIFO or device as the output.
@@ -186,7 +186,8 @@ def resolve_output(path: PathLike) -> Path:
         try:
             os.stat(p)
         except FileNotFoundError:
-            pass  # a dangling link: write its target
+            raise InputError("is a broken symbolic link; remove it or choose another output "
+                             "name", p) from None
         except OSError as exc:
             raise InputError(_stat_problem(exc), p) from None
         p = Path(os.path.realpath(p))
@@ -244,18 +245,28 @@ def check_output(output: PathLike, inputs: Mapping[str, PathLike | None],
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def write_error(exc: OSError, path: PathLike, doing: str = "cannot write here") -> InputError:
-    """One line for a failed write, full disk and permissions by name."""
+def write_problem(exc: OSError) -> str:
+    """What went wrong with a write, in words: full disk and permissions by name."""
     code = exc.errno
     if code in (errno.ENOSPC, errno.EDQUOT):
-        problem = "disk full (no space left on device)"
-    elif code in (errno.EACCES, errno.EPERM):
-        problem = "permission denied"
-    elif code == errno.EROFS:
-        problem = "read-only file system"
-    else:
-        problem = _stat_problem(exc)
-    return InputError(f"{doing} ({problem})", path)
+        return "disk full (no space left on device)"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if code == errno.EROFS:
+        return "read-only file system"
+    return _stat_problem(exc)
+
+
+def write_error(exc: OSError, path: PathLike) -> InputError:
+    """One line for a failed write: ``PATH: cannot write here (problem)``."""
+    return InputError(f"cannot write here ({write_problem(exc)})", path)
+
+
+def save_error(exc: OSError, path: Path) -> InputError:
+    """One line for a failed save, saying that the file on disk is still the previous version
+    (the temporary file is gone and the target was never touched), so nothing was lost."""
+    kept = "; the previous version is unchanged" if path.is_file() else ""
+    return InputError(f"cannot save: {write_problem(exc)}{kept}", path)
 
 
 class OutputLock:
@@ -266,9 +277,11 @@ class OutputLock:
     file, unlocked, and the next writer takes it over.
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path,
+                 describe: Callable[[OSError, Path], InputError] | None = None) -> None:
         self.target = target
         self.path = target.with_name(f".{target.name}{LOCK_SUFFIX}")
+        self.describe = describe or write_error
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -283,7 +296,7 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as exc:
-                raise write_error(exc, self.target) from None
+                raise self.describe(exc, self.target) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -294,7 +307,7 @@ class OutputLock:
                         f"another rackfocus-live process{holder} is writing this file right "
                         "now; wait for it to finish or choose another output", self.target
                     ) from None
-                raise write_error(exc, self.target) from None
+                raise self.describe(exc, self.target) from None
             # The previous holder may have removed the lock file between our open and flock:
             # then we hold a lock on a file nobody else sees; take the current one instead.
             if _same_inode(fd, self.path):
@@ -355,13 +368,18 @@ class AtomicOutput:
     """
 
     def __init__(self, target: PathLike, *, backup: bool = True, suffix: str | None = None,
-                 lock: bool = True) -> None:
+                 lock: bool = True,
+                 describe: Callable[[OSError, Path], InputError] = write_error) -> None:
         self.target = Path(target)
+        self.describe = describe
         self.backup = backup
         self.suffix = self.target.suffix if suffix is None else suffix
         self.temp: Path = self.target  # set by open()
-        self._lock = OutputLock(self.target) if lock else None
+        self._lock = OutputLock(self.target, describe) if lock else None
         self._temp_id: tuple[int, int] | None = None
+        # Held open until the outcome: the inode cannot be freed and reused by another file
+        # meanwhile, so "same inode" really means "the file this object made".
+        self._temp_fd: int | None = None
         self._done = False
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -385,10 +403,9 @@ class AtomicOutput:
                 continue
             except OSError as exc:
                 self.close()
-                raise write_error(exc, self.target) from None
+                raise self.describe(exc, self.target) from None
             st = os.fstat(fd)
-            os.close(fd)
-            self.temp, self._temp_id = candidate, (st.st_dev, st.st_ino)
+            self.temp, self._temp_id, self._temp_fd = candidate, (st.st_dev, st.st_ino), fd
             return self
         self.close()
         raise InputError("could not make a unique temporary file name", folder)
@@ -405,6 +422,7 @@ class AtomicOutput:
         Never raises (it runs while another error is being reported)."""
         if not self._done:
             self.discard()
+        self._close_fd()
         if self._lock is not None:
             self._lock.release()
 
@@ -418,9 +436,9 @@ class AtomicOutput:
             InputError: the rename or the sync failed; the target is unchanged.
         """
         self._check_ours()
+        assert self._temp_fd is not None
         try:
-            with open(self.temp, "rb+") as fh:
-                os.fsync(fh.fileno())
+            os.fsync(self._temp_fd)
             try:
                 old = os.stat(self.target)
             except FileNotFoundError:
@@ -431,8 +449,9 @@ class AtomicOutput:
                     _keep_backup(self.target)
             os.replace(self.temp, self.target)
         except OSError as exc:
-            raise write_error(exc, self.target, "cannot save") from None
+            raise save_error(exc, self.target) from None
         self._done = True
+        self._close_fd()
         _fsync_dir(self.target.parent)
         return self.target
 
@@ -453,10 +472,12 @@ class AtomicOutput:
                     continue
                 os.rename(self.temp, kept)  # no hard links here (FAT, some network shares)
                 self._done = True
+                self._close_fd()
                 return kept
             with suppress(OSError):
                 os.unlink(self.temp)
             self._done = True
+            self._close_fd()
             return kept
         raise InputError("too many kept partial files beside it", t)
 
@@ -468,6 +489,13 @@ class AtomicOutput:
             with suppress(OSError):
                 os.unlink(self.temp)
         self._done = True
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._temp_fd = self._temp_fd, None
+        if fd is not None:
+            with suppress(OSError):
+                os.close(fd)
 
     def _check_ours(self) -> None:
         if self._temp_id is None:
@@ -488,14 +516,12 @@ def atomic_write(path: PathLike, data: bytes, *, backup: bool = True,
             the file on disk is then still the previous version.
     """
     target = check_output(path, inputs or {})
-    with AtomicOutput(target, backup=backup) as out:
+    with AtomicOutput(target, backup=backup, describe=save_error) as out:
         try:
             with os.fdopen(os.open(out.temp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
                 fh.write(data)
         except OSError as exc:
-            kept = "; the previous version is unchanged" if target.is_file() else ""
-            err = write_error(exc, target, "cannot save")
-            raise InputError(f"{err.problem}{kept}", target) from None
+            raise save_error(exc, target) from None
         return out.commit()
 
 

@@ -21,6 +21,7 @@ import moderngl
 import numpy as np
 import pytest
 
+from rackfocus_live import files
 from rackfocus_live.cli import main
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
@@ -30,7 +31,6 @@ from rackfocus_live.media.decoder import DecoderThread
 from rackfocus_live.media.depthsource import open_depth
 from rackfocus_live.media.probe import probe_clip
 from rackfocus_live.media.reader import VideoReader
-from rackfocus_live.timeline import atomic
 from rackfocus_live.timeline.keyfile import Pull, backup_path, load_pull, save_pull
 from rackfocus_live.timeline.keyframes import FocusTrack, Key
 from tests import media_factory as mf
@@ -260,7 +260,7 @@ def disk_full(monkeypatch: pytest.MonkeyPatch) -> dict:
         fh = real_fdopen(fd, mode, *args, **kwargs)  # type: ignore[call-overload]
         return HalfWriter(fh) if state["on"] else fh
 
-    monkeypatch.setattr(atomic.os, "fdopen", fdopen)
+    monkeypatch.setattr(files.os, "fdopen", fdopen)
     return state
 
 

@@ -335,7 +335,10 @@ class VideoWriter:
 
     def _setup(self) -> None:
         cfg, info, spec = self.config, self.config.info, self.spec
-        fmt = _CONTAINER_OF_SUFFIX[self.output.suffix.lower()]
+        # The name the user gave decided the container (output_path); a symbolic link written
+        # through may point at a file named otherwise: then the codec's own container.
+        fmt = _CONTAINER_OF_SUFFIX.get(self.output.suffix.lower(),
+                                       _CONTAINER_OF_SUFFIX[self.spec.suffix])
         source = av.open(os.fspath(info.path), mode="r")
         self._source = source
         src_video = next((s for s in source.streams.video
