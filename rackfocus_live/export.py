@@ -186,6 +186,8 @@ class ExportJob:
         if settings.depth is not None:
             self.depth_source = open_depth(settings.depth, settings.mapping, self.info,
                                            warn=warn)
+            check_frame_size(ctx, (self.depth_source.width, self.depth_source.height),
+                             settings.depth)
         self._programs = programs
         self._own_programs = programs is None
         self._cancel = threading.Event()

@@ -91,6 +91,18 @@ def test_bad_files_raise_before_anything_opens(ctx, programs, tmp_path: Path,
         MediaSession(ctx, programs, junk, None, DepthMapping())
     with pytest.raises(InputError, match=r"nope\.mkv"):
         MediaSession(ctx, programs, clip[0], tmp_path / "nope.mkv", DepthMapping())
+    # A clip or depth wider than the GPU renders: refused by name, with the limit.
+    from rackfocus_live.gpu.context import frame_side_limit
+
+    side = frame_side_limit(ctx)
+    wide = mf.make_clip(tmp_path / "wide.mkv", frames=2, size=(side + 16, 16), codec="ffv1",
+                        pix_fmt="yuv444p")
+    with pytest.raises(InputError, match=rf"wide\.mkv: frames are {side + 16}x16; this GPU "
+                                         rf"renders at most {side} pixels per side"):
+        MediaSession(ctx, programs, wide, None, DepthMapping())
+    wide_depth = mf.make_depth_video(tmp_path / "wide_d.mkv", frames=2, size=(side + 16, 16))
+    with pytest.raises(InputError, match=r"wide_d\.mkv: frames are"):
+        MediaSession(ctx, programs, clip[0], wide_depth, mf.DEPTH_MAPPING)
     assert {t.name for t in threading.enumerate()} == before  # no decoder thread left behind
 
 

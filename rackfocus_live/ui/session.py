@@ -82,6 +82,8 @@ class MediaSession:
         self.depth_source = (
             None if depth is None else open_depth_quiet(depth, mapping, self.info, notes)
         )
+        if self.depth_source is not None:
+            check_frame_size(ctx, (self.depth_source.width, self.depth_source.height), depth)
         self.cache = FrameCache(CACHE_BYTES)
         self.decoder = DecoderThread(self.clip_path, self.depth_source, QUEUE_SIZE, self.cache,
                                      info=self.info)

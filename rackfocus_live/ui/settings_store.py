@@ -15,12 +15,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import atomic_write
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import (
     DEFAULT_HIGHLIGHT_GAIN,
@@ -219,20 +219,13 @@ class SettingsStore:
     def save(self, settings: UserSettings) -> bool:
         """Atomically write the settings; returns False (and sets ``problem``) when the config
         folder is not writable, since losing preferences must never stop the app."""
+        text = json.dumps(settings.to_json(), indent=2) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(settings.to_json(), f, indent=2)
-                    f.write("\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            atomic_write(self.path, text.encode("utf-8"), backup=False)
+        except InputError as exc:
+            self.problem = f"settings not saved: {exc.problem}"
+            return False
         except OSError as exc:
             self.problem = f"settings not saved: {exc.strerror or exc}"
             return False
