@@ -1,0 +1,35 @@
+"""The one place the farm and batch commands decide where an output goes (the lead's file-safety
+layer takes over here): the codec's suffix, an existing folder, never one of the inputs, and a
+unique temporary name beside it to write to until the file is complete."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from rackfocus_live.errors import InputError
+from rackfocus_live.media.writer import output_path
+
+
+def checked_output(output: str | os.PathLike[str], codec: str,
+                   inputs: Iterable[str | os.PathLike[str] | None]) -> Path:
+    """``output`` with the codec's default suffix when it has none, in an existing folder.
+
+    Raises:
+        InputError: the folder is missing, the suffix is not a container we write, or the
+            output is one of ``inputs`` (clip, depth, pull, shot list).
+    """
+    path = output_path(output, codec)
+    target = path.resolve()
+    for item in inputs:
+        if item is not None and Path(item).resolve() == target:
+            raise InputError("output would overwrite an input", path)
+    return path
+
+
+def temp_beside(final: Path, tag: str) -> Path:
+    """A unique name next to ``final`` (same folder, so the final rename is atomic), keeping the
+    container suffix: ``shot.mkv`` -> ``shot.joining-3f2a....mkv``."""
+    return final.with_name(f"{final.stem}.{tag}-{uuid.uuid4().hex[:12]}{final.suffix}")
