@@ -39,15 +39,17 @@ PROG = "rackfocus-live export"
 _LOG_INTERVAL_S = 2.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, require_inputs: bool = True) -> None:
+    """The export's flags; ``require_inputs=False`` leaves --depth and -o optional (commands
+    that take a shot list instead check them themselves)."""
     from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 
     parser.add_argument("clip", metavar="CLIP", help="video clip")
-    parser.add_argument("--depth", required=True, metavar="DEPTH",
+    parser.add_argument("--depth", required=require_inputs, metavar="DEPTH",
                         help="depth video, image sequence pattern (depth_%%05d.png) or still")
     parser.add_argument("--keys", metavar="PULL.json",
                         help="focus pull (keyframe file); or a constant --focus")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+    parser.add_argument("-o", "--output", required=require_inputs, metavar="OUT",
                         help="output file (.mp4, .mov, .mkv); without a suffix the codec's "
                              "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv)")
     parser.add_argument("--codec", choices=list(CODECS), default="h264",
