@@ -36,6 +36,7 @@ class PreparedShot:
     """A shot ready to run: its parsed flags and the export they describe."""
 
     name: str
+    argv: tuple[str, ...]
     args: argparse.Namespace
     settings: ExportSettings
 
@@ -84,7 +85,7 @@ def prepare_shot_list(path: str | Path) -> list[PreparedShot]:
             if key in outputs:
                 raise InputError(f"same output as shot {outputs[key]}", settings.output)
             outputs[key] = shot.name
-            prepared.append(PreparedShot(shot.name, args, settings))
+            prepared.append(PreparedShot(shot.name, shot.argv, args, settings))
         except InputError as exc:
             problems.append(f"shot {shot.name}: {exc}")
     if problems:
