@@ -25,14 +25,12 @@ from pathlib import Path
 import av
 
 from rackfocus_live.errors import InputError
-from rackfocus_live.farm.paths import temp_beside
+from rackfocus_live.farm.paths import CONTAINER_OF_SUFFIX, temp_beside
 from rackfocus_live.farm.plan import Chunk, shown_frames, source_pts
 from rackfocus_live.media.probe import MediaInfo
 
 #: Audio is muxed this far ahead of the video, as the export's writer does.
 _AUDIO_LEAD_S = 0.5
-_CONTAINER_OF_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
-                        ".webm": "webm"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +128,7 @@ def _packet_times(path: Path) -> list[Fraction]:
 def _remux(info: MediaInfo, checks: list[_ChunkCheck], temp: Path, output: Path, offset: int,
            audio_window: tuple[float, float | None] | None,
            on_chunk: Callable[[int, int], None] | None) -> None:
-    fmt = _CONTAINER_OF_SUFFIX[output.suffix.lower()]
+    fmt = CONTAINER_OF_SUFFIX[output.suffix.lower()]
     options = {"movflags": "+write_colr" + ("+faststart" if fmt == "mp4" else "")} if fmt in (
         "mp4", "mov") else {}
     tb = info.time_base

@@ -4,13 +4,20 @@ unique temporary name beside it to write to until the file is complete."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+import av
+
 from rackfocus_live.errors import InputError
-from rackfocus_live.media.writer import output_path
+from rackfocus_live.media.writer import CODECS, output_path
+
+#: FFmpeg muxer of each output suffix the export writes (as ``media.writer`` maps them).
+CONTAINER_OF_SUFFIX = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
+                       ".webm": "webm"}
 
 
 def checked_output(output: str | os.PathLike[str], codec: str,
@@ -22,11 +29,21 @@ def checked_output(output: str | os.PathLike[str], codec: str,
             output is one of ``inputs`` (clip, depth, pull, shot list).
     """
     path = output_path(output, codec)
+    if not _container_holds(path.suffix, CODECS[codec].encoder):
+        raise InputError(f"a {path.suffix} file cannot hold {codec}; use {CODECS[codec].suffix}",
+                         path)
     target = path.resolve()
     for item in inputs:
         if item is not None and Path(item).resolve() == target:
             raise InputError("output would overwrite an input", path)
     return path
+
+
+def _container_holds(suffix: str, encoder: str) -> bool:
+    """Whether the container of ``suffix`` can store ``encoder``'s stream (asked of FFmpeg's
+    muxer, in memory, the way the export's writer asks when it opens the file)."""
+    with av.open(io.BytesIO(), mode="w", format=CONTAINER_OF_SUFFIX[suffix.lower()]) as probe:
+        return encoder in probe.supported_codecs
 
 
 def temp_beside(final: Path, tag: str) -> Path:
