@@ -163,3 +163,12 @@ def test_h264_is_refused_for_chunks_with_a_hint(shot, capsys) -> None:
     assert cli("farm", shot["clip"], "--depth", shot["depth"], "--focus", 2,
                "-o", shot["dir"] / "o.mp4", "--chunk-frames", 4) == 2
     assert "intra-only codec: --codec ffv1 or prores" in capsys.readouterr().err
+
+
+def test_plan_covers_the_range_once_in_order() -> None:
+    from rackfocus_live.farm.plan import plan_chunks
+
+    chunks = plan_chunks(3, 20, 5)
+    assert [(c.start, c.end) for c in chunks] == [(3, 8), (8, 13), (13, 18), (18, 20)]
+    assert [c.index for c in chunks] == [0, 1, 2, 3]
+    assert [(c.start, c.end) for c in plan_chunks(0, 4, 10)] == [(0, 4)]

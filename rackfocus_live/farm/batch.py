@@ -10,6 +10,7 @@ down: that shot has no record, and the next run does it again.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -76,9 +77,13 @@ _worker_ctx: moderngl.Context | None = None
 _worker_queue: multiprocessing.Queue[ShotProgress] | None = None
 
 
-def _init_worker(progress: multiprocessing.Queue[ShotProgress]) -> None:
+def _init_worker(progress: multiprocessing.Queue[ShotProgress], cores: int) -> None:
     global _worker_ctx, _worker_queue
     _worker_queue = progress
+    # Software GL (Mesa llvmpipe) starts one rasteriser thread per core in every context: with
+    # N workers that is N times too many, and they preempt each other. Each worker gets its
+    # share (read when the context is made; no effect on a GPU driver; a user's value wins).
+    os.environ.setdefault("LP_NUM_THREADS", str(cores))
     try:
         _worker_ctx = create_headless_context()
     except GLUnavailableError:
@@ -132,8 +137,10 @@ def run_batch(
     context = multiprocessing.get_context("spawn")
     progress: multiprocessing.Queue[ShotProgress] = context.Queue()
     by_future: dict[Future[Path], BatchShot] = {}
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(todo))), mp_context=context,
-                               initializer=_init_worker, initargs=(progress,))
+    count = max(1, min(workers, len(todo)))
+    cores = max(1, (os.cpu_count() or 1) // count)
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context,
+                               initializer=_init_worker, initargs=(progress, cores))
     try:
         for shot in todo:
             by_future[pool.submit(_run_shot, shot.name, shot.settings)] = shot

@@ -119,6 +119,8 @@ def _packet_times(path: Path) -> list[Fraction]:
     try:
         with av.open(os.fspath(path)) as container:
             stream = container.streams.video[0]
+            if stream.time_base is None:
+                raise InputError("chunk has no time base", path)
             tb = Fraction(stream.time_base)
             return [p.pts * tb for p in container.demux(stream) if p.size and p.pts is not None]
     except (av.FFmpegError, OSError, IndexError) as exc:
@@ -156,8 +158,8 @@ def _remux(info: MediaInfo, checks: list[_ChunkCheck], temp: Path, output: Path,
         pending: av.Packet | None = None
         for n, check in enumerate(checks):
             with av.open(os.fspath(check.path)) as chunk:
-                stream = chunk.streams.video[0]
-                packets = (p for p in chunk.demux(stream) if p.size)
+                chunk_video = chunk.streams.video[0]
+                packets = (p for p in chunk.demux(chunk_video) if p.size)
                 keep = check.source_pts[:-1] if check.skip_last else check.source_pts
                 for packet, src in zip(packets, keep, strict=False):
                     pts = src - offset
