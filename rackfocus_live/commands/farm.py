@@ -17,6 +17,7 @@ Every mode computes the same chunk plan from the clip, ``--range`` and ``--chunk
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from rackfocus_live.commands.shotlist import (
     prepare_shot_list,
 )
 from rackfocus_live.errors import InputError
-from rackfocus_live.export import ExportSettings
+from rackfocus_live.export import ExportProgress, ExportSettings
 from rackfocus_live.farm.bundle import FarmShot, write_bundle
 from rackfocus_live.farm.plan import Chunk, check_chunk_codec, plan_chunks
 
@@ -85,8 +86,19 @@ def _render(settings: ExportSettings, chunks: list[Chunk], work_dir: Path) -> No
     from rackfocus_live.farm import local
 
     bar = export_command.ProgressBar(sys.stderr)
+    total = sum(c.frames for c in chunks)
+    before = {c.index: sum(d.frames for d in chunks if d.index < c.index) for c in chunks}
+
+    def overall(chunk: Chunk, p: ExportProgress) -> None:
+        # One bar for all the chunks rendered here; the ETA scales the chunk's own rate.
+        frames = before[chunk.index] + p.frames
+        eta = None if p.fps <= 0 else (total - frames) / p.fps
+        last = chunk.index == chunks[-1].index
+        state = p.state if last or p.state != "done" else "running"
+        bar.update(dataclasses.replace(p, frames=frames, total=total, eta_s=eta, state=state))
+
     try:
-        local.render_chunks(settings, chunks, work_dir, lambda _chunk, p: bar.update(p))
+        local.render_chunks(settings, chunks, work_dir, overall)
     finally:
         bar.close()
     names = ", ".join(str(c.index) for c in chunks)
