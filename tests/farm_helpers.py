@@ -39,6 +39,11 @@ def video(path: Path) -> tuple[list[float], list[np.ndarray]]:
                 [f.to_ndarray(format="rgb24") for f in frames])
 
 
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(os.fspath(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
 def audio_packets(path: Path) -> list[tuple[int | None, int | None, bytes]]:
     with av.open(os.fspath(path)) as c:
         if not c.streams.audio:

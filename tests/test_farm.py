@@ -18,7 +18,13 @@ import pytest
 from rackfocus_live.cli import main
 from rackfocus_live.farm.bundle import JOIN_STEP, RENDER_STEP
 from tests import media_factory as mf
-from tests.farm_helpers import assert_same_export, file_bytes, make_shot, video
+from tests.farm_helpers import (
+    assert_same_export,
+    file_bytes,
+    make_shot,
+    video,
+    video_packets,
+)
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
 
@@ -159,10 +165,16 @@ def test_a_worker_killed_mid_chunk_leaves_nothing_the_join_accepts(tmp_path: Pat
     assert not out.exists()
 
 
-def test_h264_is_refused_for_chunks_with_a_hint(shot, capsys) -> None:
-    assert cli("farm", shot["clip"], "--depth", shot["depth"], "--focus", 2,
-               "-o", shot["dir"] / "o.mp4", "--chunk-frames", 4) == 2
-    assert "intra-only codec: --codec ffv1 or prores" in capsys.readouterr().err
+def test_h264_chunks_are_lossless_and_the_join_encodes_the_single_exports_file(shot) -> None:
+    flags = ["--depth", shot["depth"], "--keys", shot["pull"], "--range", "1:11"]
+    single, joined = shot["dir"] / "single.mp4", shot["dir"] / "joined.mp4"
+    assert cli("export", shot["clip"], *flags, "-o", single) == 0
+    assert cli("farm", shot["clip"], *flags, "-o", joined, "--chunk-frames", 4) == 0
+    assert sorted(p.name for p in (shot["dir"] / "joined.mp4.chunks").iterdir()) == [
+        "chunk_00000.mkv", "chunk_00001.mkv", "chunk_00002.mkv"]  # FFV1
+    assert_same_export(single, joined)
+    # Encoded once from the same pixels by the same writer: the same H.264 stream.
+    assert video_packets(joined) == video_packets(single)
 
 
 def test_plan_covers_the_range_once_in_order() -> None:

@@ -1,5 +1,6 @@
 """Chunked export for render farms: a shot cut into frame ranges rendered independently and
-joined without re-encoding (intra-only FFV1 or ProRes), the audio copied once from the clip.
+joined without re-encoding (FFV1 or ProRes chunks; for h264/hevc, lossless FFV1 chunks encoded
+once by the join), the audio copied once from the clip.
 
 Modes (the export's flags throughout):
 
@@ -30,7 +31,7 @@ from rackfocus_live.commands.shotlist import (
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import ExportProgress, ExportSettings
 from rackfocus_live.farm.bundle import FarmShot, write_bundle
-from rackfocus_live.farm.plan import Chunk, check_chunk_codec, plan_chunks
+from rackfocus_live.farm.plan import Chunk, joins_by_remux, plan_chunks
 
 PROG = "rackfocus-live farm"
 #: Flags whose values are files: job parameters in a bundle, not literal arguments.
@@ -60,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     if args.depth is None or args.output is None:
         raise InputError("--depth DEPTH and -o OUT are required")
     settings = prepare(args)
-    check_chunk_codec(settings.codec)
     work_dir = _work_dir(args, settings)
     chunks = _plan(settings, args.chunk_frames)
     if args.bundle is not None:
@@ -132,6 +132,7 @@ def _farm_shot(args: argparse.Namespace, settings: ExportSettings, work_dir: Pat
         export_flags=tuple(export_flags(args)),
         chunk_frames=args.chunk_frames,
         chunk_count=len(chunks),
+        remux=joins_by_remux(settings.codec),
     )
 
 
@@ -159,7 +160,6 @@ def _bundle_shot_list(args: argparse.Namespace) -> int:
     shots = prepare_shot_list(args.clip)
     jobs = []
     for shot in shots:
-        check_chunk_codec(shot.settings.codec)
         chunks = _plan(shot.settings, args.chunk_frames)
         shot.args.chunk_frames = args.chunk_frames
         work_dir = _work_dir(shot.args, shot.settings)

@@ -48,6 +48,8 @@ class FarmShot:
         export_flags: the export's other flags, one argument per item (``--focus``, ``2``...).
         chunk_frames: frames per chunk.
         chunk_count: number of chunks (Render tasks) the plan has for this shot.
+        remux: the join copies the chunks' packets (ffv1, prores) rather than encoding lossless
+            chunks once (h264, hevc).
     """
 
     name: str
@@ -59,6 +61,7 @@ class FarmShot:
     export_flags: tuple[str, ...]
     chunk_frames: int
     chunk_count: int
+    remux: bool = True
 
 
 def _path_param(name: str, value: Path | str, flow: str, kind: str | None,
@@ -105,17 +108,19 @@ def job_template(shot: FarmShot, bundle_dir: Path) -> dict[str, object]:
                                      "The focus pull (keyframe file).", bundle_dir))
         command += ["--keys", "{{Param.KeysFile}}"]
     command += list(shot.export_flags)
+    joined = ("joined without re-encoding" if shot.remux else
+              "rendered losslessly (FFV1) and encoded once by the join")
     return {
         "specificationVersion": SPEC_VERSION,
         "name": shot.name,
         "description": (f"rackfocus-live export of {shot.clip.name} to {shot.output.name} in "
-                        f"{shot.chunk_count} chunks of {shot.chunk_frames} frames, joined "
-                        f"without re-encoding. {WORKER_REQUIREMENTS}"),
+                        f"{shot.chunk_count} chunks of {shot.chunk_frames} frames, {joined}. "
+                        f"{WORKER_REQUIREMENTS}"),
         "parameterDefinitions": params,
         "steps": [
             {
                 "name": RENDER_STEP,
-                "description": "Render one chunk of frames (intra-only FFV1 or ProRes).",
+                "description": "Render one chunk of frames (intra-only: FFV1 or ProRes).",
                 "parameterSpace": {"taskParameterDefinitions": [
                     {"name": "Chunk", "type": "INT", "range": f"0-{shot.chunk_count - 1}"},
                 ]},
@@ -126,7 +131,7 @@ def job_template(shot: FarmShot, bundle_dir: Path) -> dict[str, object]:
             },
             {
                 "name": JOIN_STEP,
-                "description": "Join the chunks without re-encoding; copy the clip's audio.",
+                "description": "Join the chunks into the output; copy the clip's audio.",
                 "dependencies": [{"dependsOn": RENDER_STEP}],
                 "script": {"actions": {"onRun": {
                     "command": "{{Param.RackfocusCommand}}",

@@ -20,12 +20,12 @@ import moderngl
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import ExportJob, ExportProgress, ExportSettings
 from rackfocus_live.farm.paths import temp_beside
-from rackfocus_live.farm.plan import Chunk, check_chunk_codec
+from rackfocus_live.farm.plan import CHUNK_SUFFIX, Chunk, chunk_codec
 
 
 def chunk_path(work_dir: Path, chunk: Chunk, codec: str) -> Path:
-    """The finished file of ``chunk``."""
-    return work_dir / f"chunk_{chunk.index:05d}{check_chunk_codec(codec)}"
+    """The finished file of ``chunk`` of an export in ``codec``."""
+    return work_dir / f"chunk_{chunk.index:05d}{CHUNK_SUFFIX[chunk_codec(codec)]}"
 
 
 def count_video_packets(path: Path) -> int:
@@ -46,7 +46,8 @@ def render_chunk(
     expected_frames: int,
     on_progress: Callable[[ExportProgress], None] | None = None,
 ) -> Path:
-    """Render ``chunk`` of ``settings`` (video only) into ``work_dir``; returns the chunk file.
+    """Render ``chunk`` of ``settings`` (video only, in its chunk codec) into ``work_dir``;
+    returns the chunk file.
 
     Raises:
         InputError: the export failed, was cancelled or wrote the wrong number of frames; no
@@ -54,9 +55,11 @@ def render_chunk(
     """
     final = chunk_path(work_dir, chunk, settings.codec)
     temp = temp_beside(final, "rendering")
+    codec = chunk_codec(settings.codec)
     job_settings = dataclasses.replace(
         settings, output=temp, frame_range=(chunk.start, chunk.end), audio=False,
-        keep_partial=False)
+        keep_partial=False, codec=codec,
+        crf=settings.crf if codec == settings.codec else None)
     try:
         with ExportJob(ctx, job_settings) as job:
             result = job.run(on_progress)

@@ -1,4 +1,5 @@
-"""Join rendered chunks into one file without re-encoding, and copy the clip's audio once.
+"""Join rendered chunks into one file without re-encoding, and copy the clip's audio once (for
+h264/hevc: FFV1 chunks encoded once, by the export's writer).
 
 Every chunk is checked before the output is created: it must exist under its final name (so a
 chunk whose render died is missing, never half there) and hold exactly the frames of its range,
@@ -26,8 +27,9 @@ import av
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.farm.paths import CONTAINER_OF_SUFFIX, temp_beside
-from rackfocus_live.farm.plan import Chunk, shown_frames, source_pts
+from rackfocus_live.farm.plan import Chunk, joins_by_remux, shown_frames, source_pts
 from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.writer import DEFAULT_PRESET, VideoWriter, WriterConfig
 
 #: Audio is muxed this far ahead of the video, as the export's writer does.
 _AUDIO_LEAD_S = 0.5
@@ -46,14 +48,22 @@ def join_chunks(
     chunk_files: Sequence[Path],
     output: Path,
     *,
+    codec: str = "ffv1",
+    crf: int | None = None,
+    preset: str = DEFAULT_PRESET,
     audio: bool = True,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Remux ``chunk_files`` (in order, covering ``chunks``) into ``output`` with the clip's audio.
+    """Join ``chunk_files`` (in order, covering ``chunks``) into ``output`` with the clip's audio.
+
+    Chunks in the export's own (intra-only) codec are remuxed; FFV1 chunks of an h264 or hevc
+    export are decoded and encoded once, by the export's own writer (``VideoWriter``), with the
+    export's timestamps and audio rules, so the file is what a single export writes.
 
     Args:
         info: the clip the chunks were rendered from.
         chunks: the frame ranges, contiguous and in order.
+        codec, crf, preset: the export's codec settings.
         on_chunk: called with (chunks joined, total) as the join proceeds.
 
     Raises:
@@ -67,6 +77,12 @@ def join_chunks(
     tb = info.time_base
     window = (float(info.pts_of_index(start) * tb) if start > 0 else 0.0,
               None if end >= info.frame_count else float(info.pts_of_index(end) * tb))
+    if not joins_by_remux(codec):
+        config = WriterConfig(output=output, info=info, codec=codec, crf=crf, preset=preset,
+                              audio=audio, audio_window=window,
+                              audio_shift_s=float(offset * tb))
+        _encode(config, checks, offset, on_chunk)
+        return output
     temp = temp_beside(output, "joining")
     try:
         _remux(info, checks, temp, output, offset, window if audio else None, on_chunk)
@@ -173,6 +189,35 @@ def _remux(info: MediaInfo, checks: list[_ChunkCheck], temp: Path, output: Path,
             if on_chunk is not None:
                 on_chunk(n + 1, len(checks))
         _mux_audio_until(out, audio_packets, audio_map, pending, shift, None)
+
+
+def _encode(config: WriterConfig, checks: list[_ChunkCheck], offset: int,
+            on_chunk: Callable[[int, int], None] | None) -> None:
+    """Decode the (lossless) chunks and encode them once with the export's writer."""
+    writer = VideoWriter(config).open()
+    try:
+        for n, check in enumerate(checks):
+            keep = check.source_pts[:-1] if check.skip_last else check.source_pts
+            try:
+                with av.open(os.fspath(check.path)) as chunk:
+                    frames = chunk.decode(chunk.streams.video[0])
+                    for src, frame in zip(keep, frames, strict=False):
+                        # bgr0 -> rgba is a lossless reorder: the rendered pixels, as the
+                        # export hands them to its writer. A decoded frame is marked I, which
+                        # would force the encoder to make every frame a keyframe; a rendered
+                        # frame leaves the choice to the encoder.
+                        rgba = frame.reformat(format="rgba")
+                        rgba.pict_type = av.video.frame.PictureType.NONE
+                        writer.put(rgba, src - offset, timeout=None)
+            except (av.FFmpegError, OSError) as exc:
+                raise InputError(f"cannot decode the chunk ({exc})", check.path) from None
+            if on_chunk is not None:
+                on_chunk(n + 1, len(checks))
+        writer.finish()
+        writer.wait()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _audio_packets(source: av.container.InputContainer, indices: list[int],

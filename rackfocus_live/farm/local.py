@@ -50,4 +50,5 @@ def join(settings: ExportSettings, chunks: Sequence[Chunk], work_dir: Path) -> P
     unless the export has none)."""
     info = probe_clip(settings.clip)
     files = [chunk_path(work_dir, c, settings.codec) for c in chunks]
-    return join_chunks(info, chunks, files, settings.output, audio=settings.audio)
+    return join_chunks(info, chunks, files, settings.output, codec=settings.codec,
+                       crf=settings.crf, preset=settings.preset, audio=settings.audio)

@@ -19,8 +19,11 @@ import av
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.probe import MediaInfo
 
-#: Codecs a chunk may use: intra-only, so chunks join packet for packet. Value: chunk suffix.
+#: Intra-only codecs: their chunks join packet for packet. Value: the chunk file suffix.
 CHUNK_SUFFIX = {"ffv1": ".mkv", "prores": ".mov"}
+#: The chunk codec of each export codec: itself when intra-only; lossless FFV1 for the codecs
+#: whose frames depend on each other (h264, hevc), which the join then encodes once.
+CHUNK_CODEC = {"ffv1": "ffv1", "prores": "prores", "h264": "ffv1", "hevc": "ffv1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +49,16 @@ def plan_chunks(start: int, end: int, chunk_frames: int) -> list[Chunk]:
             for k, s in enumerate(range(start, end, chunk_frames))]
 
 
-def check_chunk_codec(codec: str) -> str:
-    """The chunk file suffix for ``codec``; refuses codecs whose frames depend on each other."""
-    if codec not in CHUNK_SUFFIX:
-        raise InputError(f"chunked export needs an intra-only codec: --codec ffv1 or prores, "
-                         f"not {codec} (encode the delivery file from the joined master)")
-    return CHUNK_SUFFIX[codec]
+def chunk_codec(codec: str) -> str:
+    """The codec the chunks of an export in ``codec`` are rendered in."""
+    if codec not in CHUNK_CODEC:
+        raise InputError(f"unknown codec '{codec}' (one of: {', '.join(CHUNK_CODEC)})")
+    return CHUNK_CODEC[codec]
+
+
+def joins_by_remux(codec: str) -> bool:
+    """Whether the chunks of an export in ``codec`` are joined without re-encoding."""
+    return chunk_codec(codec) == codec
 
 
 def source_pts(info: MediaInfo) -> list[int]:
