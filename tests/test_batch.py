@@ -139,7 +139,8 @@ def test_a_batch_killed_mid_run_resumes_without_redoing_finished_shots(tmp_path)
 
 def test_farm_bundles_one_job_per_shot_of_a_shot_list(tmp_path) -> None:
     shots = write_shots(tmp_path, 2)
-    assert cli("farm", shots, "--bundle", tmp_path / "jobs", "--chunk-frames", 3) == 0
+    assert cli("farm", shots, "--bundle", tmp_path / "jobs", "--chunk-frames", 3,
+               "--require-gpu") == 0
     for i in range(2):
         template = json.loads((tmp_path / "jobs" / f"sh{i}" / "template.yaml").read_text())
         assert template["name"] == f"rackfocus sh{i}"
@@ -147,7 +148,10 @@ def test_farm_bundles_one_job_per_shot_of_a_shot_list(tmp_path) -> None:
             "range"] == "0-2"
         values = json.loads((tmp_path / "jobs" / f"sh{i}" / "openjd_parameters.json").read_text())
         assert values["OutputFile"] == str((tmp_path / "out" / f"sh{i}.mkv").resolve())
-        args = template["steps"][1]["script"]["actions"]["onRun"]["args"]
+        render, join = template["steps"]
+        assert render["hostRequirements"]["amounts"] == [{"name": "amount.worker.gpu", "min": 1}]
+        assert "hostRequirements" not in join
+        args = join["script"]["actions"]["onRun"]["args"]
         assert args[args.index("--f-stop") + 1] == str(2.0 + i)
     check = subprocess.run([str(BIN / "openjd"), "check",
                             tmp_path / "jobs" / "sh1" / "template.yaml"],

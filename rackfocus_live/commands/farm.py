@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"frames per chunk (default {DEFAULT_CHUNK_FRAMES})")
     g.add_argument("--work-dir", metavar="DIR",
                    help="shared folder for the chunks (default: OUT's folder/OUT_NAME.chunks)")
+    g.add_argument("--require-gpu", action="store_true",
+                   help="with --bundle: Render tasks ask for a worker with a GPU "
+                        "(amount.worker.gpu >= 1); the Join runs on any worker")
     mode = g.add_mutually_exclusive_group()
     mode.add_argument("--bundle", metavar="DIR",
                       help="write an Open Job Description job bundle instead of rendering")
@@ -133,6 +136,7 @@ def _farm_shot(args: argparse.Namespace, settings: ExportSettings, work_dir: Pat
         chunk_frames=args.chunk_frames,
         chunk_count=len(chunks),
         remux=joins_by_remux(settings.codec),
+        gpu=bool(getattr(args, "require_gpu", False)),
     )
 
 
@@ -162,6 +166,7 @@ def _bundle_shot_list(args: argparse.Namespace) -> int:
     for shot in shots:
         chunks = _plan(shot.settings, args.chunk_frames)
         shot.args.chunk_frames = args.chunk_frames
+        shot.args.require_gpu = args.require_gpu
         work_dir = _work_dir(shot.args, shot.settings)
         jobs.append((shot.name, _farm_shot(shot.args, shot.settings, work_dir, chunks,
                                            name=f"rackfocus {shot.name}")))

@@ -50,6 +50,7 @@ class FarmShot:
         chunk_count: number of chunks (Render tasks) the plan has for this shot.
         remux: the join copies the chunks' packets (ffv1, prores) rather than encoding lossless
             chunks once (h264, hevc).
+        gpu: Render tasks ask the scheduler for a worker with a GPU (the Join needs none).
     """
 
     name: str
@@ -62,6 +63,7 @@ class FarmShot:
     chunk_frames: int
     chunk_count: int
     remux: bool = True
+    gpu: bool = False
 
 
 def _path_param(name: str, value: Path | str, flow: str, kind: str | None,
@@ -110,6 +112,20 @@ def job_template(shot: FarmShot, bundle_dir: Path) -> dict[str, object]:
     command += list(shot.export_flags)
     joined = ("joined without re-encoding" if shot.remux else
               "rendered losslessly (FFV1) and encoded once by the join")
+    render: dict[str, object] = {
+        "name": RENDER_STEP,
+        "description": "Render one chunk of frames (intra-only: FFV1 or ProRes).",
+        "parameterSpace": {"taskParameterDefinitions": [
+            {"name": "Chunk", "type": "INT", "range": f"0-{shot.chunk_count - 1}"},
+        ]},
+        "script": {"actions": {"onRun": {
+            "command": "{{Param.RackfocusCommand}}",
+            "args": [*command, "--render-chunk", "{{Task.Param.Chunk}}"],
+        }}},
+    }
+    if shot.gpu:
+        # OpenJD's standard capability: schedulers (Deadline Cloud) then pick GPU workers.
+        render["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
     return {
         "specificationVersion": SPEC_VERSION,
         "name": shot.name,
@@ -118,17 +134,7 @@ def job_template(shot: FarmShot, bundle_dir: Path) -> dict[str, object]:
                         f"{WORKER_REQUIREMENTS}"),
         "parameterDefinitions": params,
         "steps": [
-            {
-                "name": RENDER_STEP,
-                "description": "Render one chunk of frames (intra-only: FFV1 or ProRes).",
-                "parameterSpace": {"taskParameterDefinitions": [
-                    {"name": "Chunk", "type": "INT", "range": f"0-{shot.chunk_count - 1}"},
-                ]},
-                "script": {"actions": {"onRun": {
-                    "command": "{{Param.RackfocusCommand}}",
-                    "args": [*command, "--render-chunk", "{{Task.Param.Chunk}}"],
-                }}},
-            },
+            render,
             {
                 "name": JOIN_STEP,
                 "description": "Join the chunks into the output; copy the clip's audio.",
