@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def test_chunks_joined_equal_a_single_export_frame_for_frame_with_audio(shot) ->
     assert cli("export", shot["clip"], *flags, "-o", single) == 0
     assert cli("farm", shot["clip"], *flags, "-o", joined, "--chunk-frames", 5) == 0
     assert_same_export(single, joined)
-    chunks = sorted((shot["dir"] / "joined.mkv.chunks").iterdir())
-    assert [p.name for p in chunks] == ["chunk_00000.mkv", "chunk_00001.mkv", "chunk_00002.mkv"]
+    chunks = sorted((shot["dir"] / "joined.mkv.chunks").glob("chunk_*"))
+    assert [p.name[:11] + p.suffix for p in chunks] == [
+        "chunk_00000.mkv", "chunk_00001.mkv", "chunk_00002.mkv"]
     assert file_bytes(shot["clip"], shot["depth"], shot["pull"]) == before
 
 
@@ -130,10 +132,12 @@ def test_join_refuses_a_missing_or_wrong_chunk_and_writes_nothing(shot, capsys) 
     capsys.readouterr()
     assert cli("farm", *flags, "--join") == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "chunk_00001.mkv" in err[0] and "missing" in err[0]
+    assert len(err) == 1 and "chunk_00001_" in err[0] and "is missing" in err[0]
     # A chunk of the wrong length under the right name is refused too.
     work = shot["dir"] / "out.mkv.chunks"
-    os.replace(work / "chunk_00002.mkv", work / "chunk_00001.mkv")
+    wanted = re.search(r"chunk_00001_\w+\.mkv", err[0])
+    assert wanted is not None
+    os.replace(next(work.glob("chunk_00002_*.mkv")), work / wanted.group(0))
     assert cli("farm", *flags, "--join") == 2
     assert "has 2 frames, frames 5:10 need 5" in capsys.readouterr().err
     assert not (shot["dir"] / "out.mkv").exists()
@@ -151,17 +155,18 @@ def test_a_worker_killed_mid_chunk_leaves_nothing_the_join_accepts(tmp_path: Pat
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (work.is_dir() and any(work.iterdir())):
+        while time.monotonic() < deadline and not (work.is_dir() and any(work.glob("*render*"))):
             time.sleep(0.005)
         assert proc.poll() is None, "the render finished before it could be killed"
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)
-    assert not (work / "chunk_00000.mkv").exists()
+    assert not list(work.glob("chunk_*"))  # only the killed render's hidden temporary file
+    assert [p.name.startswith(".chunk_00000_") for p in work.glob(".chunk*")] == [True]
     join = subprocess.run([*map(str, args), "--join"], capture_output=True, text=True,
                           timeout=60)
     assert join.returncode == 2
-    assert "chunk_00000.mkv: chunk 0 (frames 0:60) is missing" in join.stderr
+    assert "chunk 0 (frames 0:60) is missing" in join.stderr
     assert not out.exists()
 
 
@@ -170,11 +175,31 @@ def test_h264_chunks_are_lossless_and_the_join_encodes_the_single_exports_file(s
     single, joined = shot["dir"] / "single.mp4", shot["dir"] / "joined.mp4"
     assert cli("export", shot["clip"], *flags, "-o", single) == 0
     assert cli("farm", shot["clip"], *flags, "-o", joined, "--chunk-frames", 4) == 0
-    assert sorted(p.name for p in (shot["dir"] / "joined.mp4.chunks").iterdir()) == [
-        "chunk_00000.mkv", "chunk_00001.mkv", "chunk_00002.mkv"]  # FFV1
+    assert len(list((shot["dir"] / "joined.mp4.chunks").glob("chunk_*.mkv"))) == 3  # FFV1
     assert_same_export(single, joined)
     # Encoded once from the same pixels by the same writer: the same H.264 stream.
     assert video_packets(joined) == video_packets(single)
+
+
+def test_stale_chunks_of_other_settings_are_never_joined(shot, capsys) -> None:
+    base = [shot["clip"], "--depth", shot["depth"], "--codec", "ffv1", "-o",
+            shot["dir"] / "out.mkv", "--chunk-frames", 6]
+    assert cli("farm", *base, "--focus", 2, "--render-chunk", 0) == 0
+    assert cli("farm", *base, "--focus", 2, "--render-chunk", 1) == 0
+    capsys.readouterr()
+    # The same plan with another focus: the chunks on disk are not its chunks.
+    assert cli("farm", *base, "--focus", 3, "--join") == 2
+    assert "chunk 0 (frames 0:6) is missing" in capsys.readouterr().err
+    assert cli("farm", *base, "--focus", 2, "--join") == 0
+
+
+def test_chunks_are_never_written_among_other_files(shot, capsys) -> None:
+    (shot["dir"] / "mine").mkdir()
+    (shot["dir"] / "mine" / "notes.txt").write_text("keep me")
+    assert cli("farm", shot["clip"], "--depth", shot["depth"], "--focus", 2, "--codec", "ffv1",
+               "-o", shot["dir"] / "out.mkv", "--work-dir", shot["dir"] / "mine") == 2
+    assert "work folder holds other files" in capsys.readouterr().err
+    assert [p.name for p in (shot["dir"] / "mine").iterdir()] == ["notes.txt"]
 
 
 def test_plan_covers_the_range_once_in_order() -> None:

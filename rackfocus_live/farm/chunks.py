@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +23,45 @@ from rackfocus_live.export import ExportJob, ExportProgress, ExportSettings
 from rackfocus_live.farm.paths import temp_beside
 from rackfocus_live.farm.plan import CHUNK_SUFFIX, Chunk, chunk_codec
 
+#: Marks a work folder as made for chunks, so that chunks are never written among other files.
+WORK_DIR_MARKER = ".rackfocus-chunks"
 
-def chunk_path(work_dir: Path, chunk: Chunk, codec: str) -> Path:
-    """The finished file of ``chunk`` of an export in ``codec``."""
-    return work_dir / f"chunk_{chunk.index:05d}{CHUNK_SUFFIX[chunk_codec(codec)]}"
+
+def chunk_path(work_dir: Path, chunk: Chunk, settings: ExportSettings) -> Path:
+    """The finished file of ``chunk``: ``chunk_00003_<tag>.mkv``, where the tag digests what the
+    chunk's pixels depend on, so a chunk left from an export with other settings (another lens,
+    pull, range or codec) is never joined into this one."""
+    suffix = CHUNK_SUFFIX[chunk_codec(settings.codec)]
+    return work_dir / f"chunk_{chunk.index:05d}_{_settings_tag(settings, chunk)}{suffix}"
+
+
+def _settings_tag(settings: ExportSettings, chunk: Chunk) -> str:
+    # Only what is the same on every worker: no paths (a farm maps them per machine).
+    track = settings.track
+    parts = (settings.lens, settings.mapping, chunk_codec(settings.codec), settings.crf,
+             settings.preset, settings.quality, settings.highlight, chunk.start, chunk.end,
+             None if track is None else (repr(track), list(track.keys)),
+             os.path.getsize(settings.clip))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]
+
+
+def prepare_work_dir(work_dir: Path) -> None:
+    """Create the work folder, or check that an existing one is a chunk folder (or empty).
+
+    Raises:
+        InputError: it cannot be created, or it holds other files (chunks are never written
+            among a user's files).
+    """
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        marker = work_dir / WORK_DIR_MARKER
+        if not marker.exists():
+            if any(work_dir.iterdir()):
+                raise InputError("the work folder holds other files; give an empty or new "
+                                 "folder (--work-dir)", work_dir)
+            marker.write_text("rackfocus-live farm chunks\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot use the work folder ({exc.strerror})", work_dir) from None
 
 
 def count_video_packets(path: Path) -> int:
@@ -53,7 +89,7 @@ def render_chunk(
         InputError: the export failed, was cancelled or wrote the wrong number of frames; no
             chunk file is left then.
     """
-    final = chunk_path(work_dir, chunk, settings.codec)
+    final = chunk_path(work_dir, chunk, settings)
     temp = temp_beside(final, "rendering")
     codec = chunk_codec(settings.codec)
     job_settings = dataclasses.replace(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import ExportProgress, ExportSettings
-from rackfocus_live.farm.chunks import chunk_path, render_chunk
+from rackfocus_live.farm.chunks import chunk_path, prepare_work_dir, render_chunk
 from rackfocus_live.farm.join import join_chunks
 from rackfocus_live.farm.plan import Chunk, shown_frames, source_pts
 from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
@@ -23,10 +23,7 @@ def render_chunks(settings: ExportSettings, chunks: Sequence[Chunk], work_dir: P
     """
     info = probe_clip(settings.clip)
     all_pts = source_pts(info)
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the work folder ({exc.strerror})", work_dir) from None
+    prepare_work_dir(work_dir)
     try:
         ctx = create_headless_context()
     except GLUnavailableError as exc:
@@ -49,6 +46,6 @@ def join(settings: ExportSettings, chunks: Sequence[Chunk], work_dir: Path) -> P
     """Join the chunks of ``settings`` in ``work_dir`` into its output (with the clip's audio
     unless the export has none)."""
     info = probe_clip(settings.clip)
-    files = [chunk_path(work_dir, c, settings.codec) for c in chunks]
+    files = [chunk_path(work_dir, c, settings) for c in chunks]
     return join_chunks(info, chunks, files, settings.output, codec=settings.codec,
                        crf=settings.crf, preset=settings.preset, audio=settings.audio)

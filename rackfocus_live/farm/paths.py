@@ -47,6 +47,7 @@ def _container_holds(suffix: str, encoder: str) -> bool:
 
 
 def temp_beside(final: Path, tag: str) -> Path:
-    """A unique name next to ``final`` (same folder, so the final rename is atomic), keeping the
-    container suffix: ``shot.mkv`` -> ``shot.joining-3f2a....mkv``."""
-    return final.with_name(f"{final.stem}.{tag}-{uuid.uuid4().hex[:12]}{final.suffix}")
+    """A unique hidden name next to ``final`` (same folder, so the final rename is atomic),
+    keeping the container suffix: ``shot.mkv`` -> ``.shot.joining-3f2a....mkv``; it never
+    matches the pattern of a finished file."""
+    return final.with_name(f".{final.stem}.{tag}-{uuid.uuid4().hex[:12]}{final.suffix}")
