@@ -38,8 +38,11 @@ def chunk_path(work_dir: Path, chunk: Chunk, settings: ExportSettings) -> Path:
 def _settings_tag(settings: ExportSettings, chunk: Chunk) -> str:
     # Only what is the same on every worker: no paths (a farm maps them per machine).
     track = settings.track
-    parts = (settings.lens, settings.mapping, chunk_codec(settings.codec), settings.crf,
-             settings.preset, settings.quality, settings.highlight, chunk.start, chunk.end,
+    codec = chunk_codec(settings.codec)
+    # The delivery encoder's settings shape the chunks only when the chunks are in its codec.
+    encoder = (settings.crf, settings.preset) if codec == settings.codec else None
+    parts = (settings.lens, settings.mapping, codec, encoder, settings.quality,
+             settings.highlight, chunk.start, chunk.end,
              None if track is None else (repr(track), list(track.keys)),
              os.path.getsize(settings.clip))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]
