@@ -177,7 +177,9 @@ def _settle(future: Future[Path], shot: BatchShot, records: CompletionRecords,
         status.failed[shot.name] = str(exc)
         return
     except BrokenProcessPool:
-        status.failed[shot.name] = "its worker process died (nothing recorded; run again)"
+        # One dead worker breaks the pool: every shot not finished by then lands here.
+        status.failed[shot.name] = ("a worker process died before this shot finished (no "
+                                    "record: the next run does it)")
         return
     except Exception as exc:  # a worker's unexpected error: one line, the batch goes on
         status.failed[shot.name] = f"{type(exc).__name__}: {exc}"
