@@ -157,3 +157,40 @@ def test_farm_bundles_one_job_per_shot_of_a_shot_list(tmp_path) -> None:
                             tmp_path / "jobs" / "sh1" / "template.yaml"],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """The batch's worker processes (spawned children running a pool worker, not multiprocessing's
+    resource tracker)."""
+    pids = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                pids.append(int(child))
+    return pids
+
+
+def test_a_worker_that_dies_fails_only_unfinished_shots_and_a_rerun_completes(tmp_path) -> None:
+    shots = write_shots(tmp_path, 3, frames=40)
+    record = tmp_path / "shots.done.json"
+    proc = subprocess.Popen([str(BIN / "rackfocus-live"), "batch", str(shots), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not record.exists():
+            time.sleep(0.01)
+        workers = _worker_pids(proc.pid)
+        assert len(workers) == 1 and proc.poll() is None
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 1
+    assert "sh1: failed: a worker process died" in err and "1 exported" in err
+    assert list(json.loads(record.read_text())["shots"]) == ["sh0"]
+    rerun = subprocess.run([str(BIN / "rackfocus-live"), "batch", str(shots)],
+                           capture_output=True, text=True, timeout=150)
+    assert rerun.returncode == 0 and "2 exported, 1 skipped" in rerun.stderr, rerun.stderr
