@@ -109,6 +109,16 @@ def test_bad_shot_fields_are_refused_by_name(tmp_path, capsys, shot, problem) ->
     assert not any((tmp_path / "out").iterdir())
 
 
+def test_a_shot_may_not_overwrite_another_shots_input(tmp_path, capsys) -> None:
+    shots = write_shots(tmp_path, 2)
+    doc = json.loads(shots.read_text())
+    doc["shots"][1]["output"] = "c0_depth.mkv"
+    shots.write_text(json.dumps(doc))
+    assert cli("batch", shots) == 2
+    assert "shot sh1: " in (err := capsys.readouterr().err)
+    assert "output would overwrite an input of shot sh0" in err
+
+
 def test_a_batch_killed_mid_run_resumes_without_redoing_finished_shots(tmp_path) -> None:
     shots = write_shots(tmp_path, 3, frames=40)
     record = tmp_path / "shots.done.json"

@@ -88,6 +88,14 @@ def prepare_shot_list(path: str | Path) -> list[PreparedShot]:
             prepared.append(PreparedShot(shot.name, shot.argv, args, settings))
         except InputError as exc:
             problems.append(f"shot {shot.name}: {exc}")
+    # A shot's output must not be another shot's input either (it would be overwritten).
+    inputs = {Path(str(f)).resolve(): p.name for p in prepared
+              for f in (p.settings.clip, p.settings.depth, p.args.keys) if f is not None}
+    for p in prepared:
+        user = inputs.get(p.settings.output.resolve())
+        if user is not None:
+            problems.append(f"shot {p.name}: {p.settings.output}: output would overwrite an "
+                            f"input of shot {user}")
     if problems:
         raise InputError(f"{len(problems)} of {len(shots)} shots refused, nothing was run:\n  "
                          + "\n  ".join(problems), shot_list)
