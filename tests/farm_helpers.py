@@ -52,14 +52,24 @@ def audio_packets(path: Path) -> list[tuple[int | None, int | None, bytes]]:
         return [(p.pts, p.dts, bytes(p)) for p in c.demux(s) if p.size]
 
 
-def assert_same_export(a: Path, b: Path) -> None:
-    """Same frames bit for bit at the same times, and the same audio packets."""
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def assert_same_export(a: Path, b: Path, min_psnr: float | None = None) -> None:
+    """Same frames at the same times, and the same audio packets. Frames are compared bit for
+    bit, or to ``min_psnr`` dB where the encoder is not deterministic run to run (prores_ks:
+    two single exports of one clip differ by a few codes in some frames)."""
     times_a, frames_a = video(a)
     times_b, frames_b = video(b)
     assert times_b == times_a
     assert len(frames_b) == len(frames_a) > 0
     for i, (x, y) in enumerate(zip(frames_a, frames_b, strict=True)):
-        assert np.array_equal(x, y), f"frame {i} differs"
+        if min_psnr is None:
+            assert np.array_equal(x, y), f"frame {i} differs"
+        else:
+            assert psnr(x, y) >= min_psnr, f"frame {i}: {psnr(x, y):.1f} dB"
     assert audio_packets(b) == audio_packets(a)
 
 
