@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "render": "rackfocus_live.commands.render",
     "keys": "rackfocus_live.commands.keys",
     "export": "rackfocus_live.commands.export",
+    "farm": "rackfocus_live.commands.farm",
+    "batch": "rackfocus_live.commands.batch",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"

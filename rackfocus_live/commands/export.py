@@ -32,22 +32,24 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
 
 if TYPE_CHECKING:
-    from rackfocus_live.export import ExportJob, ExportProgress
+    from rackfocus_live.export import ExportJob, ExportProgress, ExportSettings
 
 PROG = "rackfocus-live export"
 #: Seconds between progress lines when stderr is not a terminal (logs, CI).
 _LOG_INTERVAL_S = 2.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, *, require_inputs: bool = True) -> None:
+    """The export's flags; ``require_inputs=False`` leaves --depth and -o optional (commands
+    that take a shot list instead check them themselves)."""
     from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 
     parser.add_argument("clip", metavar="CLIP", help="video clip")
-    parser.add_argument("--depth", required=True, metavar="DEPTH",
+    parser.add_argument("--depth", required=require_inputs, metavar="DEPTH",
                         help="depth video, image sequence pattern (depth_%%05d.png) or still")
     parser.add_argument("--keys", metavar="PULL.json",
                         help="focus pull (keyframe file); or a constant --focus")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+    parser.add_argument("-o", "--output", required=require_inputs, metavar="OUT",
                         help="output file (.mp4, .mov, .mkv); without a suffix the codec's "
                              "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv)")
     parser.add_argument("--codec", choices=list(CODECS), default="h264",
@@ -84,8 +86,14 @@ def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> Dept
     return dataclasses.replace(base or DepthMapping(), **out)  # type: ignore[arg-type]
 
 
-def run(args: argparse.Namespace) -> int:
-    from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
+def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSettings:
+    """The export the flags describe: clip probed, pull loaded (warnings printed under
+    ``prog``), lens and depth flags applied over the pull's own; no GL, nothing written.
+
+    Raises:
+        InputError: anything wrong with the clip, the pull, the range or the flags.
+    """
+    from rackfocus_live.export import ExportSettings, parse_range, resolve_range
     from rackfocus_live.media.probe import clip_warnings, probe_clip
     from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
 
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give either --keys PULL.json or a constant --focus M (not both)")
     info = probe_clip(args.clip)
     for warning in clip_warnings(info):
-        print(f"{PROG}: warning: {info.path}: {warning}", file=sys.stderr)
+        print(f"{prog}: warning: {info.path}: {warning}", file=sys.stderr)
     track, pull_lens, pull_depth = None, None, None
     if args.keys is not None:
         identity = MediaIdentity(name=info.path.name, size=info.path.stat().st_size,
@@ -101,12 +109,12 @@ def run(args: argparse.Namespace) -> int:
                                  frame_count=info.frame_count)
         loaded = load_pull(args.keys, media=identity)
         for warning in loaded.warnings:
-            print(f"{PROG}: warning: {args.keys}: {warning}", file=sys.stderr)
+            print(f"{prog}: warning: {args.keys}: {warning}", file=sys.stderr)
         track, pull_lens, pull_depth = loaded.pull.track, loaded.pull.lens, loaded.pull.depth
     frame_range = None
     if args.frame_range is not None:
         frame_range = resolve_range(parse_range(args.frame_range), info)
-    settings = ExportSettings(
+    return ExportSettings(
         clip=info.path, depth=args.depth, output=Path(args.output),
         lens=resolve_lens(args, pull_lens), mapping=resolve_mapping(args, pull_depth),
         track=track, codec=args.codec, crf=args.crf, preset=args.preset,
@@ -115,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         audio=not args.no_audio, keep_partial=args.keep_partial,
         pull_file=Path(args.keys) if args.keys is not None else None,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from rackfocus_live.export import ExportJob
+
+    settings = settings_from_args(args)
 
     from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context
 
