@@ -5,8 +5,8 @@
 //   CoC heat map    |CoC| diameter from black (in focus) through red to yellow (replaces it)
 //   focus plane     tint: near red / in focus green / far blue (Nuke's "focal plane setup")
 //   focus peaking   marks strong local contrast of the shown picture (sharp edges)
-// Coordinates: p is the target pixel with a top-left origin; the image textures store the first
-// image row at v = 0, so image space and p share the same y direction.
+// Drawn as the image's quad (viewer.vert): v_uv is the image coordinate, v = 0 at the first image
+// row (the image textures store it at v = 0); the target around the image is cleared, not shaded.
 //
 // Each overlay and the split are compile-time switches (gpu/overlays.py builds one program per
 // combination in use): SIMD rasterisers (llvmpipe) run both sides of a uniform branch, so a
@@ -37,8 +37,6 @@ uniform sampler2D u_original;   // the input colour: linear RGBA16F or display-e
 uniform sampler2D u_inv_depth;  // R32F inverse depth, 1/m
 uniform sampler2D u_coc;        // R16F signed CoC diameter in px (negative: in front)
 
-uniform vec2 u_target_size;     // target framebuffer size, px
-uniform vec4 u_rect;            // image rectangle in target px: x, y (top-left), w, h
 uniform float u_split_x;        // divider x in target px
 uniform int u_original_linear;  // 1: u_original is linear light and needs encoding
 uniform vec2 u_depth_range;     // inverse depth at the far and near ends of the grey ramp
@@ -46,7 +44,6 @@ uniform float u_in_focus_px;    // |CoC| diameter up to which a pixel counts as 
 uniform float u_coc_max;        // CoC diameter at the top of the heat map
 uniform float u_peak_threshold; // luma contrast (0..1) above which peaking marks an edge
 uniform vec3 u_peak_color;
-uniform vec3 u_background;
 
 vec3 encode_srgb(vec3 c) {
     c = clamp(c, 0.0, 1.0);
@@ -79,16 +76,9 @@ vec3 heat(float x) {
 #endif
 
 void main() {
-    vec2 p = vec2(gl_FragCoord.x, u_target_size.y - gl_FragCoord.y);
-    vec2 uv = (p - u_rect.xy) / u_rect.zw;
-    // The pass is drawn over the image rectangle rounded outwards (the caller cleared the rest),
-    // so only its fringe pixels can fall outside the exact rectangle.
-    if (any(lessThan(uv, vec2(0.0))) || any(greaterThanEqual(uv, vec2(1.0)))) {
-        o_color = vec4(u_background, 1.0);
-        return;
-    }
+    vec2 uv = v_uv;
 #if SHOW_SPLIT
-    bool original = p.x < u_split_x;
+    bool original = gl_FragCoord.x < u_split_x;
     vec3 c;
     if (original) {
         c = texture(u_original, uv).rgb;

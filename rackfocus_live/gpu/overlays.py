@@ -6,8 +6,9 @@ depth view, focus-plane tint (near red / in focus green / far blue), focus peaki
 map. Main thread only; ``release()`` frees the GL objects.
 
 Cost follows what is shown: each combination of overlays (and the split) is its own program, built
-on first use, so with everything off the pass is one bilinear fetch per pixel; and it shades only
-the image rectangle within the target (the rest is cleared), so a zoomed-out picture costs less.
+on first use, so with everything off the pass is one bilinear fetch per pixel; and it draws the
+image as a quad at its rectangle (``viewer.vert``), so only image pixels are shaded and the rest is
+a clear: a zoomed-out picture costs less.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ class ViewerPass:
         key = tuple(sorted(defines.items()))
         found = self._passes.get(key)
         if found is None:
-            found = self._passes[key] = FullscreenPass(self._programs, "overlay.frag", defines)
+            found = self._passes[key] = FullscreenPass(
+                self._programs, "overlay.frag", defines, vert="viewer.vert", vertices=4,
+                mode=moderngl.TRIANGLE_STRIP)
         return found
 
     def render(
@@ -113,7 +116,6 @@ class ViewerPass:
             target.clear(*params.background, 1.0)
         if box is None:
             return
-        target.viewport = box
         textures = [("u_result", result), ("u_original", original), ("u_inv_depth", inv_depth),
                     ("u_coc", coc)]
         for unit in range(len(textures)):
@@ -132,7 +134,6 @@ class ViewerPass:
         })
         for unit in range(len(textures)):
             self._sampler.clear(unit)
-        target.viewport = (0, 0, w, h)
 
     def release(self) -> None:
         for p in self._passes.values():
@@ -144,8 +145,9 @@ class ViewerPass:
 def shaded_box(
     target_size: tuple[int, int], rect: tuple[float, float, float, float]
 ) -> tuple[int, int, int, int] | None:
-    """The GL viewport (x, y from the bottom-left, w, h) covering ``rect`` (x, y from the top-left)
-    rounded outwards and clipped to the target; None when the image is off the target."""
+    """The pixels (a GL box: x, y from the bottom-left, w, h) that ``rect`` (x, y from the
+    top-left) touches, rounded outwards and clipped to the target; None when the image is off
+    the target. The whole target means no background shows, so no clear is needed."""
     w, h = target_size
     x, y, rw, rh = rect
     x0, x1 = max(0, math.floor(x)), min(w, math.ceil(x + rw))
