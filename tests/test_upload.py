@@ -348,3 +348,14 @@ def test_row_padding_is_never_sampled(uploader, pix_fmt) -> None:  # type: ignor
     up.upload(make_packet(planes, pix_fmt), make_info(pix_fmt, "bt709", "limited"))
     rgb = read_color(up)
     assert np.abs(rgb - 128.0).max() <= TOLERANCE  # mid grey everywhere, right edge included
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv420p10le"])
+def test_read_display_gives_the_code_values_either_way(uploader, pix_fmt) -> None:  # type: ignore[no-untyped-def]
+    up = uploader()
+    up.upload(make_packet(mf.code_planes(6, SIZE, pix_fmt), pix_fmt),
+              make_info(pix_fmt, "bt709", "limited"))
+    shown = up.read_display()
+    assert shown.shape == (SIZE[1], SIZE[0], 3)
+    assert np.abs(shown * 255.0 - read_color(up)).max() <= 0.6
+    assert mf.read_code_rgb(shown, 1.0) == 6

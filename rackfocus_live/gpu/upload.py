@@ -248,6 +248,19 @@ class FrameUploader:
         """Whether ``color`` is SRGB8_ALPHA8 (bytes are sRGB codes) rather than RGBA16F linear."""
         return self._encoded
 
+    def read_display(self) -> npt.NDArray[np.float64]:
+        """``color`` read back as display-encoded (sRGB) values in 0..1, HxWx3, row 0 first
+        (checks in tests and benchmarks; a GPU stall)."""
+        with framebuffer_kept(self.ctx):
+            raw = self.color.read()
+        if self._encoded:
+            codes = np.frombuffer(raw, np.uint8).reshape(self.height, self.width, 4)
+            return codes[..., :3] / 255.0
+        rgba = np.frombuffer(raw, np.float16).reshape(self.height, self.width, 4)
+        linear = np.clip(rgba[..., :3].astype(np.float64), 0.0, 1.0)
+        return np.where(linear <= 0.0031308, linear * 12.92,
+                        1.055 * linear ** (1 / 2.4) - 0.055)
+
     # -- internals ---------------------------------------------------------------------------
 
     def _make_color(self, *, encoded: bool) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
