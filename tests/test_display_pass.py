@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rackfocus_live.gpu.fullscreen import FullscreenPass
-from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass, shaded_box
+from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass, covers_target, on_target
 from rackfocus_live.gpu.programs import ProgramCache
 from tests.test_overlays import H, Scene, W
 
@@ -79,10 +79,28 @@ def test_every_overlay_combination_matches_the_single_program(ctx, programs, sce
         ref_cache.release()
 
 
-def test_shaded_box_is_the_rectangle_rounded_out_and_clipped() -> None:
-    assert shaded_box((64, 32), (0, 0, 64, 32)) == (0, 0, 64, 32)
-    # x 5.4..45.7 -> 5..46; y (top-down) 3.6..23.8 -> rows 3..24 -> GL bottom 32 - 24 = 8.
-    assert shaded_box((64, 32), (5.4, 3.6, 40.3, 20.2)) == (5, 8, 41, 21)
-    assert shaded_box((64, 32), (-30, -8, 128, 64)) == (0, 0, 64, 32)
-    assert shaded_box((64, 32), (70, 0, 10, 10)) is None
-    assert shaded_box((64, 32), (0, -20, 10, 10)) is None
+def test_background_is_cleared_unless_the_image_covers_the_target() -> None:
+    assert covers_target((64, 32), (0, 0, 64, 32))
+    assert covers_target((64, 32), (-30, -8, 128, 64))
+    # A fringe column whose pixel centre lies outside the image must be cleared.
+    assert not covers_target((64, 32), (0, 0, 63.6, 32))
+    assert not covers_target((64, 32), (0.2, 0, 64, 32))
+    assert on_target((64, 32), (5.4, 3.6, 40.3, 20.2)) and on_target((64, 32), (-10, -10, 11, 11))
+    assert not on_target((64, 32), (70, 0, 10, 10))
+    assert not on_target((64, 32), (0, -20, 10, 10))
+    assert not on_target((64, 32), (0, 0, 0, 10))
+
+
+def test_a_fringe_column_never_keeps_stale_pixels(ctx, programs, scene) -> None:  # type: ignore[no-untyped-def]
+    viewer = ViewerPass(programs)
+    try:
+        # The image ends at x = 63.6: the last column's centre (63.5) is inside, so it is image;
+        # at 63.4 it is outside and must be background, not what the target held before.
+        for right, image_last in ((63.6, True), (63.4, False)):
+            img = viewer_draw(viewer, scene, OverlayParams(), (0.0, 0.0, right, float(H)), None)
+            bg = np.round(np.array(OverlayParams().background) * 255)
+            last = img[10, W - 1]
+            assert not (last == [255, 0, 255]).all()  # never the stale magenta
+            assert (np.abs(last - bg).max() <= 1) != image_last
+    finally:
+        viewer.release()

@@ -13,7 +13,6 @@ a clear: a zoomed-out picture costs less.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import moderngl
@@ -111,10 +110,9 @@ class ViewerPass:
         """
         w, h = target_size
         target.viewport = (0, 0, w, h)
-        box = shaded_box(target_size, rect)
-        if box != (0, 0, w, h):  # some of the target is background
+        if not covers_target(target_size, rect):  # some of the target is background
             target.clear(*params.background, 1.0)
-        if box is None:
+        if not on_target(target_size, rect):
             return
         textures = [("u_result", result), ("u_original", original), ("u_inv_depth", inv_depth),
                     ("u_coc", coc)]
@@ -142,16 +140,16 @@ class ViewerPass:
         self._sampler.release()
 
 
-def shaded_box(
-    target_size: tuple[int, int], rect: tuple[float, float, float, float]
-) -> tuple[int, int, int, int] | None:
-    """The pixels (a GL box: x, y from the bottom-left, w, h) that ``rect`` (x, y from the
-    top-left) touches, rounded outwards and clipped to the target; None when the image is off
-    the target. The whole target means no background shows, so no clear is needed."""
+def covers_target(target_size: tuple[int, int], rect: tuple[float, float, float, float]) -> bool:
+    """Whether the image rectangle (x, y from the top-left, w, h) covers every pixel of the target
+    (then no background shows and no clear is needed)."""
     w, h = target_size
     x, y, rw, rh = rect
-    x0, x1 = max(0, math.floor(x)), min(w, math.ceil(x + rw))
-    top, bottom = max(0, math.floor(y)), min(h, math.ceil(y + rh))
-    if x1 <= x0 or bottom <= top:
-        return None
-    return x0, h - bottom, x1 - x0, bottom - top
+    return x <= 0 and y <= 0 and x + rw >= w and y + rh >= h
+
+
+def on_target(target_size: tuple[int, int], rect: tuple[float, float, float, float]) -> bool:
+    """Whether any of the image rectangle lies on the target."""
+    w, h = target_size
+    x, y, rw, rh = rect
+    return rw > 0 and rh > 0 and x < w and y < h and x + rw > 0 and y + rh > 0
