@@ -9,6 +9,8 @@
 #   bash bench/device.sh [--fast | --smoke] [--no-docs]
 #
 # --smoke runs every step on tiny frames: a check of the script itself on a machine without a GPU.
+# Exit status 1 when a step failed or ran out of time (the report says which), 2 when no Python
+# with moderngl and PyAV or no GL context was found.
 #
 # On the project's device machine (see docs/benchmarks.md, "GPU runs"): the working tree is
 # copied there without .venv, so the script installs carried wheels (.whl/*.whl, made by
@@ -26,7 +28,7 @@ for arg in "$@"; do
         --fast) FAST=1 ;;
         --smoke) FAST=2 ;;
         --no-docs) DOCS=0 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "bench/device.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -132,3 +134,5 @@ REPORT=(--results "$RESULTS" --mode "$MODE" --seconds "$(( $(date +%s) - START )
 "$PY" bench/device_report.py "${REPORT[@]}" | tee "$RESULTS/report.md"
 [ "$DOCS" = 1 ] && [ -n "${OUT:-}" ] && cp docs/benchmarks.md "$OUT/benchmarks.md"
 say "done in $(( $(date +%s) - START )) s; figures in $RESULTS"
+# Non-zero when a step failed or ran out of time (the report says which).
+! awk '$2 != "0" && $2 != "skipped" { bad = 1 } END { exit !bad }' "$RESULTS/steps.txt"
