@@ -28,7 +28,7 @@ for arg in "$@"; do
         --fast) FAST=1 ;;
         --smoke) FAST=2 ;;
         --no-docs) DOCS=0 ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "bench/device.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
