@@ -1,10 +1,17 @@
 """Speed benchmark: the DOF passes per frame size and quality preset, beside a plain copy pass of
 the same size (same run, same context), and beside a plain single-pass gather on the eval scenes.
 
+Two more rows per size time the other passes of a preview frame against the same copy:
+``display`` (the DOF result to a window-sized target through the viewer pass, no overlay) and
+``yuv`` (a decoded 4:2:0 frame through ``FrameUploader.upload``: PBO writes and the conversion to
+linear RGB). The copy figure is the median of copies timed before, between and after the rows, so
+a burst of load from elsewhere skews the ratios less.
+
 GPU time comes from GL timer queries (GL_TIME_ELAPSED) where available, else wall time around
 ``ctx.finish()``. Ratios are what to compare across machines; absolute figures say where we are.
 
     .venv/bin/python bench/speed.py [--sizes 640x360,1280x720] [--presets default,draft] [--reps N]
+        [--passes dof,display,yuv] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import moderngl
@@ -27,12 +35,17 @@ from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
 from rackfocus_live.gpu.dof import DofRenderer  # noqa: E402
 from rackfocus_live.gpu.fullscreen import FullscreenPass  # noqa: E402
+from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass  # noqa: E402
 from rackfocus_live.gpu.programs import ProgramCache, shader_dir  # noqa: E402
+from rackfocus_live.gpu.upload import FrameUploader  # noqa: E402
 from rackfocus_live.lens import LensState  # noqa: E402
+from rackfocus_live.media.decoder import FramePacket  # noqa: E402
 from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
+from rackfocus_live.media.probe import MediaInfo  # noqa: E402
 from rackfocus_live.settings import QUALITY_PRESETS  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (1920, 1080), (3840, 2160))
+PASSES = ("dof", "display", "yuv")
 BENCH_SHADERS = Path(__file__).resolve().parent
 
 
@@ -78,6 +91,30 @@ def synthetic_scene(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     return img, (1.0 / z).astype(np.float32)
 
 
+def yuv420_packet(rgb: np.ndarray) -> tuple[FramePacket, MediaInfo]:
+    """``rgb`` as the decoder hands a BT.709 limited-range 4:2:0 frame over (8-bit planes)."""
+    h, w = rgb.shape[:2]
+    x = rgb.astype(np.float32) / 255.0
+    kr, kb = 0.2126, 0.0722
+    y = kr * x[..., 0] + (1 - kr - kb) * x[..., 1] + kb * x[..., 2]
+    cb, cr = (x[..., 2] - y) / (2 * (1 - kb)), (x[..., 0] - y) / (2 * (1 - kr))
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+
+    def sub(c: np.ndarray) -> np.ndarray:
+        return np.pad(c, ((0, 2 * ch - h), (0, 2 * cw - w)), mode="edge")[::2, ::2]
+
+    planes = (np.round(16 + 219 * y).astype(np.uint8),
+              np.round(128 + 224 * sub(cb)).astype(np.uint8),
+              np.round(128 + 224 * sub(cr)).astype(np.uint8))
+    packet = FramePacket(index=0, pts=0, time=0.0, planes=planes, format="yuv420p",
+                         depth=np.zeros((1, 1), np.float32), epoch=0)
+    info = MediaInfo(path=Path("synthetic"), width=w, height=h, fps=Fraction(24),
+                     time_base=Fraction(1, 24), duration=1.0, frame_count=1, pix_fmt="yuv420p",
+                     color_matrix="bt709", color_range="limited", rotation=0,
+                     source_pix_fmt="yuv420p")
+    return packet, info
+
+
 class Inputs:
     """Colour + inverse-depth textures of one size; released together."""
 
@@ -94,29 +131,47 @@ class Inputs:
 
 
 def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: list[str],
-                reps: int) -> list[dict[str, object]]:
+                reps: int, passes: tuple[str, ...] = PASSES) -> list[dict[str, object]]:
+    """One row per size and DOF preset, then ``display`` and ``yuv`` rows; see the docstring.
+    The ``dof_ms`` key holds the pass's time whatever the pass (the table's ``ms`` column)."""
     programs = ProgramCache(ctx)
     copy_cache = ProgramCache(ctx, _bench_root())
     rows: list[dict[str, object]] = []
     lens = LensState(focal_length_mm=50, f_stop=1.4, sensor_width_mm=36, focus_m=3.0)
-    print(f"{'size':>10s} {'preset':>8s} {'DOF ms':>9s} {'copy ms':>9s} {'ratio':>7s}")
+    print(f"{'size':>10s} {'preset':>8s} {'ms':>9s} {'copy ms':>9s} {'ratio':>7s}")
     for w, h in sizes:
         rgb, inv = synthetic_scene(w, h)
         inputs = Inputs(ctx, rgb, inv)
         target = ctx.texture((w, h), 4)
         fbo = ctx.framebuffer(color_attachments=[target])
         copy = FullscreenPass(copy_cache, "copy.frag")
-        copy_ms = timed_ms(ctx, lambda c=copy, f=fbo, i=inputs: c.render(
-            f, [("u_color", i.color)]), reps)
-        for preset in presets:
-            dof = DofRenderer(ctx, programs, (w, h), preset, timer_query=False)
-            n = reps if w * h <= 1920 * 1080 else max(1, reps // 3)
-            ms = timed_ms(ctx, lambda d=dof, i=inputs: d.render(
-                i.color, i.depth, lens, color_is_srgb=True), n)
-            dof.release()
-            rows.append({"size": f"{w}x{h}", "preset": preset, "dof_ms": ms, "copy_ms": copy_ms,
+        copies: list[float] = []
+
+        def time_copy(c: FullscreenPass = copy, f: moderngl.Framebuffer = fbo,
+                      i: Inputs = inputs, out: list[float] = copies) -> None:
+            out.append(timed_ms(ctx, lambda: c.render(f, [("u_color", i.color)]), reps))
+
+        time_copy()
+        n = reps if w * h <= 1920 * 1080 else max(1, reps // 3)
+        timings: list[tuple[str, float]] = []
+        if "dof" in passes:
+            for preset in presets:
+                dof = DofRenderer(ctx, programs, (w, h), preset, timer_query=False)
+                timings.append((preset, timed_ms(ctx, lambda d=dof, i=inputs: d.render(
+                    i.color, i.depth, lens, color_is_srgb=True), n)))
+                dof.release()
+                time_copy()
+        if "display" in passes:
+            timings.append(("display", display_ms(ctx, programs, inputs, fbo, reps)))
+            time_copy()
+        if "yuv" in passes:
+            timings.append(("yuv", yuv_ms(ctx, programs, rgb, reps)))
+            time_copy()
+        copy_ms = float(np.median(copies))
+        for name, ms in timings:
+            rows.append({"size": f"{w}x{h}", "preset": name, "dof_ms": ms, "copy_ms": copy_ms,
                          "ratio": ms / copy_ms})
-            print(f"{w:>5d}x{h:<4d} {preset:>8s} {ms:9.2f} {copy_ms:9.3f} {ms / copy_ms:7.1f}")
+            print(f"{w:>5d}x{h:<4d} {name:>8s} {ms:9.2f} {copy_ms:9.3f} {ms / copy_ms:7.1f}")
         copy.release()
         fbo.release()
         target.release()
@@ -124,6 +179,35 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
     copy_cache.release()
     programs.release()
     return rows
+
+
+def display_ms(ctx: moderngl.Context, programs: ProgramCache, inputs: Inputs,
+               target: moderngl.Framebuffer, reps: int) -> float:
+    """The viewer pass, no overlay: an RGBA8 DOF-sized result fitted to a window-sized target
+    (the target of the copy, so the same pixels are written)."""
+    w, h = inputs.size
+    result = ctx.texture((w, h), 4)
+    viewer = ViewerPass(programs)
+    try:
+        ms = timed_ms(ctx, lambda: viewer.render(
+            target, (w, h), (0.0, 0.0, float(w), float(h)), result=result,
+            original=inputs.color, inv_depth=inputs.depth, coc=inputs.depth,
+            params=OverlayParams()), reps)
+    finally:
+        viewer.release()
+        result.release()
+    return ms
+
+
+def yuv_ms(ctx: moderngl.Context, programs: ProgramCache, rgb: np.ndarray, reps: int) -> float:
+    """A decoded 8-bit 4:2:0 frame to linear RGB: PBO writes of its planes and the conversion."""
+    packet, info = yuv420_packet(rgb)
+    up = FrameUploader(ctx, programs, info.width, info.height)
+    try:
+        ms = timed_ms(ctx, lambda: up.upload(packet, info), reps)
+    finally:
+        up.release()
+    return ms
 
 
 def _bench_root() -> Path:
@@ -189,15 +273,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--presets", default=",".join(QUALITY_PRESETS))
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--skip-plain", action="store_true")
+    ap.add_argument("--passes", default=",".join(PASSES),
+                    help="rows to time: dof (each preset), display, yuv")
+    ap.add_argument("--json", type=Path, help="also write the rows (and the plain-gather "
+                    "comparison) here")
     args = ap.parse_args(argv)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     ctx = create_headless_context()
     timing = "GL timer queries" if use_timer_queries(ctx) else "wall time around ctx.finish()"
     print(f"GL: {describe(ctx)}; CPU: {platform.processor() or platform.machine()}; {timing}")
     print(f"shaders: {shader_dir()}")
-    bench_sizes(ctx, sizes, args.presets.split(","), args.reps)  # type: ignore[arg-type]
-    if not args.skip_plain:
-        bench_vs_plain_gather(ctx, max(1, args.reps // 2))
+    rows = bench_sizes(ctx, sizes, args.presets.split(","), args.reps,  # type: ignore[arg-type]
+                       tuple(args.passes.split(",")))
+    plain = None if args.skip_plain else bench_vs_plain_gather(ctx, max(1, args.reps // 2))
+    if args.json is not None:
+        args.json.write_text(json.dumps({"gl": describe(ctx), "rows": rows, "plain": plain},
+                                        indent=1))
     ctx.release()
     return 0
 

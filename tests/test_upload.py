@@ -66,6 +66,11 @@ def make_packet(planes: tuple[np.ndarray, ...], pix_fmt: str,
 
 def read_color(up: FrameUploader) -> npt.NDArray[np.float64]:
     """The uploader's colour texture as HxWx3 sRGB code values, row 0 first."""
+    if up.color_is_encoded:  # SRGB8_ALPHA8: the bytes are the code values
+        assert up.color.dtype == "f1"
+        codes = np.frombuffer(up.color.read(), dtype=np.uint8).reshape(up.height, up.width, 4)
+        assert (codes[..., 3] == 255).all()
+        return codes[..., :3].astype(np.float64)
     data = np.frombuffer(up.color.read(), dtype=np.float16)
     rgba = data.reshape(up.height, up.width, 4).astype(np.float64)
     assert np.allclose(rgba[..., 3], 1.0)
@@ -227,18 +232,27 @@ def test_textures_and_buffers_are_reused(uploader) -> None:  # type: ignore[no-u
         up.upload(make_packet(mf.code_planes(i, SIZE), "yuv420p"), info)
         assert mf.read_code_rgb(read_color(up)) == i
     assert [*up._planes, *up._pbos, up.color, up._fbo] == objects
-    # A format change rebuilds the plane textures only.
+    # A format change of the same depth rebuilds the plane textures only.
+    up.upload(make_packet(mf.code_planes(8, SIZE, "yuv444p"), "yuv444p"),
+              make_info("yuv444p", "bt709", "limited"))
+    assert up._planes[0] is not objects[0] and up.color is objects[6]
+    assert mf.read_code_rgb(read_color(up)) == 8
+    # A deeper source needs more than 8-bit R'G'B': the colour becomes RGBA16F linear light.
     up.upload(make_packet(mf.code_planes(9, SIZE, "yuv420p10le"), "yuv420p10le"),
               make_info("yuv420p10le", "bt709", "limited"))
-    assert up._planes[0] is not objects[0] and up.color is objects[6]
+    assert not up.color_is_encoded and up.color.dtype == "f2" and up.color is not objects[6]
     assert mf.read_code_rgb(read_color(up)) == 9
+    # And back.
+    up.upload(make_packet(mf.code_planes(4, SIZE), "yuv420p"), info)
+    assert up.color_is_encoded and mf.read_code_rgb(read_color(up)) == 4
 
 
 def test_release_frees_every_gl_object(ctx, programs) -> None:  # type: ignore[no-untyped-def]
     up = FrameUploader(ctx, programs, *SIZE)
     up.upload(make_packet(mf.code_planes(3, SIZE), "yuv420p",
                           np.ones((4, 4), np.float32)), make_info("yuv420p", "bt709", "limited"))
-    owned = [up.color, up.depth, up._fbo, up._depth_pbo, *up._planes, *up._pbos, up._pass._vao]
+    owned = [up.color, up.depth, up._fbo, up._depth_pbo, *up._planes, *up._pbos,
+             *(p._vao for p in up._passes.values())]
     assert len(owned) == 11
     up.release()
     up.release()  # idempotent
@@ -334,3 +348,14 @@ def test_row_padding_is_never_sampled(uploader, pix_fmt) -> None:  # type: ignor
     up.upload(make_packet(planes, pix_fmt), make_info(pix_fmt, "bt709", "limited"))
     rgb = read_color(up)
     assert np.abs(rgb - 128.0).max() <= TOLERANCE  # mid grey everywhere, right edge included
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv420p10le"])
+def test_read_display_gives_the_code_values_either_way(uploader, pix_fmt) -> None:  # type: ignore[no-untyped-def]
+    up = uploader()
+    up.upload(make_packet(mf.code_planes(6, SIZE, pix_fmt), pix_fmt),
+              make_info(pix_fmt, "bt709", "limited"))
+    shown = up.read_display()
+    assert shown.shape == (SIZE[1], SIZE[0], 3)
+    assert np.abs(shown * 255.0 - read_color(up)).max() <= 0.6
+    assert mf.read_code_rgb(shown, 1.0) == 6

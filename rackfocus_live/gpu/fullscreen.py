@@ -1,4 +1,5 @@
-"""A full-screen pass: one program drawn as a single triangle into a framebuffer."""
+"""A full-screen pass: one program drawn as a single triangle into a framebuffer (or, with another
+vertex shader, any primitive made from ``gl_VertexID`` alone)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ class FullscreenPass:
     """Owns an empty VAO and draws ``fullscreen.vert`` + ``frag`` with the given defines.
 
     The program is looked up in the cache on every ``render`` so a hot-reloaded shader takes
-    effect on the next frame.
+    effect on the next frame. ``vert``, ``vertices`` and ``mode`` draw something else than the
+    covering triangle (the viewer's image quad: ``viewer.vert``, 4, ``TRIANGLE_STRIP``).
     """
 
     def __init__(
-        self, programs: ProgramCache, frag: str, defines: Mapping[str, object] | None = None
+        self, programs: ProgramCache, frag: str, defines: Mapping[str, object] | None = None,
+        *, vert: str = "fullscreen.vert", vertices: int = 3, mode: int = moderngl.TRIANGLES,
     ) -> None:
         self.programs = programs
         self.frag = frag
+        self.vert = vert
+        self.vertices = vertices
+        self.mode = mode
         self.defines = dict(defines or {})
-        self.program = programs.get("fullscreen.vert", frag, self.defines)
+        self.program = programs.get(vert, frag, self.defines)
         # One VAO per program: moderngl binds the program to the VAO at creation.
         self._vao = programs.ctx.vertex_array(self.program, [])
         self._vao_program = self.program
@@ -33,7 +39,7 @@ class FullscreenPass:
         textures: Sequence[tuple[str, moderngl.Texture]] = (),
         uniforms: Mapping[str, object] | None = None,
     ) -> None:
-        program = self.programs.get("fullscreen.vert", self.frag, self.defines)
+        program = self.programs.get(self.vert, self.frag, self.defines)
         if program is not self._vao_program:
             self._vao.release()
             self._vao = self.programs.ctx.vertex_array(program, [])
@@ -47,7 +53,7 @@ class FullscreenPass:
             if name in program:
                 program[name].value = value
         target.use()
-        self._vao.render(moderngl.TRIANGLES, vertices=3)
+        self._vao.render(self.mode, vertices=self.vertices)
 
     def release(self) -> None:
         self._vao.release()

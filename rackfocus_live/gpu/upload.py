@@ -1,13 +1,16 @@
 """Decoded frames to GPU textures: YUV planes through pixel-buffer objects, converted on the GPU.
 
 Main thread only. Every GL object here is made once and reused: the plane textures and their
-pixel-buffer objects (PBOs) while the format stays the same, the linear-light RGBA16F ``color``
-texture and its framebuffer for the life of the uploader, and the R32F ``depth`` texture while
+pixel-buffer objects (PBOs) while the format stays the same, the ``color`` texture and its
+framebuffer while the source's bit depth stays the same, and the R32F ``depth`` texture while
 depth keeps its size. Depth shared by consecutive packets (a still, or a depth frame held over
 several clip frames) is uploaded once.
 
 Colour: ``yuv_to_rgb.frag`` applies the matrix and range of the stream (BT.601/709/2020,
-limited/full; see :func:`yuv_coefficients`) and decodes the transfer with the sRGB EOTF. Output
+limited/full; see :func:`yuv_coefficients`) in one pass. Reads of ``color`` give linear light
+either way: 8-bit sources are stored display-encoded in an SRGB8_ALPHA8 texture that the sampler
+decodes (4 bytes a pixel, and no per-pixel transfer function in the pass: the same 8-bit R'G'B'
+an 8-bit source holds), deeper sources as RGBA16F linear light, decoded by the pass. Output
 orientation: row 0 of the (display-rotated) image is at ``v_uv.y = 0``, as if its numpy rows had
 been uploaded directly.
 """
@@ -25,6 +28,10 @@ from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
 from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
+
+#: GL enums moderngl has no names for.
+GL_SRGB8_ALPHA8 = 0x8C43
+GL_FRAMEBUFFER_SRGB = 0x8DB9
 
 #: (Kr, Kb) luma coefficients of each matrix (ITU-R BT.601, BT.709, BT.2020 non-constant).
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
@@ -130,7 +137,9 @@ class FrameUploader:
         height: display height.
 
     Attributes:
-        color: RGBA16F linear-light colour, ``width`` x ``height`` (alpha 1).
+        color: the colour, ``width`` x ``height`` (alpha 1); sampling it gives linear light. It
+            is SRGB8_ALPHA8 for 8-bit sources (its bytes are sRGB code values) and RGBA16F for
+            deeper ones (see :func:`color_is_encoded`); a source of the other kind replaces it.
         depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the first
             upload); sample it with normalised coordinates.
         uploads: frames uploaded.
@@ -144,10 +153,8 @@ class FrameUploader:
             raise ValueError(f"invalid frame size {width}x{height}")
         self.ctx = ctx
         self.width, self.height = width, height
-        self.color = ctx.texture((width, height), 4, dtype="f2")
-        self.color.repeat_x = self.color.repeat_y = False
-        self.color.filter = (moderngl.LINEAR, moderngl.LINEAR)
-        self._fbo = ctx.framebuffer(color_attachments=[self.color])
+        self._encoded = True
+        self.color, self._fbo = self._make_color(encoded=True)
         self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
         self._setup_depth_sampling(self.depth)
         self._depth_pbo: moderngl.Buffer | None = None
@@ -155,7 +162,8 @@ class FrameUploader:
         self._planes: list[moderngl.Texture] = []
         self._pbos: list[moderngl.Buffer] = []
         self._plane_key: tuple[object, ...] | None = None
-        self._pass = FullscreenPass(programs, "yuv_to_rgb.frag")
+        self._programs = programs
+        self._passes: dict[tuple[bool, int], FullscreenPass] = {}
         self._released = False
         self.uploads = 0
         self.depth_uploads = 0
@@ -180,6 +188,7 @@ class FrameUploader:
             )
         rows = [whole_rows(p) for p in packet.planes]
         self._ensure_planes(packet.format, [r.shape for r in rows], layout.bits > 8)
+        self._ensure_color(encoded=layout.bits <= 8)
         for tex, pbo, data in zip(self._planes, self._pbos, rows, strict=True):
             # Orphaning gives the driver fresh storage, so this write never waits for the GPU to
             # finish reading the previous frame's data.
@@ -196,20 +205,22 @@ class FrameUploader:
         left_sited = sx == 1 and not packet.format.startswith("yuvj")
         chroma_w, chroma_row = packet.planes[1].shape[1], rows[1].shape[1]
         shift = 0.25 / chroma_row if left_sited else 0.0
+        uv_transform(info.rotation)  # validates the rotation
+        # The encoded output must be stored as written, not encoded again on the way.
+        self.ctx.disable_direct(GL_FRAMEBUFFER_SRGB)
         with framebuffer_kept(self.ctx):  # leave the caller's binding as found
-            self._pass.render(
+            self._pass_for(info.rotation).render(
                 self._fbo,
                 textures=[("u_y", self._planes[0]), ("u_u", self._planes[1]),
                           ("u_v", self._planes[2])],
                 uniforms={
                     "u_matrix": _mat3_uniform(m),
-                    "u_offset": tuple(float(x) for x in offset),
-                    "u_luma_scale": packet.planes[0].shape[1] / rows[0].shape[1],
+                    "u_bias": tuple(float(x) for x in -(m @ offset)),
+                    "u_coded_max": (luma_w - 1, luma_h - 1),
                     "u_chroma_scale": chroma_w / chroma_row,
                     "u_chroma_shift": shift,
                     # Bilinear chroma must not reach into the row padding (or past the last column).
                     "u_chroma_max": (chroma_w - 0.5) / chroma_row,
-                    "u_uv_transform": _mat3_uniform(uv_transform(info.rotation)),
                 },
             )
         self.uploads += 1
@@ -222,7 +233,9 @@ class FrameUploader:
         if self.ctx.fbo is self._fbo:
             # A deleted framebuffer must not stay bound (see context.restore_framebuffer).
             restore_framebuffer(self.ctx, None)
-        self._pass.release()
+        for p in self._passes.values():
+            p.release()
+        self._passes.clear()
         self._release_planes()
         for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
             if obj is not None:
@@ -230,7 +243,54 @@ class FrameUploader:
         self._depth_pbo = None
         self._last_depth = None
 
+    @property
+    def color_is_encoded(self) -> bool:
+        """Whether ``color`` is SRGB8_ALPHA8 (bytes are sRGB codes) rather than RGBA16F linear."""
+        return self._encoded
+
+    def read_display(self) -> npt.NDArray[np.float64]:
+        """``color`` read back as display-encoded (sRGB) values in 0..1, HxWx3, row 0 first
+        (checks in tests and benchmarks; a GPU stall)."""
+        with framebuffer_kept(self.ctx):
+            raw = self.color.read()
+        if self._encoded:
+            codes = np.frombuffer(raw, np.uint8).reshape(self.height, self.width, 4)
+            return codes[..., :3] / 255.0
+        rgba = np.frombuffer(raw, np.float16).reshape(self.height, self.width, 4)
+        linear = np.clip(rgba[..., :3].astype(np.float64), 0.0, 1.0)
+        return np.where(linear <= 0.0031308, linear * 12.92,
+                        1.055 * linear ** (1 / 2.4) - 0.055)
+
     # -- internals ---------------------------------------------------------------------------
+
+    def _make_color(self, *, encoded: bool) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
+        size = (self.width, self.height)
+        if encoded:
+            tex = self.ctx.texture(size, 4, internal_format=GL_SRGB8_ALPHA8)
+        else:
+            tex = self.ctx.texture(size, 4, dtype="f2")
+        tex.repeat_x = tex.repeat_y = False
+        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        return tex, self.ctx.framebuffer(color_attachments=[tex])
+
+    def _ensure_color(self, *, encoded: bool) -> None:
+        if encoded == self._encoded:
+            return
+        if self.ctx.fbo is self._fbo:
+            restore_framebuffer(self.ctx, None)
+        self._fbo.release()
+        self.color.release()
+        self.color, self._fbo = self._make_color(encoded=encoded)
+        self._encoded = encoded
+
+    def _pass_for(self, rotation: int) -> FullscreenPass:
+        key = (self._encoded, rotation)
+        found = self._passes.get(key)
+        if found is None:
+            found = self._passes[key] = FullscreenPass(
+                self._programs, "yuv_to_rgb.frag",
+                {"ENCODED_OUTPUT": self._encoded, "ROTATION": rotation})
+        return found
 
     def _ensure_planes(
         self, fmt: str, shapes: Sequence[tuple[int, ...]], sixteen_bit: bool

@@ -2,7 +2,8 @@
 viewport with the overlays and the A/B split.
 
 The DOF result is re-rendered only when something it depends on changed (the frame, the lens, the
-quality, the highlight boost, or ``UiState.revision``), so a paused preview costs no GPU time.
+quality, the highlight boost, or ``UiState.revision``), so a paused preview costs no GPU time, and
+overlays, the A/B split, zoom and pan (display only) cost one viewer pass, never a DOF render.
 Main (GL) thread only.
 """
 
@@ -36,6 +37,8 @@ class Picture:
         self.viewer_pass = ViewerPass(programs)
         self.dof: DofRenderer | None = None
         self._rendered_key: tuple[object, ...] | None = None
+        #: DOF renders so far (each one a full chain of passes): what tests count.
+        self.dof_renders = 0
 
     @property
     def gpu_ms(self) -> float | None:
@@ -69,6 +72,7 @@ class Picture:
                 dof.set_quality(quality)
             dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
                        highlight=state.highlight)
+            self.dof_renders += 1
         except ShaderError as exc:  # a hot-reloaded shader that does not compile
             state.say(str(exc).splitlines()[0])
         self._rendered_key = key
@@ -94,9 +98,9 @@ class Picture:
         screen = self.ctx.screen
         screen.use()
         screen.viewport = (0, 0, fw, fh)
-        self.ctx.clear(*BACKGROUND)
         dof = self.dof
         if session is None or dof is None or session.current is None:
+            self.ctx.clear(*BACKGROUND)
             return
         viewer = state.viewer
         rect = viewer.image_rect(viewport, state.image_size)
@@ -105,7 +109,7 @@ class Picture:
         params = OverlayParams(
             depth=o.depth, focus_plane=o.focus_plane, peaking=o.peaking, coc=o.coc,
             depth_range=depth_range, in_focus_px=IN_FOCUS_PX,
-            coc_max_px=coc_range(state, depth_range),
+            coc_max_px=coc_range(state, depth_range), background=BACKGROUND,
         )
         self.viewer_pass.render(
             screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h), result=dof.output,

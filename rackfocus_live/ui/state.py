@@ -258,7 +258,9 @@ class UiState:
     message_time: float = 0.0
     dragging_focus: bool = False
     pull: FocusPull | None = None
-    #: Bumped on every change that needs the current frame re-rendered (focus, lens, overlays).
+    #: Bumped on every change that needs the current frame's depth of field re-rendered (focus,
+    #: lens, highlights, quality). Overlays and the view (zoom, pan, A/B split) do not bump it:
+    #: they change only the display pass, which draws the DOF result already rendered.
     revision: int = 0
 
     # -- focus ----------------------------------------------------------------------------------
@@ -379,9 +381,7 @@ class UiState:
     # -- overlays, quality, messages ------------------------------------------------------------
 
     def toggle_overlay(self, name: OverlayName) -> bool:
-        value = self.overlays.toggle(name)
-        self.revision += 1
-        return value
+        return self.overlays.toggle(name)  # display only: the DOF result stays valid
 
     def set_quality(self, name: str) -> bool:
         if name not in QUALITY_PRESETS:
@@ -441,8 +441,7 @@ class UiState:
     # -- view ------------------------------------------------------------------------------------
 
     def toggle_split(self) -> bool:
-        self.viewer.split_enabled = not self.viewer.split_enabled
-        self.revision += 1
+        self.viewer.split_enabled = not self.viewer.split_enabled  # display only
         return self.viewer.split_enabled
 
 
