@@ -45,6 +45,7 @@ from rackfocus_live.ui.hud import FpsMeter, HudStats, draw_hud
 from rackfocus_live.ui.input import InputHandler
 from rackfocus_live.ui.layout import draw_windows, viewport
 from rackfocus_live.ui.picture import Picture
+from rackfocus_live.ui.probe import WidgetProbe
 from rackfocus_live.ui.pulls import PullController
 from rackfocus_live.ui.recovery import PullAutosave, RecoveryOffer, find_recovery
 from rackfocus_live.ui.session import MediaSession
@@ -77,6 +78,8 @@ class AppConfig:
         save_settings: write settings back on close.
         vsync: wait for the display's refresh on swap (off for headless test runs).
         title: window title.
+        test_mode: record widget rectangles by label and fail on ImGui ID conflicts
+            (``ui.probe``), so tests and benchmarks can drive the window (``ui.driver``).
     """
 
     clip: Path | None = None
@@ -91,6 +94,7 @@ class AppConfig:
     save_settings: bool = True
     vsync: bool = True
     title: str = "rackfocus-live"
+    test_mode: bool = False
 
 
 class App:
@@ -158,6 +162,10 @@ class App:
         self.programs = ProgramCache(self.ctx)
         self.picture = Picture(self.ctx, self.programs)
         self._implot = init_imgui(self.window)
+        self.probe: WidgetProbe | None = None
+        if self.config.test_mode:
+            self.probe = WidgetProbe()
+            self.probe.install()
 
     # -- opening files ---------------------------------------------------------------------------
 
@@ -367,6 +375,8 @@ class App:
         events = draw_windows(self, ww, wh)
         self._handle_events(events)
         self.input.handle()
+        if self.probe is not None:
+            self.probe.end_frame()
 
         self.state.tick(now)
         self._update_media(wait_s)
@@ -479,6 +489,8 @@ class App:
             self.ctx.screen.use()  # nothing of ours may stay bound while it is released
             self.picture.release()
             self.programs.release()
+            if self.probe is not None:
+                self.probe.uninstall()
             shutdown_imgui(self._implot)
             collect_garbage(self.ctx)
             self.ctx.release()
