@@ -20,6 +20,8 @@ xvfb = app_harness.xvfb
 
 pytestmark = pytest.mark.app
 WINDOW = (960, 600)
+#: 1.5 s at 24 fps: a take of about a second fits without wrapping around the loop.
+CLIP_FRAMES = 36
 
 
 # -- scenarios (run in the subprocess) -----------------------------------------------------------
@@ -54,6 +56,7 @@ def scenario_export(work: Path) -> dict[str, Any]:
         ui.click("rackfocus-live/Export##section")
         ui.frames(1)
         ui.select_all_and_type("rackfocus-live/##output", "from_panel.mp4")
+        ui.select_all_and_type("rackfocus-live/range", "2:10")  # eight frames
         ui.click("rackfocus-live/Export##start")
         deadline = time.monotonic() + 60.0
         started = app.exporter.running
@@ -94,7 +97,89 @@ def scenario_id_conflict(work: Path) -> dict[str, Any]:
         app.close()
 
 
-SCENARIOS = {"export": scenario_export, "id_conflict": scenario_id_conflict}
+def scenario_record(work: Path) -> dict[str, Any]:
+    """Play, press R, move the focus with a burst of Up presses and the slider, press R."""
+    import glfw
+
+    app, ui = _open_app(work)
+    try:
+        app.run_frames(0, dt=1.0 / 24.0)  # the app's clock: one clip frame per UI frame
+        ui.frames(2)
+        rect_before = app.image_rect()
+        ui.tap(glfw.KEY_SPACE)
+        ui.frames(3)
+        start_focus = app.state.focus_m
+        ui.tap(glfw.KEY_R)
+        armed_at = app.state.transport.position_s
+        rect_recording = app.image_rect()
+        ui.frames(4)
+        for _ in range(5):  # five quick presses within one UI frame
+            ui.key_down(glfw.KEY_UP)
+            ui.key_up(glfw.KEY_UP)
+        ui.frames(1)
+        after_burst = app.state.focus_m
+        ui.frames(5)
+        trace = len(app.pulls.recorder.pending_samples()) if app.pulls.recorder else 0
+        w = ui.drag_widget("rackfocus-live/focus (m)", 0.5, 0.45, steps=3)
+        dragged_to = app.state.focus_m
+        ui.frames(6)
+        stop_at = app.state.transport.position_s
+        ui.tap(glfw.KEY_R)
+        track = app.state.track
+        assert track is not None
+        keys = [[k.time, k.focus_m] for k in track.keys]
+        return {
+            "start_focus": start_focus, "after_burst": after_burst, "dragged_to": dragged_to,
+            "armed_at": armed_at, "stop_at": stop_at, "keys": keys,
+            "message": app.state.message, "level": app.state.message_level,
+            "trace": trace, "rect_before": list(rect_before),
+            "rect_recording": list(rect_recording), "rect_after": list(app.image_rect()),
+            "slider_width": w.x1 - w.x0,
+            "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": app.state.focus_m,
+            "samples": len(track.samples),
+        }
+    finally:
+        app.close()
+
+
+def scenario_marks(work: Path) -> dict[str, Any]:
+    """Ctrl+1 sets mark A, focus elsewhere, 1 jumps back to it; Z is the 1:1 view."""
+    import glfw
+
+    app, ui = _open_app(work)
+    try:
+        ui.frames(2)
+        ui.click("rackfocus-live/Fit (0)")
+        rect_fit = app.image_rect()
+        ui.tap(glfw.KEY_1, mods=glfw.MOD_CONTROL)
+        mark_focus = app.state.focus_m
+        for _ in range(10):
+            ui.key_down(glfw.KEY_DOWN)
+            ui.key_up(glfw.KEY_DOWN)
+        ui.frames(1)
+        moved = app.state.focus_m
+        ui.tap(glfw.KEY_1)
+        jumped = app.state.focus_m
+        rect_after_1 = app.image_rect()
+        ui.tap(glfw.KEY_Z)
+        rect_z = app.image_rect()
+        ui.tap(glfw.KEY_DOWN)
+        playhead = app.state.transport.position_s
+        ui.tap(glfw.KEY_1, mods=glfw.MOD_SHIFT)  # key a pull to A from the playhead
+        track = app.state.track
+        assert track is not None and app.pulls.editor is not None
+        pulled = track.evaluate(playhead + app.state.pull_duration_s)
+        undo_label = app.pulls.editor.undo_label
+        return {"mark_focus": mark_focus, "moved": moved, "jumped": jumped,
+                "rect_fit": list(rect_fit), "rect_after_1": list(rect_after_1),
+                "rect_z": list(rect_z), "image_size": list(app.state.image_size),
+                "message": app.state.message, "pulled": pulled, "undo_label": undo_label}
+    finally:
+        app.close()
+
+
+SCENARIOS = {"export": scenario_export, "id_conflict": scenario_id_conflict,
+             "record": scenario_record, "marks": scenario_marks}
 
 
 # -- the tests -----------------------------------------------------------------------------------
@@ -102,7 +187,7 @@ SCENARIOS = {"export": scenario_export, "id_conflict": scenario_id_conflict}
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo_media(tmp_path_factory.mktemp("media"), frames=8)
+    return make_demo_media(tmp_path_factory.mktemp("media"), frames=CLIP_FRAMES)
 
 
 def _work(tmp_path: Path, media: Path) -> Path:
@@ -132,6 +217,34 @@ def test_export_from_the_panel_writes_a_decodable_file(xvfb: str, tmp_path: Path
 def test_an_id_conflict_fails_the_ui_test(xvfb: str, tmp_path: Path, media: Path) -> None:
     r = run_scenario(__file__, "id_conflict", _work(tmp_path, media), xvfb)
     assert r["raised"] and "Fit (0)" in r["raised"]
+
+
+def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Path,
+                                                       media: Path) -> None:
+    r = run_scenario(__file__, "record", _work(tmp_path, media), xvfb)
+    # Five Up presses in one slow frame: all applied in the next frame, none later.
+    assert r["after_burst"] == pytest.approx(r["start_focus"] * 1.05 ** 5, rel=1e-9)
+    assert r["trace"] > 3  # the live trace had samples while recording
+    # The picture never moved: the curve editor's space was there before R.
+    assert r["rect_before"] == r["rect_recording"] == r["rect_after"]
+    keys = r["keys"]
+    assert len(keys) >= 2 and r["samples"] > 3
+    assert keys[0][0] == pytest.approx(r["armed_at"], abs=0.05)
+    assert keys[-1][0] == pytest.approx(r["stop_at"], abs=1e-6)  # punched out at the playhead
+    assert r["eval_at_stop"] == pytest.approx(r["focus_at_stop"], rel=1e-6)
+    assert r["dragged_to"] < r["after_burst"]
+    assert r["message"].startswith(f"recorded {len(keys)} keys (")
+    assert f"{r['stop_at']:.2f} s)" in r["message"] and r["level"] == "ok"
+
+
+def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Path,
+                                                        media: Path) -> None:
+    r = run_scenario(__file__, "marks", _work(tmp_path, media), xvfb)
+    assert r["moved"] == pytest.approx(r["mark_focus"] / 1.05 ** 10, rel=1e-9)
+    assert r["jumped"] == r["mark_focus"]
+    assert r["rect_after_1"] == r["rect_fit"]  # 1 no longer changes the view
+    assert r["rect_z"][2] == pytest.approx(r["image_size"][0], rel=1e-6)  # 1:1 pixels
+    assert r["pulled"] == r["mark_focus"] and r["undo_label"] == "pull mark A"
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
+from rackfocus_live.timeline.marks import MarkAction, apply_mark_action, label_for_slot
 from rackfocus_live.ui import panel, timeline_view
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
@@ -154,7 +155,7 @@ class App:
     def _open_window(self) -> None:
         size = self.config.window_size or self.user.window_size
         self.window = open_window(size, self.config.title, vsync=self.config.vsync,
-                                  on_drop=self.input.on_drop)
+                                  on_drop=self.input.on_drop, on_key=self.input.on_key)
 
     def _open_gl(self) -> None:
         self.ctx = create_gl_context()
@@ -194,12 +195,12 @@ class App:
         self.state.image_size = session.size
         self.state.viewer.set_fit()
         self.histogram = None
-        self.state.message = notes[-1] if notes else None
+        self.state.message = None
         self.exporter.suggest_output(session.clip_path)
         self.picture.set_size(session.size, self.state.quality)
         notes.extend(clip_warnings(info))
         if notes:
-            self.state.message = notes[-1]
+            self.state.say(notes[-1], "warning")
         if keys is not None:
             self.open_keys(keys)
         else:
@@ -264,6 +265,28 @@ class App:
     def toggle_record(self) -> None:
         """Arm or stop live recording of the focus (see ``PullController``)."""
         self.pulls.toggle_record()
+
+    def mark_key(self, slot: int, action: MarkAction) -> None:
+        """Focus mark ``slot`` (1..9 = A..I): jump the focus to it, key a pull to it from the
+        playhead, or set it to the current focus (see ``timeline.marks``)."""
+        s = self.state
+        if self.pulls.editor is None:
+            if action != "set":
+                s.say(f"no mark {label_for_slot(slot)} yet (Ctrl+{slot} sets it)", "info")
+                return
+            self.pulls.ensure_editor()
+        editor = self.pulls.editor
+        assert editor is not None
+        result = apply_mark_action(editor.track, action, label_for_slot(slot),
+                                   playhead_s=s.transport.position_s,
+                                   current_focus_m=s.focus_m,
+                                   pull_duration_s=s.pull_duration_s, pull_easing=s.pull_easing)
+        if result.track is not editor.track:
+            editor.apply(f"{action} mark {label_for_slot(slot)}", result.track)
+            self.pulls.sync()
+        if result.focus_m is not None:
+            s.set_focus(result.focus_m)
+        s.say(result.message, "info")
 
     def toggle_hud(self) -> None:
         self.hud_visible = not self.hud_visible
@@ -408,8 +431,9 @@ class App:
     # -- per-frame pieces ------------------------------------------------------------------------
 
     def timeline_shown(self) -> bool:
-        """Whether the curve editor is below the transport bar (there is a pull to edit)."""
-        return self.pulls.editor is not None and self._implot
+        """Whether the curve editor is below the transport bar: always, when ImPlot is there
+        (its space is reserved even without a pull, so the picture never jumps)."""
+        return self._implot
 
     def _handle_events(self, ev: panel.PanelEvents) -> None:
         if ev.open_clip:
@@ -432,6 +456,13 @@ class App:
             self.recover()
         if ev.discard_recovery:
             self.discard_recovery()
+        if ev.tolerance_px is not None:
+            self.pulls.tolerance_px = ev.tolerance_px
+            if self.pulls.recorder is not None:  # the take being recorded uses it too
+                self.pulls.recorder.tolerance = self.pulls.tolerance()
+        if ev.resimplify_px is not None:
+            self.pulls.tolerance_px = ev.resimplify_px
+            self.pulls.resimplify()
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session

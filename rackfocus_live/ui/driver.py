@@ -126,16 +126,17 @@ class UiDriver:
 
     # -- keyboard ------------------------------------------------------------------------------
 
-    def key_down(self, key: int) -> None:
-        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.PRESS, 0)
+    def key_down(self, key: int, mods: int = 0) -> None:
+        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.PRESS, mods)
 
-    def key_up(self, key: int) -> None:
-        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.RELEASE, 0)
+    def key_up(self, key: int, mods: int = 0) -> None:
+        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.RELEASE, mods)
 
-    def tap(self, key: int, *, frames: int = 1) -> None:
-        """Press and release ``key`` within one UI frame (a quick tap), then run ``frames``."""
-        self.key_down(key)
-        self.key_up(key)
+    def tap(self, key: int, *, mods: int = 0, frames: int = 1) -> None:
+        """Press and release ``key`` (with glfw modifier bits ``mods``) within one UI frame (a
+        quick tap), then run ``frames``."""
+        self.key_down(key, mods)
+        self.key_up(key, mods)
         self.frames(frames)
 
     def type_text(self, text: str) -> None:

@@ -29,6 +29,9 @@ from rackfocus_live.ui.viewer import ViewerState
 if TYPE_CHECKING:
     from rackfocus_live.timeline.keyframes import FocusTrack
 
+#: Severity of a panel message, mildest first.
+MessageLevel = Literal["info", "ok", "warning", "error"]
+MESSAGE_LEVELS: tuple[MessageLevel, ...] = ("info", "ok", "warning", "error")
 #: Playback rates offered by the panel and the [ and ] keys.
 RATES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 #: Focus slider range in metres (the slider is logarithmic); clamped further by the lens.
@@ -253,9 +256,11 @@ class UiState:
     #: The loaded keyframe track; while ``follow_track`` is on it drives focus during playback.
     track: FocusTrack | None = None
     follow_track: bool = False
-    #: One-line message for the panel (bad file, nothing to focus on), with the time it was set.
+    #: One-line message for the panel (bad file, nothing to focus on), with the time it was set
+    #: and its severity (``MESSAGE_LEVELS``: the panel colours it).
     message: str | None = None
     message_time: float = 0.0
+    message_level: MessageLevel = "error"
     dragging_focus: bool = False
     pull: FocusPull | None = None
     #: Bumped on every change that needs the current frame re-rendered (focus, lens, overlays).
@@ -392,9 +397,12 @@ class UiState:
             self.revision += 1
         return True
 
-    def say(self, message: str, now: float = 0.0) -> None:
-        """Show a one-line message in the panel (replaces the previous one)."""
+    def say(self, message: str, level: MessageLevel = "error", now: float = 0.0) -> None:
+        """Show a one-line message in the panel (replaces the previous one). ``level``: "info"
+        (what is going on), "ok" (something done: saved, recorded), "warning" (done, but look),
+        "error" (refused or failed)."""
         self.message = message
+        self.message_level = level
         self.message_time = now
 
     # -- transport (thin wrappers so keyboard, panel and tests share one path) -----------------
