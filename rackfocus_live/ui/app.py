@@ -35,6 +35,7 @@ from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.timeline.marks import MarkAction, apply_mark_action, label_for_slot
 from rackfocus_live.ui import panel, timeline_view
+from rackfocus_live.ui.adaptive import PreviewGovernor
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
     BUDGET_PLAYING_S,
@@ -126,6 +127,8 @@ class App:
         self.hud_visible = True
         self.fps = FpsMeter()
         self.clip_fps = FpsMeter()
+        self.governor = PreviewGovernor()
+        self._frame_start: float | None = None
         #: Inverse-depth histogram of the shown frame and its range (panel, overlay ramps).
         self.histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
         self._closed = False
@@ -386,7 +389,9 @@ class App:
         if self._synthetic_dt is not None:
             self._synthetic_now += self._synthetic_dt
         now = self._now()
-        self.fps.tick(time.perf_counter())
+        wall = time.perf_counter()
+        self.fps.tick(wall)
+        self._govern(wall)
         self.input.handle_drops()
         self.input.poll_dialog()
         ww, wh = glfw.get_window_size(self.window)
@@ -434,6 +439,15 @@ class App:
         """Whether the curve editor is below the transport bar: always, when ImPlot is there
         (its space is reserved even without a pull, so the picture never jumps)."""
         return self._implot
+
+    def _govern(self, wall: float) -> None:
+        """Let the governor pick the preset for this frame from the last frame's duration."""
+        frame_s = wall - self._frame_start if self._frame_start is not None else 0.0
+        self._frame_start = wall
+        s = self.state
+        moving = (s.transport.playing or s.dragging_focus or s.pull is not None
+                  or self.pulls.recording)
+        s.adaptive_draft = self.governor.update(frame_s, moving)
 
     def _handle_events(self, ev: panel.PanelEvents) -> None:
         if ev.open_clip:

@@ -262,6 +262,9 @@ class UiState:
     message_time: float = 0.0
     message_level: MessageLevel = "error"
     dragging_focus: bool = False
+    #: The preview is too slow for a moving picture: render it with the draft preset
+    #: (``ui.adaptive``).
+    adaptive_draft: bool = False
     pull: FocusPull | None = None
     #: Bumped on every change that needs the current frame re-rendered (focus, lens, overlays).
     revision: int = 0
@@ -315,8 +318,9 @@ class UiState:
 
     @property
     def effective_quality(self) -> str:
-        """The preset to render with now: cheaper while the focus is being dragged or pulled."""
-        moving = self.dragging_focus or self.pull is not None
+        """The preset to render with now: cheaper while the focus is being dragged or pulled,
+        or while the picture moves faster than the preview can render (``adaptive_draft``)."""
+        moving = self.dragging_focus or self.pull is not None or self.adaptive_draft
         if moving and QUALITY_PRESETS.get(self.quality) and self.quality != DRAG_QUALITY:
             return DRAG_QUALITY
         return self.quality
