@@ -56,7 +56,8 @@ def xvfb() -> Iterator[str]:
         proc.wait()
 
 
-def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (320, 180)) -> Path:
+def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (320, 180),
+                    fps: int = 24) -> Path:
     """Render the demo clip, its depth and metadata into ``folder`` (standalone EGL, here: an EGL
     context next to the window's GLX one on the same display makes GLX refuse the window)."""
     import importlib.util
@@ -66,7 +67,8 @@ def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_demo"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    module.make_demo(folder, module.DemoSpec(width=size[0], height=size[1], frames=frames))
+    module.make_demo(folder, module.DemoSpec(width=size[0], height=size[1], frames=frames,
+                                             fps=fps))
     return folder
 
 

@@ -178,7 +178,51 @@ def scenario_marks(work: Path) -> dict[str, Any]:
         app.close()
 
 
-SCENARIOS = {"export": scenario_export, "id_conflict": scenario_id_conflict,
+def scenario_per_clip(work: Path) -> dict[str, Any]:
+    """Set a mark and the f-stop on clip A, drop clip B (10 fps) on the window, then A again."""
+    import glfw
+
+    app, ui = _open_app(work, settings_path=work / "settings.json")
+    a, b = work / "media" / "demo.mp4", work / "media10" / "demo.mp4"
+    try:
+        ui.frames(2)
+        ui.tap(glfw.KEY_1, mods=glfw.MOD_CONTROL)  # mark A at the current focus (8 m)
+        ui.drag_widget("rackfocus-live/f-stop", 0.1, 0.6, steps=3)
+        a_stop = app.state.lens.f_stop
+        app.input.on_drop(None, [str(b)])  # what glfw calls when a file is dropped
+        ui.frames(2)
+        on_b = {"fps": float(app.state.transport.fps), "track": app.state.track is not None,
+                "f_stop": app.state.lens.f_stop, "clip": str(app.session.clip_path)}
+        app.input.on_drop(None, [str(a)])
+        ui.frames(2)
+        track = app.state.track
+        back = {"marks": [[m.label, m.focus_m] for m in track.marks] if track is not None else [],
+                "f_stop": app.state.lens.f_stop, "fps": float(app.state.transport.fps),
+                "message": app.state.message}
+        return {"a_stop": a_stop, "on_b": on_b, "back": back,
+                "sidecars": sorted(str(p.relative_to(work))
+                                   for p in work.rglob("*.rackfocus.json"))}
+    finally:
+        app.close()
+
+
+def scenario_demo_lens(work: Path) -> dict[str, Any]:
+    """The demo (f/1.4, no breathing) opened and closed: the user's lens settings stay theirs."""
+    app, ui = _open_app(work, demo_clip=work / "media" / "demo.mp4", save_settings=True)
+    try:
+        ui.frames(2)
+        shown = app.state.lens.f_stop
+    finally:
+        app.close()
+    import json as json_module
+
+    saved = json_module.loads((work / "settings.json").read_text())
+    return {"shown": shown, "saved": saved["lens"], "sidecars": [
+        str(p) for p in work.rglob("*.rackfocus.json")]}
+
+
+SCENARIOS = {"per_clip": scenario_per_clip, "demo_lens": scenario_demo_lens,
+             "export": scenario_export, "id_conflict": scenario_id_conflict,
              "record": scenario_record, "marks": scenario_marks}
 
 
@@ -245,6 +289,30 @@ def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Pat
     assert r["rect_after_1"] == r["rect_fit"]  # 1 no longer changes the view
     assert r["rect_z"][2] == pytest.approx(r["image_size"][0], rel=1e-6)  # 1:1 pixels
     assert r["pulled"] == r["mark_focus"] and r["undo_label"] == "pull mark A"
+
+
+def test_each_clip_keeps_its_own_pull_marks_and_lens(xvfb: str, tmp_path: Path,
+                                                     media: Path) -> None:
+    work = _work(tmp_path, media)
+    make_demo_media(work / "media10", frames=20, fps=10)
+    r = run_scenario(__file__, "per_clip", work, xvfb)
+    assert r["a_stop"] != 1.4  # the drag changed A's f-stop
+    # B starts clean: no pull or marks of A, its own frame rate, the user's lens, not A's.
+    assert r["on_b"]["clip"].endswith("media10/demo.mp4")
+    assert r["on_b"]["fps"] == 10.0 and not r["on_b"]["track"]
+    assert r["on_b"]["f_stop"] != r["a_stop"]
+    # Back on A: its mark and f-stop, from its sidecar; B, untouched, got none.
+    assert r["back"]["marks"] == [["A", 8.0]] and r["back"]["f_stop"] == r["a_stop"]
+    assert r["back"]["fps"] == 24.0 and "restored" in r["back"]["message"]
+    assert r["sidecars"] == ["media/demo.rackfocus.json"]
+
+
+def test_the_demos_camera_is_never_saved_as_the_users_lens(xvfb: str, tmp_path: Path,
+                                                           media: Path) -> None:
+    r = run_scenario(__file__, "demo_lens", _work(tmp_path, media), xvfb)
+    assert r["shown"] == 1.4  # the demo shows with its own camera...
+    assert r["saved"]["f_stop"] == 2.8 and r["saved"]["focus_breathing"] is True  # ...not kept
+    assert r["sidecars"] == []
 
 
 if __name__ == "__main__":

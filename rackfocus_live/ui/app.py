@@ -33,9 +33,12 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
+from rackfocus_live.timeline.keyframes import FocusTrack
 from rackfocus_live.timeline.marks import MarkAction, apply_mark_action, label_for_slot
+from rackfocus_live.timeline.pull import Pull
 from rackfocus_live.ui import panel, timeline_view
 from rackfocus_live.ui.adaptive import PreviewGovernor
+from rackfocus_live.ui.clipstate import ClipState, load_clip_state, save_clip_state
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
     BUDGET_PLAYING_S,
@@ -48,7 +51,7 @@ from rackfocus_live.ui.input import InputHandler
 from rackfocus_live.ui.layout import draw_windows, viewport
 from rackfocus_live.ui.picture import Picture
 from rackfocus_live.ui.probe import WidgetProbe
-from rackfocus_live.ui.pulls import PullController
+from rackfocus_live.ui.pulls import PullController, media_identity
 from rackfocus_live.ui.recovery import PullAutosave, RecoveryOffer, find_recovery
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.settings_store import LensSettings, SettingsStore, UserSettings
@@ -82,6 +85,8 @@ class AppConfig:
         title: window title.
         test_mode: record widget rectangles by label and fail on ImGui ID conflicts
             (``ui.probe``), so tests and benchmarks can drive the window (``ui.driver``).
+        demo_clip: the bundled demo's clip, when it is what ``clip`` opens: its camera is never
+            kept as the user's lens, and it gets no sidecar.
     """
 
     clip: Path | None = None
@@ -97,6 +102,7 @@ class AppConfig:
     vsync: bool = True
     title: str = "rackfocus-live"
     test_mode: bool = False
+    demo_clip: Path | None = None
 
 
 class App:
@@ -114,6 +120,10 @@ class App:
         self._synthetic_now = 0.0
         self.state = UiState(transport=Transport(time_source=self._now))
         self._apply_settings()
+        #: The lens a real clip without saved state starts with: the user's last one.
+        self._default_lens = _lens_from_settings(self.user.lens, 2.0)
+        self._clip_lens = self.state.lens
+        self._entered_once = False
         self.input = InputHandler(self)
         self.exporter = ExportController()
         self.session: MediaSession | None = None
@@ -178,8 +188,16 @@ class App:
         *, keys: str | Path | None = None,
     ) -> bool:
         """Open a clip (and depth); on a bad file say why and keep what was open. Returns success.
+
+        Another clip starts from its own saved state (``ui.clipstate``) or clean defaults; the
+        clip it replaces keeps its state in its sidecar. Re-opening the same clip (another depth
+        file or mapping) keeps the pull and the lens.
         """
-        mapping = mapping or self.state.mapping
+        same_clip = self.session is not None and _same_file(self.session.clip_path, clip)
+        saved = None if same_clip else self._read_clip_state(clip)
+        if mapping is None and saved is not None:
+            mapping = saved.pull.depth
+        mapping = mapping or (self.state.mapping if same_clip else DepthMapping())
         notes: list[str] = []
         try:
             session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes)
@@ -190,6 +208,8 @@ class App:
             self.state.say(f"{clip}: cannot open ({exc})")
             return False
         if self.session is not None:
+            if not same_clip:
+                self._store_clip_state()
             self.session.close()
         self.session = session
         self.state.mapping = mapping
@@ -204,12 +224,73 @@ class App:
         notes.extend(clip_warnings(info))
         if notes:
             self.state.say(notes[-1], "warning")
+        if not same_clip:
+            self._enter_clip(saved, keys)
+        elif keys is not None:
+            self.open_keys(keys)
+        return True
+
+    # -- per-clip state --------------------------------------------------------------------------
+
+    @property
+    def showing_demo(self) -> bool:
+        """Whether the open clip is the bundled demo (its camera is not the user's lens)."""
+        return (self.config.demo_clip is not None and self.session is not None
+                and _same_file(self.session.clip_path, self.config.demo_clip))
+
+    def _read_clip_state(self, clip: str | Path) -> ClipState | None:
+        if self.config.demo_clip is not None and _same_file(clip, self.config.demo_clip):
+            return None
+        try:
+            return load_clip_state(clip, None)
+        except InputError as exc:
+            self.state.say(f"ignoring the clip's saved state: {exc}", "warning")
+            return None
+
+    def _enter_clip(self, saved: ClipState | None, keys: str | Path | None) -> None:
+        """Start the just-opened clip from its saved state, or from clean defaults."""
+        s = self.state
+        self.pulls.clear()
+        s.pull = None
+        first = not self._entered_once
+        self._entered_once = True
+        if first and self.config.lens is not None:
+            lens = self.config.lens  # given on the command line (or the demo's camera)
+        elif saved is not None and saved.pull.lens is not None:
+            lens = saved.pull.lens
+        else:
+            lens = self._default_lens  # the user's last lens on real footage
+        s.lens = lens
+        s.revision += 1
+        self._clip_lens = lens
         if keys is not None:
             self.open_keys(keys)
+        elif saved is not None:
+            self.pulls.adopt(saved.pull.track)
+            s.say(f"restored this clip's pull, marks and lens from {saved.path.name}", "info")
+            if saved.warnings:
+                s.say(saved.warnings[0], "warning")
+            self._offer_recovery()
         else:
             self.pulls.reset_recorder()
             self._offer_recovery()
-        return True
+
+    def _store_clip_state(self) -> None:
+        """Keep the state of the open clip in its sidecar, if the user changed anything."""
+        session = self.session
+        if session is None or self.showing_demo:
+            return
+        track = self.state.track
+        touched = track is not None and (len(track.keys) > 0 or len(track.marks) > 0
+                                         or len(track.samples) > 0)
+        if not touched and self.state.lens == self._clip_lens:
+            return
+        pull = Pull(track if track is not None else FocusTrack(fps=session.info.fps),
+                    media_identity(session.info), self.state.mapping, self.state.lens)
+        try:
+            save_clip_state(session.clip_path, pull)
+        except InputError as exc:
+            self.state.say(f"could not keep this clip's state: {exc}", "warning")
 
     def open_depth(self, depth: str | Path | None, mapping: DepthMapping | None = None) -> bool:
         """Re-open the current clip with another depth file or mapping."""
@@ -517,11 +598,13 @@ class App:
         if self._closed:
             return
         self._closed = True
+        on_demo = self.showing_demo
         try:
             try:
                 # Unsaved pull edits (or a take in progress) go to the autosave, offered back at
                 # the next start: closing never loses work.
                 self.autosave.flush(self.session.info if self.session else None)
+                self._store_clip_state()
                 # The export renders with the shared shader cache, and its threads must be
                 # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
@@ -530,7 +613,7 @@ class App:
                     self.session.close()
                     self.session = None
         finally:
-            self._save_settings()
+            self._save_settings(keep_lens=not on_demo)
             self.ctx.screen.use()  # nothing of ours may stay bound while it is released
             self.picture.release()
             self.programs.release()
@@ -544,11 +627,14 @@ class App:
     def _close_window(self) -> None:
         close_window(self.window)
 
-    def _save_settings(self) -> None:
+    def _save_settings(self, *, keep_lens: bool = True) -> None:
+        """Write the user's settings; ``keep_lens`` off: leave their lens as it was (the demo's
+        camera is not the user's lens)."""
         if not self.config.save_settings:
             return
         u = self.user
-        u.lens = LensSettings.from_lens(self.state.lens)
+        if keep_lens:
+            u.lens = LensSettings.from_lens(self.state.lens)
         u.quality = self.state.quality
         u.pull_duration_s = self.state.pull_duration_s
         u.pull_easing = self.state.pull_easing
@@ -568,6 +654,13 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def _lens_from_settings(lens: LensSettings, focus_m: float) -> LensState:

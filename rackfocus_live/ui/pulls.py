@@ -112,6 +112,23 @@ class PullController:
         self.state.say(f"re-simplified the recorded takes: {n} keys at "
                        f"{self.tolerance_px:g} px", "ok")
 
+    def clear(self) -> None:
+        """No pull (a clip opened with no state of its own)."""
+        if self.recorder is not None and self.recorder.armed:
+            self.recorder.cancel()
+        self.editor, self.recorder, self.path = None, None, None
+        self.state.track = None
+        self.state.follow_track = False
+        self.state.revision += 1
+
+    def adopt(self, track: FocusTrack) -> None:
+        """Make ``track`` the pull (restored clip state; "Save pull" still asks CLIP.pull.json).
+        """
+        self.editor = TrackEditor(track)
+        self.path = None
+        self.state.set_track(self.editor.track)
+        self.reset_recorder()
+
     def ensure_editor(self) -> None:
         """An empty pull at the clip's frame rate when there is none yet (to record or mark)."""
         if self.editor is None:
