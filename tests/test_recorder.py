@@ -11,7 +11,7 @@ import pytest
 from rackfocus_live.lens import LensState
 from rackfocus_live.timeline.easing import get_easing
 from rackfocus_live.timeline.keyframes import FocusTrack, Key, Samples, frame_times
-from rackfocus_live.timeline.recorder import Recorder, punch_in
+from rackfocus_live.timeline.recorder import Recorder, punch_in, resimplify
 from rackfocus_live.timeline.simplify import CocTolerance, fit_keys
 from rackfocus_live.timeline.undo import TrackEditor
 
@@ -183,7 +183,7 @@ def test_drag_edits_merge_into_one_step() -> None:
     assert not editor.apply("noop", start)  # an edit that changes nothing is not a step
 
 
-def test_backwards_time_starts_a_new_take_and_disarm_commits() -> None:
+def test_a_seek_back_ends_a_part_and_disarm_commits_the_take_as_one_step() -> None:
     editor = TrackEditor(FocusTrack(fps=FPS))
     recorder = Recorder(editor, CocTolerance(LENS, WIDTH))
     recorder.sample(0.0, 2.0)  # not armed: ignored
@@ -192,12 +192,87 @@ def test_backwards_time_starts_a_new_take_and_disarm_commits() -> None:
     for t in (1.0, 1.1, 1.2):
         recorder.sample(t, 2.0)
     recorder.sample(1.2, 2.5)  # the same frame again: latest value wins
-    first = recorder.sample(0.5, 3.0)  # loop back: the first take is committed
-    assert first is not None and first.samples.focus_m.tolist() == [2.0, 2.0, 2.5]
+    recorder.sample(0.5, 3.0)  # a seek back: the first part ends there
     recorder.sample(0.6, 3.0)
-    second = recorder.disarm()
-    assert second is not None and second.start_s == 0.5 and not recorder.armed
+    assert [p.focus_m.tolist() for p in recorder.pending_parts()] == [[2.0, 2.0, 2.5],
+                                                                      [3.0, 3.0]]
+    take = recorder.disarm()
+    assert take is not None and take.spans == ((1.0, 1.2), (0.5, 0.6)) and not recorder.armed
     assert editor.undo_label == "record" and editor.track.evaluate(0.55) == 3.0
+    assert editor.track.evaluate(1.1) == 2.0
+    editor.undo()  # both parts in one step
+    assert not editor.track.keys
+
+
+def test_a_take_replaces_exactly_the_keys_inside_its_range() -> None:
+    old = [Key(t, 9.0) for t in (0.0, 0.1, 2.0, 5.0, 9.6, 9.7)]
+    editor = TrackEditor(FocusTrack(old, fps=Fraction(10)))
+    recorder = Recorder(editor, CocTolerance(LENS, WIDTH), duration_s=10.0)
+    recorder.arm()
+    for t in np.arange(1.0, 6.01, 0.3):  # a slow preview: every third frame shown
+        recorder.sample(float(t), 2.0)
+    take = recorder.stop(end_s=6.5)  # stopped at 6.5 s: held up to there
+    assert take is not None and take.end_s == 6.5
+    track = editor.track
+    times = [k.time for k in track.keys]
+    assert 2.0 not in times and 5.0 not in times  # old keys inside the take: gone
+    assert {0.0, 0.1, 9.6, 9.7} <= set(times)  # outside: kept
+    assert track.evaluate_many(np.linspace(1.0, 6.5, 56)).tolist() == pytest.approx([2.0] * 56)
+
+
+def test_a_take_that_wraps_around_the_loop_covers_both_ends() -> None:
+    """Recording from 6 s through the loop's end to 3 s: one take, 6 s..end and 0..3 s."""
+    fps = Fraction(10)
+    old = [Key(t, 9.0) for t in (0.0, 0.1, 5.0, 9.6, 9.7)]
+    editor = TrackEditor(FocusTrack(old, fps=fps))
+    recorder = Recorder(editor, CocTolerance(LENS, WIDTH), duration_s=10.0)
+    recorder.arm()
+    for t in np.arange(6.0, 9.55, 0.4):  # the last frame shown before the wrap: 9.2 s
+        recorder.sample(round(float(t), 3), 2.0)
+    for t in np.arange(0.3, 3.01, 0.4):  # the first after it: 0.3 s
+        recorder.sample(round(float(t), 3), 4.0)
+    take = recorder.stop(end_s=3.0)
+    assert take is not None
+    assert take.spans == ((6.0, 9.9), (0.0, 3.0))
+    assert take.describe() == f"recorded {len(take.keys)} keys (6.00-9.90 s + 0.00-3.00 s)"
+    track = editor.track
+    kept = [k.time for k in track.keys if k.focus_m == 9.0]
+    assert 5.0 in kept and all(3.0 < t < 6.0 for t in kept)  # only what lies between
+    assert track.evaluate_many(np.linspace(0.0, 3.0, 31)).tolist() == pytest.approx([4.0] * 31)
+    assert track.evaluate_many(np.linspace(6.0, 9.9, 40)).tolist() == pytest.approx([2.0] * 40)
+    editor.undo()
+    assert editor.track.keys == tuple(old)
+
+
+def test_a_hold_then_a_move_stays_a_hold_then_a_move() -> None:
+    """Hold 2.43 m until 4.0 s, then pull to 2.82 m: not one ramp from start to end, even
+    though the whole move is within a pixel of blur (35 mm f/1.4 on 640 px)."""
+    lens = LensState(focal_length_mm=35.0, f_stop=1.4, sensor_width_mm=36.0,
+                     focus_breathing=False)
+    tol = CocTolerance(lens, 640, 0.5, (1.0, 9.0))
+    times = np.round(np.arange(0.2, 9.6, 0.4), 3)  # a 2.5 fps preview
+    focus = np.where(times < 4.0, 2.43, 2.82)
+    keys = fit_keys(times, focus, tol)
+    track = FocusTrack(keys, fps=Fraction(24))
+    assert track.evaluate_many(times).tolist() == focus.tolist()  # every sample as performed
+    assert track.evaluate(2.0) == 2.43 and track.evaluate(6.0) == 2.82  # flat, not a ramp
+
+
+def test_resimplify_with_a_looser_tolerance_keeps_the_raw_take() -> None:
+    editor = TrackEditor(FocusTrack(fps=FPS))
+    recorder = Recorder(editor, CocTolerance(LENS, WIDTH, 0.1))
+    recorder.arm()
+    times = frame_times(144, FPS)
+    rng = np.random.default_rng(3)
+    focus = pull_and_hold(times) * (1 + 0.01 * rng.standard_normal(times.shape))
+    perform(recorder, times, focus)
+    recorder.stop()
+    tight = editor.track
+    loose, n = resimplify(tight, CocTolerance(LENS, WIDTH, 4.0))
+    assert n == len(loose.keys) < len(tight.keys)
+    assert loose.samples == tight.samples  # the raw take is kept
+    err = CocTolerance(LENS, WIDTH, 4.0).error_px(loose.evaluate_many(times), focus)
+    assert float(np.max(err)) <= 4.0 + 1e-9
 
 
 def test_live_track_holds_the_take_in_progress_exactly() -> None:

@@ -112,10 +112,16 @@ def test_fps_meter_and_hud_lines() -> None:
     for i in range(21):
         meter.tick(i * 0.04)
     assert meter.fps == pytest.approx(25.0)
+    slow = FpsMeter()  # 2 fps for a minute, then 10 fps for 3 s: the HUD says 10 at once
+    for i in range(120):
+        slow.tick(i * 0.5)
+    for i in range(1, 31):
+        slow.tick(59.5 + i * 0.1)
+    assert slow.fps == pytest.approx(10.0) and slow.frame_ms == pytest.approx(100.0)
     lines = HudStats(render_fps=60, clip_fps=23.9, nominal_fps=24, dropped=3, queue_fill=0.5,
                      gpu_ms=None, quality="draft", size=(640, 360)).lines()
     text = "\n".join(lines)
-    assert "60.0 fps" in text and "23.9/24" in text and "dropped 3" in text
+    assert "draw  60.0 fps" in text and "clip  23.9 of 24" in text and "dropped 3" in text
     assert "queue  50%" in text and "n/a" in text and "640x360" in text
 
 

@@ -111,25 +111,3 @@ def test_double_click_adds_a_key_and_delete_removes_it(ui: Headless) -> None:
     io.add_key_event(imgui.Key.delete, False)
     ui.frame()
     assert len(ui.editor.track.keys) == 2 and ui.editor.undo_label == "delete key"
-
-
-def test_number_keys_jump_set_and_pull_to_marks(ui: Headless) -> None:
-    io = imgui.get_io()
-    ui.frame()
-
-    def press(key: Any, mod: Any = None) -> tv.TimelineEvents:
-        if mod is not None:
-            io.add_key_event(mod, True)
-        io.add_key_event(key, True)
-        events = ui.frame()
-        io.add_key_event(key, False)
-        if mod is not None:
-            io.add_key_event(mod, False)
-        ui.frame()
-        return events
-
-    assert press(imgui.Key._1).focus_m == 2.0  # jump to A
-    press(imgui.Key._2, imgui.Key.mod_ctrl)  # set B to the current focus (3 m)
-    assert ui.editor.track.mark("B") is not None and ui.editor.track.mark("B").focus_m == 3.0
-    press(imgui.Key._1, imgui.Key.mod_shift)  # pull to A from the playhead (2 s), 1 s long
-    assert ui.editor.track.evaluate(3.0) == 2.0 and ui.editor.undo_label == "pull mark A"

@@ -154,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             lens = _lens_from_settings(last.lens, 2.0)
         lens = dataclasses.replace(lens, **overrides)  # type: ignore[arg-type]
     config = AppConfig(clip=clip, depth=depth, keys=keys, mapping=mapping, lens=lens,
+                       demo_clip=clip if args.clip is None else None,
                        quality=args.quality, window_size=window,
                        # A scripted screenshot must not change the user's preferences.
                        save_settings=not (args.no_save_settings or args.screenshot))

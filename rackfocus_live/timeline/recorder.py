@@ -13,7 +13,18 @@ before and one frame after the take (``FocusTrack.split_at``), keys in between a
 the take's keys, and the one-frame gaps become linear transitions. Every frame outside the take
 evaluates as before (to floating-point precision).
 
-A backwards jump in media time (loop, seek) ends the take and starts a new one.
+A take spans from the media time recording started at to where it was stopped (punch in /
+punch out): ``stop(end_s)`` holds the last focus up to the playhead, so a take stopped between two
+shown frames (a slow preview shows few) still replaces every key up to where the user stopped.
+
+A take that wraps around the loop is one take in two parts: the part before the wrap runs to
+the clip's end, the part after starts at 0 (nothing the performer did is left out at either end,
+and no key of an older take survives in between). Both parts go into the track as one undo step,
+and ``Take.describe()`` reports both ranges. Any other backwards jump (a seek) ends the part
+there.
+
+The raw samples stay on the track (and in the keyframe file); ``resimplify`` fits them again
+with another tolerance.
 """
 
 from __future__ import annotations
@@ -25,8 +36,11 @@ import numpy as np
 
 from rackfocus_live.timeline.easing import LINEAR
 from rackfocus_live.timeline.keyframes import TIME_EPS, FocusTrack, Key, Samples
-from rackfocus_live.timeline.simplify import CocTolerance, fit_keys
+from rackfocus_live.timeline.simplify import DEFAULT_SHAPE_FRACTION, CocTolerance, fit_keys
 from rackfocus_live.timeline.undo import TrackEditor
+
+#: Recorded samples further apart than this belong to different takes (``resimplify``).
+RUN_GAP_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +56,35 @@ class Take:
     samples: Samples
     keys: tuple[Key, ...]
     max_error_px: float
+    #: (start, end) media time of each part: two when the take wrapped around the loop.
+    spans: tuple[tuple[float, float], ...] = ()
 
     @property
     def start_s(self) -> float:
-        return float(self.samples.time[0])
+        return self.spans[0][0] if self.spans else float(self.samples.time[0])
 
     @property
     def end_s(self) -> float:
-        return float(self.samples.time[-1])
+        return self.spans[-1][1] if self.spans else float(self.samples.time[-1])
+
+    def describe(self) -> str:
+        """One line for the user: how many keys, over which time range(s)."""
+        spans = self.spans or ((self.start_s, self.end_s),)
+        ranges = " + ".join(f"{a:.2f}-{b:.2f} s" for a, b in spans)
+        noun = "key" if len(self.keys) == 1 else "keys"
+        return f"recorded {len(self.keys)} {noun} ({ranges})"
 
 
-def punch_in(track: FocusTrack, keys: list[Key] | tuple[Key, ...], samples: Samples) -> FocusTrack:
+def punch_in(track: FocusTrack, keys: list[Key] | tuple[Key, ...], samples: Samples,
+             clip_end_s: float | None = None) -> FocusTrack:
     """``track`` with the span of ``samples`` replaced by ``keys`` (see the module docstring).
 
     Args:
         track: the track before the take.
         keys: keys covering [samples.time[0], samples.time[-1]].
         samples: the take's raw samples; they replace the track's samples in that span.
+        clip_end_s: the clip's duration, if known: a take reaching its last frame leaves no
+            boundary key after the clip.
     """
     t0, t1 = float(samples.time[0]), float(samples.time[-1])
     new_samples = track.samples.punched(t0, t1, samples)
@@ -68,10 +94,11 @@ def punch_in(track: FocusTrack, keys: list[Key] | tuple[Key, ...], samples: Samp
     a, b = t0 - frame, t1 + frame
     # Before frame 0 there is nothing to keep, so no boundary key there.
     has_before = a > -0.5 * frame
+    has_after = clip_end_s is None or b < clip_end_s - TIME_EPS
     split = track.split_at(a) if has_before else track
-    split = split.split_at(b)
+    split = split.split_at(b) if has_after else split
     before = [k for k in split.keys if has_before and k.time <= a + TIME_EPS]
-    after = [k for k in split.keys if k.time >= b - TIME_EPS]
+    after = [k for k in split.keys if has_after and k.time >= b - TIME_EPS]
     if before:
         before[-1] = replace(before[-1], easing=LINEAR)
     inner = list(keys)
@@ -86,15 +113,21 @@ class Recorder:
     Args:
         editor: owns the track; a take is applied as one "record" step.
         tolerance: the CoC tolerance for simplification (lens, width, px, depth range).
+        duration_s: the clip's duration (a loop wrap runs the take to its last frame); None:
+            unknown, the part ends at its last sample.
     """
 
-    def __init__(self, editor: TrackEditor, tolerance: CocTolerance) -> None:
+    def __init__(self, editor: TrackEditor, tolerance: CocTolerance,
+                 duration_s: float | None = None) -> None:
         self.editor = editor
         self.tolerance = tolerance
+        self.duration_s = duration_s
         self._armed = False
         self._t: list[float] = []
         self._f: list[float] = []
         self._n: list[float] = []
+        #: Parts of the take that ended at a loop wrap or a seek (not yet in the track).
+        self._parts: list[Samples] = []
 
     @property
     def armed(self) -> bool:
@@ -103,7 +136,7 @@ class Recorder:
     @property
     def recording(self) -> bool:
         """True while a take has samples that are not yet in the track."""
-        return bool(self._t)
+        return bool(self._t) or bool(self._parts)
 
     def arm(self) -> None:
         """Arm recording: samples are taken from now on."""
@@ -115,65 +148,135 @@ class Recorder:
         self._armed = False
         return take
 
-    def sample(self, time_s: float, focus_m: float, f_stop: float | None = None) -> Take | None:
-        """Record the focus shown at media time ``time_s`` (ignored unless armed).
-
-        Returns:
-            The committed take when a backwards jump in time ended one, else None.
-        """
+    def sample(self, time_s: float, focus_m: float, f_stop: float | None = None) -> None:
+        """Record the focus shown at media time ``time_s`` (ignored unless armed)."""
         if not self._armed:
-            return None
+            return
         if not (math.isfinite(time_s) and math.isfinite(focus_m) and focus_m > 0):
-            return None
+            return
         stop = math.nan if f_stop is None else float(f_stop)
-        committed = None
         if self._t and time_s <= self._t[-1] + TIME_EPS:
             if time_s >= self._t[-1] - TIME_EPS:
                 # The same frame shown again (e.g. a stall): keep the latest focus.
                 self._f[-1], self._n[-1] = float(focus_m), stop
-                return None
-            committed = self.stop()
+                return
+            wrapped = self._is_wrap(time_s)
+            if wrapped:
+                self._hold_to(self._last_frame_s())
+            self._end_part()
+            if wrapped and time_s > TIME_EPS:
+                # The frames from 0 to here went by at the focus the performer had: hold it.
+                self._t.append(0.0)
+                self._f.append(float(focus_m))
+                self._n.append(stop)
         self._t.append(float(time_s))
         self._f.append(float(focus_m))
         self._n.append(stop)
-        return committed
+
+    def _last_frame_s(self) -> float:
+        track = self.editor.track
+        if self.duration_s is None:
+            return self._t[-1]
+        return max(self._t[-1], self.duration_s - track.fps.denominator / track.fps.numerator)
+
+    def _is_wrap(self, time_s: float) -> bool:
+        """A jump back from near the end to near the start: the loop, not a seek."""
+        if self.duration_s is None:
+            return False
+        steps = np.diff(self._t) if len(self._t) > 1 else np.array([0.0])
+        reach = max(0.5, 3.0 * float(np.median(steps)))
+        return self._t[-1] >= self.duration_s - reach and time_s <= reach
+
+    def _hold_to(self, end_s: float) -> None:
+        if self._t and end_s > self._t[-1] + TIME_EPS:
+            self._t.append(float(end_s))
+            self._f.append(self._f[-1])
+            self._n.append(self._n[-1])
+
+    def _end_part(self) -> None:
+        if self._t:
+            self._parts.append(self._current())
+        self._t, self._f, self._n = [], [], []
+
+    def _current(self) -> Samples:
+        has_stop = any(not math.isnan(v) for v in self._n)
+        return Samples(self._t, self._f, self._n if has_stop else None)
 
     def cancel(self) -> None:
         """Drop the take in progress."""
         self._t, self._f, self._n = [], [], []
+        self._parts = []
+
+    def pending_parts(self) -> list[Samples]:
+        """The parts of the take in progress, in recording order (empty when not recording)."""
+        return [*self._parts, self._current()] if self._t else list(self._parts)
 
     def pending_samples(self) -> Samples:
-        """The samples of the take in progress (empty when not recording)."""
-        has_stop = any(not math.isnan(v) for v in self._n)
-        return Samples(self._t, self._f, self._n if has_stop else None)
+        """The samples of the take in progress, all parts, in time order (the live trace)."""
+        return _merge(self.pending_parts())
 
-    def stop(self) -> Take | None:
-        """End the take: simplify it and punch it into the track as one undo step."""
-        if not self._t:
-            return None
-        samples = self.pending_samples()
+    def stop(self, end_s: float | None = None) -> Take | None:
+        """End the take (held at its last focus up to media time ``end_s``, the playhead, if
+        later): simplify every part and punch them into the track as one undo step."""
+        if end_s is not None and math.isfinite(end_s):
+            self._hold_to(end_s)
+        parts = self.pending_parts()
         self.cancel()
+        if not parts:
+            return None
         track = self.editor.track
-        keys = fit_keys(samples.time, samples.focus_m, self.tolerance, track.space,
-                        samples.f_stop if samples.has_f_stop else None)
-        new = punch_in(track, keys, samples)
-        self.editor.apply("record", new)
-        fit = new.evaluate_many(samples.time)
+        keys: list[Key] = []
+        for part in parts:
+            part_keys = fit_keys(part.time, part.focus_m, self.tolerance, track.space,
+                                 part.f_stop if part.has_f_stop else None)
+            track = punch_in(track, part_keys, part, self.duration_s)
+            keys += part_keys
+        self.editor.apply("record", track)
+        samples = _merge(parts)
+        fit = track.evaluate_many(samples.time)
         err = float(np.max(self.tolerance.error_px(fit, samples.focus_m)))
-        return Take(samples, tuple(keys), err)
+        spans = tuple((float(p.time[0]), float(p.time[-1])) for p in parts)
+        return Take(samples, tuple(keys), err, spans)
 
     def live_track(self) -> FocusTrack:
         """The track as it would be with the take in progress, unsimplified (one linear key per
         sample): what an autosave during recording should write, so a crash loses nothing of
         the performance but the last autosave interval."""
         track = self.editor.track
-        if not self._t:
-            return track
-        samples = self.pending_samples()
-        stops = samples.f_stop
-        keys = [
-            Key(float(t), float(f), None if math.isnan(s) else float(s), LINEAR)
-            for t, f, s in zip(samples.time, samples.focus_m, stops, strict=True)
-        ]
-        return punch_in(track, keys, samples)
+        for part in self.pending_parts():
+            keys = [
+                Key(float(t), float(f), None if math.isnan(s) else float(s), LINEAR)
+                for t, f, s in zip(part.time, part.focus_m, part.f_stop, strict=True)
+            ]
+            track = punch_in(track, keys, part, self.duration_s)
+        return track
+
+
+def _merge(parts: list[Samples]) -> Samples:
+    """Parts of a take (disjoint in time) as one sorted set of samples; on overlap (a seek back
+    over what was just recorded) the later part wins."""
+    out = Samples()
+    for part in parts:
+        if len(part):
+            out = out.punched(float(part.time[0]), float(part.time[-1]), part)
+    return out
+
+
+def resimplify(track: FocusTrack, tolerance: CocTolerance,
+               shape_fraction: float = DEFAULT_SHAPE_FRACTION) -> tuple[FocusTrack, int]:
+    """Fit the track's raw recorded samples again (e.g. with another tolerance): each run of
+    samples (a take; runs are split where samples are more than a second apart) replaces the
+    keys in its span, as when it was recorded. Returns the new track and its number of keys.
+    """
+    s = track.samples
+    if len(s) == 0:
+        return track, len(track.keys)
+    cuts = np.flatnonzero(np.diff(s.time) > RUN_GAP_S) + 1
+    out = track
+    for idx in np.split(np.arange(len(s)), cuts):
+        part = Samples(s.time[idx], s.focus_m[idx], s.f_stop[idx])
+        keys = fit_keys(part.time, part.focus_m, tolerance, track.space,
+                        part.f_stop if part.has_f_stop else None, shape_fraction)
+        out = punch_in(out, keys, part)
+    return out, len(out.keys)
 

@@ -11,8 +11,15 @@ Without breathing the difference between two focus distances S1, S2 is K0 * |1/S
 every subject depth z. With breathing it is affine in 1/z, so its largest value over a depth
 range [near, far] is at one of the two ends; ``CocTolerance.error_px`` takes that maximum.
 
-Fitting: holds (runs of samples that stay within the tolerance) are found first and get keys at
-both ends, where a focus puller would put them. Between those, greedy farthest reach: from a
+Simplified in blur *and* in shape: a pull that changes the picture by less than the CoC tolerance
+still changes where the focus sits on the curve editor, and a performer who held a distance and
+then moved expects to see a flat line and then a move, not one ramp across both. So a fitted
+segment must also stay within ``shape_fraction`` of the take's own range of focus (in the track's
+interpolation space), and the keys at the ends of holds are never merged away.
+
+Fitting: holds (runs of samples that stay within the tolerance for at least ``MIN_HOLD_S``) are
+found first and get keys at both ends, where a focus puller would put them. Between those,
+greedy farthest reach: from a
 key, the segment is extended as far as some easing (linear, hold, the monotone named eases, or a
 least-squares CSS cubic-bezier) reproduces every sample in it within the tolerance; exponential
 then binary search on the end, so a take of n samples costs O(k log n) segment fits for k keys.
@@ -44,6 +51,13 @@ from rackfocus_live.timeline.easing import (
 from rackfocus_live.timeline.keyframes import FloatArray, Key, Space, from_space, to_space
 
 DEFAULT_TOLERANCE_PX = 0.5
+#: How far a fitted segment may stray from the take, as a fraction of the take's focus range (in
+#: the interpolation space): keeps the shape of the performance visible on the curve editor.
+DEFAULT_SHAPE_FRACTION = 0.08
+#: The shape tolerance never drops below this fraction of the focus (in the space's units).
+SHAPE_FLOOR = 0.002
+#: A run of samples standing still for this long is a hold (whatever the playback rate).
+MIN_HOLD_S = 0.3
 
 #: Candidate eases tried on every segment, simplest first (ties go to the earlier one).
 FIT_EASINGS: tuple[Easing, ...] = (
@@ -137,25 +151,30 @@ def fit_css_bezier(u: FloatArray, p: FloatArray, iterations: int = 6) -> Easing 
 
 
 def _segment_easing(
-    u: FloatArray, w: FloatArray, focus: FloatArray, space: Space, tol: CocTolerance
+    u: FloatArray, w: FloatArray, focus: FloatArray, space: Space, tol: CocTolerance,
+    shape_tol: float = math.inf,
 ) -> Easing | None:
-    """The best easing reproducing samples w (interpolation space) on [0, 1], or None."""
+    """The best easing reproducing samples w (interpolation space) on [0, 1] within the CoC
+    tolerance and within ``shape_tol`` in w, or None."""
     w0, w1 = w[0], w[-1]
     dw = w1 - w0
-    best: Easing | None = None
+
+    def within(ease: Easing) -> bool:
+        fit_w = w0 + dw * ease(u)
+        if float(np.max(np.abs(fit_w - w))) > shape_tol:
+            return False
+        err = float(np.max(tol.error_px(from_space(fit_w, space), focus)))
+        return err <= tol.tolerance_px
+
     for ease in FIT_EASINGS:
         # First fit in preference order, not least error: simpler eases are nicer to edit.
-        err = float(np.max(tol.error_px(from_space(w0 + dw * ease(u), space), focus)))
-        if err <= tol.tolerance_px:
-            best = ease
-            break
-    if best is None and dw != 0.0:
+        if within(ease):
+            return ease
+    if dw != 0.0:
         bez = fit_css_bezier(u, (w - w0) / dw)
-        if bez is not None:
-            err = float(np.max(tol.error_px(from_space(w0 + dw * bez(u), space), focus)))
-            if err <= tol.tolerance_px:
-                best = bez
-    return best
+        if bez is not None and within(bez):
+            return bez
+    return None
 
 
 def fit_keys(
@@ -164,6 +183,7 @@ def fit_keys(
     tolerance: CocTolerance,
     space: Space = "inverse",
     f_stop: npt.ArrayLike | None = None,
+    shape_fraction: float = DEFAULT_SHAPE_FRACTION,
 ) -> list[Key]:
     """Few eased keys reproducing the samples within ``tolerance`` (see the module docstring).
 
@@ -174,6 +194,8 @@ def fit_keys(
         space: the interpolation space of the track the keys go into.
         f_stop: recorded f-stop per sample (NaN where none); a key takes the f-stop of the
             sample it sits on.
+        shape_fraction: the shape tolerance, as a fraction of the take's focus range in the
+            interpolation space (inf: blur only).
     """
     t = np.asarray(times, dtype=np.float64)
     f = np.asarray(focus_m, dtype=np.float64)
@@ -187,16 +209,19 @@ def fit_keys(
     if n == 0:
         return []
     w = to_space(f, space)
+    # Floor: 0.2 % of the distance, so hand jitter on a near-flat take does not become keys.
+    shape_tol = max(shape_fraction * float(np.max(w) - np.min(w)),
+                    SHAPE_FLOOR * float(np.median(np.abs(w))))
 
     def fits(i: int, j: int) -> Easing | None:
         u = (t[i: j + 1] - t[i]) / (t[j] - t[i])
-        return _segment_easing(u, w[i: j + 1], f[i: j + 1], space, tolerance)
+        return _segment_easing(u, w[i: j + 1], f[i: j + 1], space, tolerance, shape_tol)
 
-    breaks = _static_breaks(f, tolerance)
+    breaks = _static_breaks(t, f, tolerance)
     segments: list[tuple[int, Easing]] = []
     for start, end in itertools.pairwise(breaks):
         segments += _greedy_segments(start, end, fits)
-    segments = _merge_segments(segments, n - 1, fits)
+    segments = _merge_segments(segments, n - 1, fits, frozenset(breaks))
     return [key(i, ease) for i, ease in segments] + [key(n - 1, LINEAR)]
 
 
@@ -204,8 +229,10 @@ def _merge_segments(
     segments: list[tuple[int, Easing]],
     last: int,
     fits: Callable[[int, int], Easing | None],
+    keep: frozenset[int] = frozenset(),
 ) -> list[tuple[int, Easing]]:
-    """Drop keys whose two neighbouring segments one easing can cover.
+    """Drop keys whose two neighbouring segments one easing can cover, except those in
+    ``keep`` (the ends of holds: where the performer started or stopped moving).
 
     Greedy farthest reach can leave a one-frame segment in front of a hold (it stops where it
     must, not where it would be nicest); one pass of pairwise merging tidies that up.
@@ -213,6 +240,9 @@ def _merge_segments(
     out = list(segments)
     k = 1
     while k < len(out):
+        if out[k][0] in keep:
+            k += 1
+            continue
         start = out[k - 1][0]
         end = out[k + 1][0] if k + 1 < len(out) else last
         ease = fits(start, end)
@@ -225,12 +255,14 @@ def _merge_segments(
 
 
 def _static_breaks(
-    focus: FloatArray, tol: CocTolerance, min_len: int = 6, hold_px: float = 0.25
+    times: FloatArray, focus: FloatArray, tol: CocTolerance, min_len: int = 3,
+    hold_px: float = 0.25, min_hold_s: float = MIN_HOLD_S,
 ) -> list[int]:
     """Sample indices where the performance starts or stops moving, plus both ends.
 
-    A run of at least ``min_len`` samples whose CoC (at both ends of the depth range) spans at
-    most ``min(hold_px, tolerance)`` is a hold: a line between any two of its samples stays
+    A run of at least ``min_len`` samples lasting at least ``min_hold_s`` (at a low preview
+    frame rate a second is a handful of samples) whose CoC (at both ends of the depth range)
+    spans at most ``min(hold_px, tolerance)`` is a hold: a line between any two of its samples stays
     within the tolerance. Keys at the ends of holds sit where a focus puller would put them
     (start and end of each pull) instead of wherever the greedy fit happens to stop. The fixed
     ``hold_px`` keeps a slow stretch of a pull from passing for a hold under a loose tolerance.
@@ -248,7 +280,7 @@ def _static_breaks(
             over = np.flatnonzero(span > limit)
             if over.size:
                 j = min(j, i + int(over[0]) - 1)
-        if j - i + 1 >= min_len:
+        if j - i + 1 >= min_len and times[j] - times[i] >= min_hold_s - 1e-9:
             breaks += [i, j]
             i = j + 1
         else:

@@ -33,7 +33,12 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
+from rackfocus_live.timeline.keyframes import FocusTrack
+from rackfocus_live.timeline.marks import MarkAction, apply_mark_action, label_for_slot
+from rackfocus_live.timeline.pull import Pull
 from rackfocus_live.ui import panel, timeline_view
+from rackfocus_live.ui.adaptive import PreviewGovernor
+from rackfocus_live.ui.clipstate import ClipState, load_clip_state, save_clip_state
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
     BUDGET_PLAYING_S,
@@ -45,7 +50,8 @@ from rackfocus_live.ui.hud import FpsMeter, HudStats, draw_hud
 from rackfocus_live.ui.input import InputHandler
 from rackfocus_live.ui.layout import draw_windows, viewport
 from rackfocus_live.ui.picture import Picture
-from rackfocus_live.ui.pulls import PullController
+from rackfocus_live.ui.probe import WidgetProbe
+from rackfocus_live.ui.pulls import PullController, media_identity
 from rackfocus_live.ui.recovery import PullAutosave, RecoveryOffer, find_recovery
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.settings_store import LensSettings, SettingsStore, UserSettings
@@ -77,6 +83,10 @@ class AppConfig:
         save_settings: write settings back on close.
         vsync: wait for the display's refresh on swap (off for headless test runs).
         title: window title.
+        test_mode: record widget rectangles by label and fail on ImGui ID conflicts
+            (``ui.probe``), so tests and benchmarks can drive the window (``ui.driver``).
+        demo_clip: the bundled demo's clip, when it is what ``clip`` opens: its camera is never
+            kept as the user's lens, and it gets no sidecar.
     """
 
     clip: Path | None = None
@@ -91,6 +101,8 @@ class AppConfig:
     save_settings: bool = True
     vsync: bool = True
     title: str = "rackfocus-live"
+    test_mode: bool = False
+    demo_clip: Path | None = None
 
 
 class App:
@@ -108,6 +120,10 @@ class App:
         self._synthetic_now = 0.0
         self.state = UiState(transport=Transport(time_source=self._now))
         self._apply_settings()
+        #: The lens a real clip without saved state starts with: the user's last one.
+        self._default_lens = _lens_from_settings(self.user.lens, 2.0)
+        self._clip_lens = self.state.lens
+        self._entered_once = False
         self.input = InputHandler(self)
         self.exporter = ExportController()
         self.session: MediaSession | None = None
@@ -121,6 +137,8 @@ class App:
         self.hud_visible = True
         self.fps = FpsMeter()
         self.clip_fps = FpsMeter()
+        self.governor = PreviewGovernor()
+        self._frame_start: float | None = None
         #: Inverse-depth histogram of the shown frame and its range (panel, overlay ramps).
         self.histogram: tuple[npt.NDArray[np.float32], float, float] | None = None
         self._closed = False
@@ -150,7 +168,7 @@ class App:
     def _open_window(self) -> None:
         size = self.config.window_size or self.user.window_size
         self.window = open_window(size, self.config.title, vsync=self.config.vsync,
-                                  on_drop=self.input.on_drop)
+                                  on_drop=self.input.on_drop, on_key=self.input.on_key)
 
     def _open_gl(self) -> None:
         self.ctx = create_gl_context()
@@ -158,6 +176,10 @@ class App:
         self.programs = ProgramCache(self.ctx)
         self.picture = Picture(self.ctx, self.programs)
         self._implot = init_imgui(self.window)
+        self.probe: WidgetProbe | None = None
+        if self.config.test_mode:
+            self.probe = WidgetProbe()
+            self.probe.install()
 
     # -- opening files ---------------------------------------------------------------------------
 
@@ -166,8 +188,16 @@ class App:
         *, keys: str | Path | None = None,
     ) -> bool:
         """Open a clip (and depth); on a bad file say why and keep what was open. Returns success.
+
+        Another clip starts from its own saved state (``ui.clipstate``) or clean defaults; the
+        clip it replaces keeps its state in its sidecar. Re-opening the same clip (another depth
+        file or mapping) keeps the pull and the lens.
         """
-        mapping = mapping or self.state.mapping
+        same_clip = self.session is not None and _same_file(self.session.clip_path, clip)
+        saved = None if same_clip else self._read_clip_state(clip)
+        if mapping is None and saved is not None:
+            mapping = saved.pull.depth
+        mapping = mapping or (self.state.mapping if same_clip else DepthMapping())
         notes: list[str] = []
         try:
             session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes)
@@ -178,6 +208,8 @@ class App:
             self.state.say(f"{clip}: cannot open ({exc})")
             return False
         if self.session is not None:
+            if not same_clip:
+                self._store_clip_state()
             self.session.close()
         self.session = session
         self.state.mapping = mapping
@@ -186,18 +218,79 @@ class App:
         self.state.image_size = session.size
         self.state.viewer.set_fit()
         self.histogram = None
-        self.state.message = notes[-1] if notes else None
+        self.state.message = None
         self.exporter.suggest_output(session.clip_path)
         self.picture.set_size(session.size, self.state.quality)
         notes.extend(clip_warnings(info))
         if notes:
-            self.state.message = notes[-1]
+            self.state.say(notes[-1], "warning")
+        if not same_clip:
+            self._enter_clip(saved, keys)
+        elif keys is not None:
+            self.open_keys(keys)
+        return True
+
+    # -- per-clip state --------------------------------------------------------------------------
+
+    @property
+    def showing_demo(self) -> bool:
+        """Whether the open clip is the bundled demo (its camera is not the user's lens)."""
+        return (self.config.demo_clip is not None and self.session is not None
+                and _same_file(self.session.clip_path, self.config.demo_clip))
+
+    def _read_clip_state(self, clip: str | Path) -> ClipState | None:
+        if self.config.demo_clip is not None and _same_file(clip, self.config.demo_clip):
+            return None
+        try:
+            return load_clip_state(clip, None)
+        except InputError as exc:
+            self.state.say(f"ignoring the clip's saved state: {exc}", "warning")
+            return None
+
+    def _enter_clip(self, saved: ClipState | None, keys: str | Path | None) -> None:
+        """Start the just-opened clip from its saved state, or from clean defaults."""
+        s = self.state
+        self.pulls.clear()
+        s.pull = None
+        first = not self._entered_once
+        self._entered_once = True
+        if first and self.config.lens is not None:
+            lens = self.config.lens  # given on the command line (or the demo's camera)
+        elif saved is not None and saved.pull.lens is not None:
+            lens = saved.pull.lens
+        else:
+            lens = self._default_lens  # the user's last lens on real footage
+        s.lens = lens
+        s.revision += 1
+        self._clip_lens = lens
         if keys is not None:
             self.open_keys(keys)
+        elif saved is not None:
+            self.pulls.adopt(saved.pull.track)
+            s.say(f"restored this clip's pull, marks and lens from {saved.path.name}", "info")
+            if saved.warnings:
+                s.say(saved.warnings[0], "warning")
+            self._offer_recovery()
         else:
             self.pulls.reset_recorder()
             self._offer_recovery()
-        return True
+
+    def _store_clip_state(self) -> None:
+        """Keep the state of the open clip in its sidecar, if the user changed anything."""
+        session = self.session
+        if session is None or self.showing_demo:
+            return
+        track = self.state.track
+        touched = track is not None and (len(track.keys) > 0 or len(track.marks) > 0
+                                         or len(track.samples) > 0)
+        if not touched and self.state.lens == self._clip_lens:
+            return
+        pull = Pull(track if track is not None else FocusTrack(fps=session.info.fps),
+                    media_identity(session.info), self.state.mapping, self.state.lens)
+        try:
+            save_clip_state(session.clip_path, pull)
+        except InputError as exc:
+            self.state.say(f"could not keep this clip's state: {exc}", "warning")
 
     def open_depth(self, depth: str | Path | None, mapping: DepthMapping | None = None) -> bool:
         """Re-open the current clip with another depth file or mapping."""
@@ -256,6 +349,28 @@ class App:
     def toggle_record(self) -> None:
         """Arm or stop live recording of the focus (see ``PullController``)."""
         self.pulls.toggle_record()
+
+    def mark_key(self, slot: int, action: MarkAction) -> None:
+        """Focus mark ``slot`` (1..9 = A..I): jump the focus to it, key a pull to it from the
+        playhead, or set it to the current focus (see ``timeline.marks``)."""
+        s = self.state
+        if self.pulls.editor is None:
+            if action != "set":
+                s.say(f"no mark {label_for_slot(slot)} yet (Ctrl+{slot} sets it)", "info")
+                return
+            self.pulls.ensure_editor()
+        editor = self.pulls.editor
+        assert editor is not None
+        result = apply_mark_action(editor.track, action, label_for_slot(slot),
+                                   playhead_s=s.transport.position_s,
+                                   current_focus_m=s.focus_m,
+                                   pull_duration_s=s.pull_duration_s, pull_easing=s.pull_easing)
+        if result.track is not editor.track:
+            editor.apply(f"{action} mark {label_for_slot(slot)}", result.track)
+            self.pulls.sync()
+        if result.focus_m is not None:
+            s.set_focus(result.focus_m)
+        s.say(result.message, "info")
 
     def toggle_hud(self) -> None:
         self.hud_visible = not self.hud_visible
@@ -355,7 +470,9 @@ class App:
         if self._synthetic_dt is not None:
             self._synthetic_now += self._synthetic_dt
         now = self._now()
-        self.fps.tick(time.perf_counter())
+        wall = time.perf_counter()
+        self.fps.tick(wall)
+        self._govern(wall)
         self.input.handle_drops()
         self.input.poll_dialog()
         ww, wh = glfw.get_window_size(self.window)
@@ -367,6 +484,8 @@ class App:
         events = draw_windows(self, ww, wh)
         self._handle_events(events)
         self.input.handle()
+        if self.probe is not None:
+            self.probe.end_frame()
 
         self.state.tick(now)
         self._update_media(wait_s)
@@ -398,8 +517,18 @@ class App:
     # -- per-frame pieces ------------------------------------------------------------------------
 
     def timeline_shown(self) -> bool:
-        """Whether the curve editor is below the transport bar (there is a pull to edit)."""
-        return self.pulls.editor is not None and self._implot
+        """Whether the curve editor is below the transport bar: always, when ImPlot is there
+        (its space is reserved even without a pull, so the picture never jumps)."""
+        return self._implot
+
+    def _govern(self, wall: float) -> None:
+        """Let the governor pick the preset for this frame from the last frame's duration."""
+        frame_s = wall - self._frame_start if self._frame_start is not None else 0.0
+        self._frame_start = wall
+        s = self.state
+        moving = (s.transport.playing or s.dragging_focus or s.pull is not None
+                  or self.pulls.recording)
+        s.adaptive_draft = self.governor.update(frame_s, moving)
 
     def _handle_events(self, ev: panel.PanelEvents) -> None:
         if ev.open_clip:
@@ -422,6 +551,13 @@ class App:
             self.recover()
         if ev.discard_recovery:
             self.discard_recovery()
+        if ev.tolerance_px is not None:
+            self.pulls.tolerance_px = ev.tolerance_px
+            if self.pulls.recorder is not None:  # the take being recorded uses it too
+                self.pulls.recorder.tolerance = self.pulls.tolerance()
+        if ev.resimplify_px is not None:
+            self.pulls.tolerance_px = ev.resimplify_px
+            self.pulls.resimplify()
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session
@@ -462,11 +598,13 @@ class App:
         if self._closed:
             return
         self._closed = True
+        on_demo = self.showing_demo
         try:
             try:
                 # Unsaved pull edits (or a take in progress) go to the autosave, offered back at
                 # the next start: closing never loses work.
                 self.autosave.flush(self.session.info if self.session else None)
+                self._store_clip_state()
                 # The export renders with the shared shader cache, and its threads must be
                 # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
@@ -475,10 +613,12 @@ class App:
                     self.session.close()
                     self.session = None
         finally:
-            self._save_settings()
+            self._save_settings(keep_lens=not on_demo)
             self.ctx.screen.use()  # nothing of ours may stay bound while it is released
             self.picture.release()
             self.programs.release()
+            if self.probe is not None:
+                self.probe.uninstall()
             shutdown_imgui(self._implot)
             collect_garbage(self.ctx)
             self.ctx.release()
@@ -487,11 +627,14 @@ class App:
     def _close_window(self) -> None:
         close_window(self.window)
 
-    def _save_settings(self) -> None:
+    def _save_settings(self, *, keep_lens: bool = True) -> None:
+        """Write the user's settings; ``keep_lens`` off: leave their lens as it was (the demo's
+        camera is not the user's lens)."""
         if not self.config.save_settings:
             return
         u = self.user
-        u.lens = LensSettings.from_lens(self.state.lens)
+        if keep_lens:
+            u.lens = LensSettings.from_lens(self.state.lens)
         u.quality = self.state.quality
         u.pull_duration_s = self.state.pull_duration_s
         u.pull_easing = self.state.pull_easing
@@ -511,6 +654,13 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def _lens_from_settings(lens: LensSettings, focus_m: float) -> LensState:

@@ -382,7 +382,7 @@ def draw_export(ctl: ExportController, info: ExportPanelInfo) -> bool:
     was pressed (the app starts the job: it owns the GL context and knows what is open)."""
     start = False
     o = ctl.options
-    if imgui.collapsing_header("Export"):
+    if imgui.collapsing_header("Export##section"):
         imgui.begin_disabled(ctl.running)
         _output_row(ctl, info)
         codecs = list(CODECS)
@@ -425,7 +425,7 @@ def draw_export(ctl: ExportController, info: ExportPanelInfo) -> bool:
                            else f"focus: constant {info.focus_m:.3g} m")
         imgui.end_disabled()
         imgui.begin_disabled(ctl.running or info.clip is None)
-        start = imgui.button("Export", imgui.ImVec2(100, 0))
+        start = imgui.button("Export##start", imgui.ImVec2(100, 0))
         imgui.end_disabled()
     _progress(ctl)
     return start

@@ -12,13 +12,23 @@ from dataclasses import dataclass
 
 
 class FpsMeter:
-    """Frames per second over a sliding window of the last ``window`` frame times."""
+    """Frames per second over the last ``window`` frame times, and no older than ``window_s``
+    seconds: at 2 fps a 60-frame window would still report a rate from half a minute ago."""
 
-    def __init__(self, window: int = 60) -> None:
+    def __init__(self, window: int = 60, window_s: float = 2.0) -> None:
         self._times: deque[float] = deque(maxlen=window + 1)
+        self.window_s = window_s
 
     def tick(self, now: float) -> None:
         self._times.append(now)
+        while len(self._times) > 2 and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+    @property
+    def frame_ms(self) -> float:
+        """Average time between the frames of the window (ms); 0 when unknown."""
+        fps = self.fps
+        return 1000.0 / fps if fps > 0 else 0.0
 
     @property
     def fps(self) -> float:
@@ -33,7 +43,7 @@ class HudStats:
     """What the HUD shows.
 
     Attributes:
-        render_fps: frames the window drew per second.
+        render_fps: frames the window drew per second (the UI's real frame rate).
         clip_fps: clip frames shown per second (0 when paused).
         nominal_fps: the clip's frame rate times the playback rate.
         dropped: frames skipped to keep up since the clip was opened.
@@ -55,8 +65,8 @@ class HudStats:
     def lines(self) -> list[str]:
         gpu = "n/a" if self.gpu_ms is None else f"{self.gpu_ms:.2f} ms"
         return [
-            f"render {self.render_fps:5.1f} fps   "
-            f"clip {self.clip_fps:5.1f}/{self.nominal_fps:.3g} fps",
+            f"draw {self.render_fps:5.1f} fps   "
+            f"clip {self.clip_fps:5.1f} of {self.nominal_fps:.3g} fps",
             f"dropped {self.dropped}   queue {self.queue_fill * 100:3.0f}%",
             f"DOF GPU {gpu}   {self.quality}   {self.size[0]}x{self.size[1]}",
         ]

@@ -2,6 +2,9 @@
 (click-to-focus, shift-click pulls, pan, zoom, the A/B divider), keyboard shortcuts, files dropped
 on the window and native open-file dialogs.
 
+Keys: shortcuts act on every press, also several within one slow frame (``on_key`` queues them as
+glfw reports them); 1..9 jump to focus mark A..I, Shift+digit pulls to it, Ctrl+digit sets it.
+
 Every input ends in an action the app and ``UiState`` also expose (``App.click_focus``,
 ``UiState.toggle_play``, ``App.open_media``...), so tests drive the same paths without a mouse.
 Runs on the main thread inside the ImGui frame; respects ImGui's ``want_capture_*`` so widgets
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 from imgui_bundle import imgui  # isort: skip
 import glfw  # must come after imgui_bundle
 
+from rackfocus_live.timeline.marks import MarkAction
 from rackfocus_live.ui.files import OpenDialog, sibling_depth
 
 if TYPE_CHECKING:
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 WHEEL_ZOOM = 1.15
 #: Focus change per Up/Down key press (a ratio, so it feels the same near and far).
 FOCUS_KEY_STEP = 1.05
+#: Keys whose auto-repeat (key held down) repeats the action.
+REPEATABLE = frozenset({glfw.KEY_LEFT, glfw.KEY_RIGHT, glfw.KEY_UP, glfw.KEY_DOWN})
 
 
 class InputHandler:
@@ -37,6 +43,8 @@ class InputHandler:
         self.app = app
         self.dropped: list[str] = []
         self.dialog: OpenDialog | None = None
+        #: Key presses (glfw key, modifiers) since the last frame, in order.
+        self.keys: list[tuple[int, int]] = []
 
     @property
     def pending(self) -> bool:
@@ -80,40 +88,58 @@ class InputHandler:
 
     # -- keyboard ------------------------------------------------------------------------------
 
+    def on_key(self, _window: object, key: int, _scancode: int, action: int, mods: int) -> None:
+        """glfw's key callback (main thread, from ``poll_events``): every press and repeat is
+        queued as it arrives and applied in the next frame, however many came during a slow
+        one (ImGui's own key state keeps at most one press per frame)."""
+        if action == glfw.PRESS or (action == glfw.REPEAT and key in REPEATABLE):
+            self.keys.append((key, mods))
+
     def _keys(self) -> None:
+        presses, self.keys = self.keys, []
         io = imgui.get_io()
         if io.want_capture_keyboard or io.want_text_input:
+            return  # a text field or an active widget has the keyboard
+        for key, mods in presses:
+            self._key(key, mods)
+
+    def _key(self, key: int, mods: int) -> None:
+        app, s = self.app, self.app.state
+        ctrl, shift = bool(mods & glfw.MOD_CONTROL), bool(mods & glfw.MOD_SHIFT)
+        if glfw.KEY_1 <= key <= glfw.KEY_9:
+            action: MarkAction = "set" if ctrl else "pull" if shift else "jump"
+            app.mark_key(key - glfw.KEY_1 + 1, action)
             return
-        app = self.app
-        k, s = imgui.Key, app.state
-        actions: list[tuple[object, Callable[[], object]]] = [
-            (k.space, s.toggle_play),
-            (k.left_arrow, lambda: s.step(-1)),
-            (k.right_arrow, lambda: s.step(1)),
-            (k.home, s.jump_start),
-            (k.end, s.jump_end),
-            (k.l, s.toggle_loop),
-            (k.left_bracket, lambda: s.faster(-1)),
-            (k.right_bracket, lambda: s.faster(1)),
-            (k.d, lambda: s.toggle_overlay("depth")),
-            (k.f, lambda: s.toggle_overlay("focus_plane")),
-            (k.p, lambda: s.toggle_overlay("peaking")),
-            (k.c, lambda: s.toggle_overlay("coc")),
-            (k.s, s.toggle_split),
-            (k._0, s.viewer.set_fit),
-            (k._1, lambda: s.viewer.set_one_to_one(s.image_size)),
-            (k.h, app.toggle_hud),
-            (k.r, app.toggle_record),
-            (k.up_arrow, lambda: s.set_focus(s.focus_m * FOCUS_KEY_STEP)),
-            (k.down_arrow, lambda: s.set_focus(s.focus_m / FOCUS_KEY_STEP)),
-            (k.o, lambda: self.start_dialog("Open a clip", "clip")),
-        ]
-        repeatable = {k.left_arrow, k.right_arrow, k.up_arrow, k.down_arrow}
-        for key, action in actions:
-            if imgui.is_key_pressed(key, key in repeatable):  # type: ignore[arg-type]
-                action()
-        if io.key_ctrl and imgui.is_key_pressed(k.q, False):
-            glfw.set_window_should_close(app.window, True)
+        if ctrl:
+            if key == glfw.KEY_Q:
+                glfw.set_window_should_close(app.window, True)
+            return
+        actions: dict[int, Callable[[], object]] = {
+            glfw.KEY_SPACE: s.toggle_play,
+            glfw.KEY_LEFT: lambda: s.step(-1),
+            glfw.KEY_RIGHT: lambda: s.step(1),
+            glfw.KEY_HOME: s.jump_start,
+            glfw.KEY_END: s.jump_end,
+            glfw.KEY_L: s.toggle_loop,
+            glfw.KEY_LEFT_BRACKET: lambda: s.faster(-1),
+            glfw.KEY_RIGHT_BRACKET: lambda: s.faster(1),
+            glfw.KEY_D: lambda: s.toggle_overlay("depth"),
+            glfw.KEY_F: lambda: s.toggle_overlay("focus_plane"),
+            glfw.KEY_P: lambda: s.toggle_overlay("peaking"),
+            glfw.KEY_C: lambda: s.toggle_overlay("coc"),
+            glfw.KEY_S: s.toggle_split,
+            glfw.KEY_0: s.viewer.set_fit,
+            # Z: 1:1 pixels (as in Lightroom); the digits 1..9 belong to the focus marks.
+            glfw.KEY_Z: lambda: s.viewer.set_one_to_one(s.image_size),
+            glfw.KEY_H: app.toggle_hud,
+            glfw.KEY_R: app.toggle_record,
+            glfw.KEY_UP: lambda: s.set_focus(s.focus_m * FOCUS_KEY_STEP),
+            glfw.KEY_DOWN: lambda: s.set_focus(s.focus_m / FOCUS_KEY_STEP),
+            glfw.KEY_O: lambda: self.start_dialog("Open a clip", "clip"),
+        }
+        action_fn = actions.get(key)
+        if action_fn is not None:
+            action_fn()
 
     # -- drag and drop -------------------------------------------------------------------------
 

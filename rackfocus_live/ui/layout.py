@@ -54,6 +54,8 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
         recording=app.pulls.recording,
         has_clip=session is not None,
         recovery=app.recovery.describe() if app.recovery is not None else None,
+        tolerance_px=app.pulls.tolerance_px,
+        has_takes=state.track is not None and len(state.track.samples) > 0,
     )
     imgui.set_next_window_pos(imgui.ImVec2(ww - PANEL_WIDTH, 0))
     imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, wh))
@@ -82,13 +84,19 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
 
 def _draw_timeline(app: App) -> None:
     editor = app.pulls.editor
-    assert editor is not None
+    if editor is None:
+        # The space stays reserved, so the picture does not jump when a pull appears (R).
+        imgui.text_disabled("no focus pull: press R while playing and move the focus to record "
+                            "one, or open a pull (Pull...)")
+        return
     if app.timeline_view is None:
         app.timeline_view = timeline_view.TimelineViewState()
     state = app.state
     ev = timeline_view.draw_timeline(
         app.timeline_view, editor, state.transport.position_s, state.transport.duration_s,
         state.focus_m, height=TIMELINE_HEIGHT - 40,
+        take=app.pulls.recorder.pending_samples() if app.pulls.recording
+        and app.pulls.recorder is not None else None,
     )
     app.pulls.sync()
     if ev.seek_s is not None:

@@ -21,6 +21,11 @@ from rackfocus_live.ui.state import RATES, UiState, timecode
 _RED = imgui.ImVec4(1.0, 0.45, 0.4, 1.0)
 _DIM = imgui.ImVec4(0.7, 0.7, 0.7, 1.0)
 _AMBER = imgui.ImVec4(1.0, 0.78, 0.3, 1.0)
+_GREEN = imgui.ImVec4(0.55, 0.9, 0.55, 1.0)
+#: Message colour by severity (``state.MessageLevel``).
+MESSAGE_COLOURS = {"info": _DIM, "ok": _GREEN, "warning": _AMBER, "error": _RED}
+#: Lines the message area always takes: a message never moves the widgets below it.
+MESSAGE_LINES = 2
 _PULL_EASINGS = ("linear", "ease-in-out", "sine-in-out", "cubic-in-out", "quint-in-out",
                  "ease-out", "expo-out")
 _SQUEEZES = (1.0, 1.33, 1.5, 1.8, 2.0)
@@ -41,6 +46,10 @@ class PanelEvents:
     start_export: bool = False
     recover: bool = False
     discard_recovery: bool = False
+    #: Fit the recorded takes again with this tolerance (CoC px).
+    resimplify_px: float | None = None
+    #: The simplification tolerance slider moved (CoC px).
+    tolerance_px: float | None = None
 
 
 @dataclass
@@ -55,6 +64,9 @@ class PanelInfo:
     has_clip: bool = False
     #: An unsaved pull found after a crash (one line), offered back with Recover / Discard.
     recovery: str | None = None
+    #: Simplification tolerance of recorded takes (CoC px), and whether the pull has raw takes.
+    tolerance_px: float = 0.5
+    has_takes: bool = False
 
 
 @dataclass
@@ -86,6 +98,7 @@ def draw_panel(state: UiState, info: PanelInfo, pstate: PanelState) -> PanelEven
     ev = PanelEvents()
     _files(state, info, ev)
     _focus(state)
+    _takes(info, ev)
     _lens(state)
     _depth(state, info, pstate, ev)
     _overlays(state)
@@ -114,10 +127,21 @@ def _files(state: UiState, info: PanelInfo, ev: PanelEvents) -> None:
         ev.recover = imgui.button("Recover")
         imgui.same_line()
         ev.discard_recovery = imgui.button("Discard")
-    if state.message:
+    draw_message(state.message, state.message_level)
+
+
+def draw_message(message: str | None, level: str) -> None:
+    """The message area: always ``MESSAGE_LINES`` high (longer text is clipped, and shown
+    whole in a tooltip), coloured by severity."""
+    height = MESSAGE_LINES * imgui.get_text_line_height_with_spacing()
+    imgui.begin_child("##message", imgui.ImVec2(-1, height))
+    if message:
         imgui.push_text_wrap_pos(0.0)
-        imgui.text_colored(_RED, state.message)
+        imgui.text_colored(MESSAGE_COLOURS.get(level, _RED), message)
         imgui.pop_text_wrap_pos()
+    imgui.end_child()
+    if message and imgui.is_item_hovered():
+        imgui.set_tooltip(message)
 
 
 def _focus(state: UiState) -> None:
@@ -144,6 +168,22 @@ def _focus(state: UiState) -> None:
     changed, idx = imgui.combo("ease", cur, names)
     if changed:
         state.pull_easing = names[idx]
+
+
+def _takes(info: PanelInfo, ev: PanelEvents) -> None:
+    """The tolerance recorded takes are simplified with, and fitting them again with it."""
+    imgui.set_next_item_width(150)
+    changed, px = _log_slider("take tolerance", info.tolerance_px, 0.05, 8.0, "%.2f px blur")
+    imgui.set_item_tooltip("how far the keys of a recorded take may stray from the performance, "
+                           "in pixels of blur (smaller: more keys)")
+    if changed:
+        ev.tolerance_px = px
+    imgui.same_line()
+    imgui.begin_disabled(not info.has_takes)
+    if imgui.button("Re-simplify"):
+        ev.resimplify_px = info.tolerance_px
+    imgui.end_disabled()
+    imgui.set_item_tooltip("fit the recorded takes (kept raw in the pull) again")
 
 
 def _lens(state: UiState) -> None:

@@ -17,6 +17,7 @@ from imgui_bundle import imgui
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass
 from rackfocus_live.gpu.programs import ProgramCache, ShaderError
+from rackfocus_live.lens import LensState
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.state import UiState
 
@@ -44,6 +45,13 @@ class Picture:
     def gpu_ms(self) -> float | None:
         """GPU time of the last DOF render (timer queries), if known."""
         return self.dof.last_gpu_ms if self.dof is not None else None
+
+    @property
+    def rendered_focus_m(self) -> float | None:
+        """Focus distance the shown DOF result was rendered with (None before the first)."""
+        key = self._rendered_key
+        lens = key[4] if key is not None else None
+        return lens.focus_m if isinstance(lens, LensState) else None
 
     def set_size(self, size: tuple[int, int], quality: str) -> None:
         """Frames of ``size`` from now on (a newly opened clip)."""

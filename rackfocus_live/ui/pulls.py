@@ -13,8 +13,8 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.media.probe import MediaInfo
 from rackfocus_live.timeline.keyfile import MediaIdentity, Pull, load_pull, save_pull
 from rackfocus_live.timeline.keyframes import FocusTrack
-from rackfocus_live.timeline.recorder import Recorder
-from rackfocus_live.timeline.simplify import CocTolerance
+from rackfocus_live.timeline.recorder import Recorder, resimplify
+from rackfocus_live.timeline.simplify import DEFAULT_TOLERANCE_PX, CocTolerance
 from rackfocus_live.timeline.undo import TrackEditor
 from rackfocus_live.ui.state import UiState
 
@@ -38,6 +38,8 @@ class PullController:
         self.editor: TrackEditor | None = None
         self.recorder: Recorder | None = None
         self.path: Path | None = None
+        #: Simplification tolerance (CoC px) for takes and for re-simplifying the raw samples.
+        self.tolerance_px = DEFAULT_TOLERANCE_PX
 
     @property
     def recording(self) -> bool:
@@ -55,7 +57,7 @@ class PullController:
         self.state.set_track(self.editor.track)
         self.reset_recorder()
         if loaded.warnings:
-            self.state.say(loaded.warnings[0])
+            self.state.say(loaded.warnings[0], "warning")
         return True
 
     def save(self, info: MediaInfo | None, path: str | Path | None = None) -> bool:
@@ -73,7 +75,7 @@ class PullController:
             self.state.say(str(exc))
             return False
         self.path = target
-        self.state.say(f"saved {target}")
+        self.state.say(f"saved {target}", "ok")
         return True
 
     def sync(self) -> None:
@@ -82,40 +84,78 @@ class PullController:
             self.state.track = self.editor.track
             self.state.revision += 1
 
+    def tolerance(self) -> CocTolerance:
+        """The simplification tolerance for the current lens, image width and depth range."""
+        m = self.state.mapping
+        near = max(m.near, self.state.lens.focal_length_m * 2)
+        return CocTolerance(self.state.lens, max(self.state.image_size[0], 1),
+                            self.tolerance_px, depth_range_m=(near, max(m.far, near * 2)))
+
     def reset_recorder(self) -> None:
         """A recorder for the current lens and depth range (the simplification tolerance)."""
         if self.editor is None:
             return
-        m = self.state.mapping
-        near = max(m.near, self.state.lens.focal_length_m * 2)
-        tolerance = CocTolerance(self.state.lens, max(self.state.image_size[0], 1),
-                                 depth_range_m=(near, max(m.far, near * 2)))
         if self.recorder is not None and self.recorder.armed:
             self.recorder.disarm()
-        self.recorder = Recorder(self.editor, tolerance)
+        t = self.state.transport
+        duration = t.duration_s if t.frame_count > 0 else None
+        self.recorder = Recorder(self.editor, self.tolerance(), duration)
+
+    def resimplify(self) -> None:
+        """Fit the pull's raw recorded samples again with ``tolerance_px`` (one undo step)."""
+        if self.editor is None or len(self.editor.track.samples) == 0:
+            self.state.say("no recorded take to simplify", "warning")
+            return
+        new, n = resimplify(self.editor.track, self.tolerance())
+        self.editor.apply("re-simplify", new)
+        self.sync()
+        self.state.say(f"re-simplified the recorded takes: {n} keys at "
+                       f"{self.tolerance_px:g} px", "ok")
+
+    def clear(self) -> None:
+        """No pull (a clip opened with no state of its own)."""
+        if self.recorder is not None and self.recorder.armed:
+            self.recorder.cancel()
+        self.editor, self.recorder, self.path = None, None, None
+        self.state.track = None
+        self.state.follow_track = False
+        self.state.revision += 1
+
+    def adopt(self, track: FocusTrack) -> None:
+        """Make ``track`` the pull (restored clip state; "Save pull" still asks CLIP.pull.json).
+        """
+        self.editor = TrackEditor(track)
+        self.path = None
+        self.state.set_track(self.editor.track)
+        self.reset_recorder()
+
+    def ensure_editor(self) -> None:
+        """An empty pull at the clip's frame rate when there is none yet (to record or mark)."""
+        if self.editor is None:
+            self.editor = TrackEditor(FocusTrack(fps=self.state.transport.fps))
+            self.state.track = self.editor.track
 
     def toggle_record(self) -> None:
         """Arm recording (the live focus is sampled at every shown frame while playing) or stop
         and commit the take as keys (one undo step)."""
-        if self.editor is None:
-            self.editor = TrackEditor(FocusTrack(fps=self.state.transport.fps))
-            self.state.track = self.editor.track
+        self.ensure_editor()
+        assert self.editor is not None
         if self.recorder is not None and self.recorder.armed:
-            take = self.recorder.disarm()
+            # The take runs to the playhead: the user stopped here, not at the last shown frame.
+            take = self.recorder.stop(self.state.transport.frame_time_s)
+            self.recorder.disarm()
             if take is not None:
-                self.state.say(f"recorded {len(take.keys)} keys "
-                               f"({take.start_s:.2f}-{take.end_s:.2f} s)")
+                self.state.say(take.describe(), "ok")
             self.state.set_track(self.editor.track)
         else:
             self.reset_recorder()
             assert self.recorder is not None
             self.recorder.arm()
             self.state.follow_track = False
-            self.state.say("recording: play and pull focus")
+            self.state.say("recording: play and pull focus (R stops)", "info")
 
     def sample(self, time_s: float, focus_m: float) -> None:
         """Record the focus shown at media time ``time_s`` (while armed and playing)."""
         if self.recorder is None or not self.recorder.armed:
             return
-        if self.recorder.sample(time_s, focus_m) is not None:
-            self.sync()  # a loop back in time committed the previous take
+        self.recorder.sample(time_s, focus_m)

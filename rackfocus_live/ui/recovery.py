@@ -136,7 +136,7 @@ class PullAutosave:
                 self._failed = message
             return False
         if self._failed is not None:
-            state.say(f"autosave works again: {self._saver.path}")
+            state.say(f"autosave works again: {self._saver.path}", "ok")
             self._failed = None
         self._baseline = fingerprint
         self.saves += 1
@@ -218,7 +218,7 @@ class RecoveryOffer:
         pulls.reset_recorder()
         note = f"; {self.loaded.warnings[0]}" if self.loaded.warnings else ""
         pulls.state.say(f"recovered the unsaved pull of {self.pull_path.name}; save it to keep "
-                        f"it{note}")
+                        f"it{note}", "warning")
 
     def discard(self) -> None:
         """Delete the autosave (the user declined)."""
@@ -236,7 +236,7 @@ def find_recovery(pulls: PullController, info: MediaInfo | None) -> RecoveryOffe
         loaded = load_pull(auto, media_identity(info))
         saved_at = auto.stat().st_mtime
     except InputError as exc:
-        pulls.state.say(f"ignoring a damaged autosave: {exc}")
+        pulls.state.say(f"ignoring a damaged autosave: {exc}", "warning")
         return None
     except OSError:
         return None  # removed meanwhile

@@ -29,6 +29,9 @@ from rackfocus_live.ui.viewer import ViewerState
 if TYPE_CHECKING:
     from rackfocus_live.timeline.keyframes import FocusTrack
 
+#: Severity of a panel message, mildest first.
+MessageLevel = Literal["info", "ok", "warning", "error"]
+MESSAGE_LEVELS: tuple[MessageLevel, ...] = ("info", "ok", "warning", "error")
 #: Playback rates offered by the panel and the [ and ] keys.
 RATES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 #: Focus slider range in metres (the slider is logarithmic); clamped further by the lens.
@@ -253,10 +256,15 @@ class UiState:
     #: The loaded keyframe track; while ``follow_track`` is on it drives focus during playback.
     track: FocusTrack | None = None
     follow_track: bool = False
-    #: One-line message for the panel (bad file, nothing to focus on), with the time it was set.
+    #: One-line message for the panel (bad file, nothing to focus on), with the time it was set
+    #: and its severity (``MESSAGE_LEVELS``: the panel colours it).
     message: str | None = None
     message_time: float = 0.0
+    message_level: MessageLevel = "error"
     dragging_focus: bool = False
+    #: The preview is too slow for a moving picture: render it with the draft preset
+    #: (``ui.adaptive``).
+    adaptive_draft: bool = False
     pull: FocusPull | None = None
     #: Bumped on every change that needs the current frame's depth of field re-rendered (focus,
     #: lens, highlights, quality). Overlays and the view (zoom, pan, A/B split) do not bump it:
@@ -312,8 +320,9 @@ class UiState:
 
     @property
     def effective_quality(self) -> str:
-        """The preset to render with now: cheaper while the focus is being dragged or pulled."""
-        moving = self.dragging_focus or self.pull is not None
+        """The preset to render with now: cheaper while the focus is being dragged or pulled,
+        or while the picture moves faster than the preview can render (``adaptive_draft``)."""
+        moving = self.dragging_focus or self.pull is not None or self.adaptive_draft
         if moving and QUALITY_PRESETS.get(self.quality) and self.quality != DRAG_QUALITY:
             return DRAG_QUALITY
         return self.quality
@@ -392,9 +401,12 @@ class UiState:
             self.revision += 1
         return True
 
-    def say(self, message: str, now: float = 0.0) -> None:
-        """Show a one-line message in the panel (replaces the previous one)."""
+    def say(self, message: str, level: MessageLevel = "error", now: float = 0.0) -> None:
+        """Show a one-line message in the panel (replaces the previous one). ``level``: "info"
+        (what is going on), "ok" (something done: saved, recorded), "warning" (done, but look),
+        "error" (refused or failed)."""
         self.message = message
+        self.message_level = level
         self.message_time = now
 
     # -- transport (thin wrappers so keyboard, panel and tests share one path) -----------------

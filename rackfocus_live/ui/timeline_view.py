@@ -6,8 +6,8 @@ window every frame, with an ImPlot context created once by the app.
 
 Mouse: drag a key (snaps to a mark's line when close; time stays between its neighbours), drag
 the playhead, double-click to add a key there, right-click for the menu (add/delete key, segment
-easing, snap to mark, pull to mark). Keys (window focused): Delete removes the selected key;
-1..9 jump to mark A..I, Ctrl+digit sets it to the current focus, Shift+digit pulls to it.
+easing, snap to mark, pull to mark). Keys (window focused): Delete removes the selected key.
+The marks' keys (1..9, Shift/Ctrl+digit) work anywhere in the window: ``ui.input``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from imgui_bundle import imgui, implot
 
 from rackfocus_live.timeline import editing
 from rackfocus_live.timeline.easing import get_easing, menu_groups
-from rackfocus_live.timeline.keyframes import FocusTrack
+from rackfocus_live.timeline.keyframes import FocusTrack, Samples
 from rackfocus_live.timeline.marks import (
     MarkAction,
     apply_mark_action,
-    label_for_slot,
     next_free_label,
 )
 from rackfocus_live.timeline.undo import TrackEditor
@@ -33,6 +32,7 @@ _KEY_COLOUR = imgui.ImVec4(1.0, 0.8, 0.2, 1.0)
 _SELECTED_COLOUR = imgui.ImVec4(1.0, 0.35, 0.2, 1.0)
 _PLAYHEAD_COLOUR = imgui.ImVec4(0.4, 0.8, 1.0, 1.0)
 _MARK_COLOUR = imgui.ImVec4(0.6, 0.9, 0.6, 0.6)
+_TAKE_COLOUR = imgui.ImVec4(1.0, 0.3, 0.3, 1.0)
 
 
 @dataclass
@@ -73,6 +73,19 @@ def focus_axis_limits(track: FocusTrack, current_focus_m: float) -> tuple[float,
     return lo / 1.5, hi * 1.5
 
 
+def focus_ticks(lo: float = 0.1, hi: float = 1000.0) -> list[float]:
+    """Tick values (m) for the log focus axis: 1-2-5 steps per decade from ``lo`` to ``hi``.
+    One fixed list (ImPlot shows those in view), so the labels do not change width, and the
+    plot does not shift, while a key is dragged."""
+    return [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))),
+                                         int(np.ceil(np.log10(hi))) + 1)
+            for m in (1.0, 2.0, 5.0) if lo <= m * 10.0 ** e <= hi]
+
+
+_TICKS = focus_ticks()
+_TICK_LABELS = [f"{v:g} m" for v in _TICKS]
+
+
 def segment_at(track: FocusTrack, time_s: float) -> int | None:
     """Index of the key starting the segment under ``time_s`` (None outside the keys)."""
     i = track.segment_index(time_s)
@@ -87,11 +100,13 @@ def draw_timeline(
     current_focus_m: float,
     *,
     height: float = 240.0,
+    take: Samples | None = None,
 ) -> TimelineEvents:
-    """Draw the toolbar and the curve editor; apply edits to ``editor``."""
+    """Draw the toolbar and the curve editor; apply edits to ``editor``. ``take``: the samples
+    of a take being recorded, drawn live over the curve."""
     events = TimelineEvents()
     _toolbar(view, editor, playhead_s, current_focus_m, events)
-    _plot(view, editor, playhead_s, duration_s, current_focus_m, height, events)
+    _plot(view, editor, playhead_s, duration_s, current_focus_m, height, events, take)
     _context_menu(view, editor, playhead_s, current_focus_m, events)
     _keyboard(view, editor, playhead_s, current_focus_m, events)
     if events.messages:
@@ -153,13 +168,19 @@ def _easing_items(editor: TrackEditor, index: int) -> None:
 
 
 def _plot(view: TimelineViewState, editor: TrackEditor, playhead_s: float, duration_s: float,
-          current_focus_m: float, height: float, events: TimelineEvents) -> None:
+          current_focus_m: float, height: float, events: TimelineEvents,
+          take: Samples | None = None) -> None:
     track = editor.track
     if not implot.begin_plot("##focus track", imgui.ImVec2(-1, height), implot.Flags_.no_menus):
         return
     lo, hi = focus_axis_limits(track, current_focus_m)
     implot.setup_axes("time (s)", "focus (m)")
     implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+    # Labels at readable distances (a log axis otherwise labels only the decades: "1", "10").
+    implot.setup_axis_ticks(implot.ImAxis_.y1, _TICKS, _TICK_LABELS)
+    # The legend outside the plot area, so it never covers a mark's label or the curve.
+    implot.setup_legend(implot.Location_.north_east, implot.LegendFlags_.outside
+                        | implot.LegendFlags_.horizontal)
     implot.setup_axes_limits(0.0, max(duration_s, 1e-3), lo, hi, imgui.Cond_.once)
 
     x0, x1 = 0.0, max(duration_s, track.end_s, 1e-3)
@@ -169,6 +190,9 @@ def _plot(view: TimelineViewState, editor: TrackEditor, playhead_s: float, durat
     if len(track.samples):
         implot.plot_scatter("recorded", track.samples.time, track.samples.focus_m,
                             implot.Spec(marker_size=1.5, fill_alpha=0.4))
+    if take is not None and len(take):
+        implot.plot_line("take", take.time, take.focus_m,
+                         implot.Spec(line_color=_TAKE_COLOUR, line_weight=2.0))
     if track.marks:
         ys = np.array([m.focus_m for m in track.marks])
         implot.plot_inf_lines("marks", ys, implot.Spec(line_color=_MARK_COLOUR,
@@ -253,12 +277,6 @@ def _keyboard(view: TimelineViewState, editor: TrackEditor, playhead_s: float,
         return
     if imgui.is_key_pressed(imgui.Key.delete, False) and view.selected is not None:
         _delete_selected(view, editor)
-    io = imgui.get_io()
-    for slot in range(1, 10):
-        if imgui.is_key_pressed(imgui.Key(int(imgui.Key._1) + slot - 1), False):
-            action: MarkAction = "set" if io.key_ctrl else "pull" if io.key_shift else "jump"
-            _mark(view, editor, action, label_for_slot(slot), playhead_s, current_focus_m,
-                  events)
 
 
 def _mark(view: TimelineViewState, editor: TrackEditor, action: MarkAction, label: str,
