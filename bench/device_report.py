@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
-from rackfocus_live.timeline.atomic import atomic_write  # noqa: E402
+from rackfocus_live.files import atomic_write  # noqa: E402
 
 MARKER = "<!-- bench/device.sh: GPU runs below, oldest first -->"
 #: The issue's absolute targets on a GPU (default preset).
