@@ -91,7 +91,7 @@ def test_a_refused_shot_list_names_every_bad_shot_and_file_and_runs_nothing(tmp_
 
 
 @pytest.mark.parametrize("shot, problem", [
-    ({"output": "c0.mp4"}, "output would overwrite an input"),
+    ({"output": "c0.mp4"}, "output is the same file as the clip"),
     ({"lens": {"f_stops": 2}}, 'unknown key "lens.f_stops"'),
     ({"focus": 2.0}, "give either --keys PULL.json or a constant --focus M"),
     ({"range": "20:30"}, "--range"),
@@ -116,7 +116,7 @@ def test_a_shot_may_not_overwrite_another_shots_input(tmp_path, capsys) -> None:
     shots.write_text(json.dumps(doc))
     assert cli("batch", shots) == 2
     assert "shot sh1: " in (err := capsys.readouterr().err)
-    assert "output would overwrite an input of shot sh0" in err
+    assert "output is the same file as the depth of shot sh0" in err
 
 
 def test_a_batch_killed_mid_run_resumes_without_redoing_finished_shots(tmp_path) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from rackfocus_live.cli import main
 from rackfocus_live.farm.bundle import JOIN_STEP, RENDER_STEP
+from rackfocus_live.files import is_temporary_name
 from tests import media_factory as mf
 from tests.farm_helpers import (
     assert_same_export,
@@ -156,14 +157,16 @@ def test_a_worker_killed_mid_chunk_leaves_nothing_the_join_accepts(tmp_path: Pat
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (work.is_dir() and any(work.glob("*render*"))):
+        while time.monotonic() < deadline and not (work.is_dir() and any(work.glob("*.rftmp*"))):
             time.sleep(0.005)
         assert proc.poll() is None, "the render finished before it could be killed"
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)
     assert not list(work.glob("chunk_*"))  # only the killed render's hidden temporary file
-    assert [p.name.startswith(".chunk_00000_") for p in work.glob(".chunk*")] == [True]
+    left = sorted(p.name for p in work.glob(".chunk*"))  # its temporary file and unlocked lock
+    assert len(left) == 2 and all(n.startswith(".chunk_00000_") for n in left)
+    assert all(is_temporary_name(n) for n in left)
     join = subprocess.run([*map(str, args), "--join"], capture_output=True, text=True,
                           timeout=60)
     assert join.returncode == 2

@@ -15,6 +15,7 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.export import ExportSettings
 from rackfocus_live.farm.paths import checked_output
 from rackfocus_live.farm.shots import Shot, load_shot_list
+from rackfocus_live.files import same_file
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -52,7 +53,9 @@ def prepare(args: argparse.Namespace, *, extra_inputs: Sequence[Path] = ()) -> E
     from rackfocus_live.media.probe import probe_clip
 
     settings = export_command.settings_from_args(args)
-    inputs = [settings.clip, settings.depth, args.keys, *extra_inputs]
+    inputs: dict[str, Path | str | None] = {
+        "clip": settings.clip, "depth": settings.depth, "pull": args.keys}
+    inputs.update({f"shot list {p.name}": p for p in extra_inputs})
     output = checked_output(settings.output, settings.codec, inputs)
     info = probe_clip(settings.clip)
     if settings.frame_range is not None:
@@ -89,13 +92,14 @@ def prepare_shot_list(path: str | Path) -> list[PreparedShot]:
         except InputError as exc:
             problems.append(f"shot {shot.name}: {exc}")
     # A shot's output must not be another shot's input either (it would be overwritten).
-    inputs = {Path(str(f)).resolve(): p.name for p in prepared
-              for f in (p.settings.clip, p.settings.depth, p.args.keys) if f is not None}
     for p in prepared:
-        user = inputs.get(p.settings.output.resolve())
-        if user is not None:
-            problems.append(f"shot {p.name}: {p.settings.output}: output would overwrite an "
-                            f"input of shot {user}")
+        for q in prepared:
+            roles = {"clip": q.settings.clip, "depth": q.settings.depth, "pull": q.args.keys}
+            role = next((r for r, f in roles.items()
+                         if f is not None and same_file(p.settings.output, f)), None)
+            if role is not None and q is not p:
+                problems.append(f"shot {p.name}: {p.settings.output}: output is the same file "
+                                f"as the {role} of shot {q.name}")
     if problems:
         raise InputError(f"{len(problems)} of {len(shots)} shots refused, nothing was run:\n  "
                          + "\n  ".join(problems), shot_list)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rackfocus_live.errors import InputError
-from rackfocus_live.timeline.atomic import atomic_write
+from rackfocus_live.files import atomic_write
 
 SPEC_VERSION = "jobtemplate-2023-09"
 RENDER_STEP = "Render"

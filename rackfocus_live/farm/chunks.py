@@ -20,7 +20,6 @@ import moderngl
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import ExportJob, ExportProgress, ExportSettings
-from rackfocus_live.farm.paths import temp_beside
 from rackfocus_live.farm.plan import CHUNK_SUFFIX, Chunk, chunk_codec
 
 #: Marks a work folder as made for chunks, so that chunks are never written among other files.
@@ -93,23 +92,23 @@ def render_chunk(
             chunk file is left then.
     """
     final = chunk_path(work_dir, chunk, settings)
-    temp = temp_beside(final, "rendering")
     codec = chunk_codec(settings.codec)
+    # The export writes through the file-safety layer: a unique temporary file renamed to the
+    # chunk's name only when complete, locked against a second worker rendering the same chunk.
+    # A worker killed mid-chunk leaves no file under the chunk's name for the join to take.
     job_settings = dataclasses.replace(
-        settings, output=temp, frame_range=(chunk.start, chunk.end), audio=False,
+        settings, output=final, frame_range=(chunk.start, chunk.end), audio=False,
         keep_partial=False, codec=codec,
         crf=settings.crf if codec == settings.codec else None)
-    try:
-        with ExportJob(ctx, job_settings) as job:
-            result = job.run(on_progress)
-        if result.state != "done":
-            raise InputError(f"chunk {chunk.index} was {result.state}", final)
-        written = count_video_packets(temp)
-        if written != expected_frames:
-            raise InputError(f"chunk {chunk.index} has {written} frames, expected "
-                             f"{expected_frames}", final)
-        os.replace(temp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        final.unlink()  # an earlier attempt's chunk: re-rendered, not kept as a backup
+    with ExportJob(ctx, job_settings) as job:
+        result = job.run(on_progress)
+    if result.state != "done":
+        raise InputError(f"chunk {chunk.index} was {result.state}", final)
+    written = count_video_packets(final)
+    if written != expected_frames:
+        final.unlink()
+        raise InputError(f"chunk {chunk.index} has {written} frames, expected "
+                         f"{expected_frames}", final)
     return final

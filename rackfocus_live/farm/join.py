@@ -26,8 +26,9 @@ from pathlib import Path
 import av
 
 from rackfocus_live.errors import InputError
-from rackfocus_live.farm.paths import CONTAINER_OF_SUFFIX, temp_beside
+from rackfocus_live.farm.paths import CONTAINER_OF_SUFFIX
 from rackfocus_live.farm.plan import Chunk, joins_by_remux, shown_frames, source_pts
+from rackfocus_live.files import AtomicOutput, resolve_output
 from rackfocus_live.media.probe import MediaInfo
 from rackfocus_live.media.writer import DEFAULT_PRESET, VideoWriter, WriterConfig
 
@@ -83,15 +84,13 @@ def join_chunks(
                               audio_shift_s=float(offset * tb))
         _encode(config, checks, offset, on_chunk)
         return output
-    temp = temp_beside(output, "joining")
-    try:
-        _remux(info, checks, temp, output, offset, window if audio else None, on_chunk)
-        os.replace(temp, output)
-    except (av.FFmpegError, OSError) as exc:
-        raise InputError(f"cannot write the joined file ({exc})", output) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    with AtomicOutput(resolve_output(output)) as target:
+        try:
+            _remux(info, checks, target.temp, output, offset, window if audio else None,
+                   on_chunk)
+        except (av.FFmpegError, OSError) as exc:
+            raise InputError(f"cannot write the joined file ({exc})", output) from None
+        target.commit()
     return output
 
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rackfocus_live.timeline.atomic import atomic_write
+from rackfocus_live.files import atomic_write
 
 RECORD_VERSION = 1
 
