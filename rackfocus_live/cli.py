@@ -1,4 +1,4 @@
-"""``rackfocus-live`` entry point: open (default, the preview window), render, export, keys.
+"""``rackfocus-live`` entry point: open (default, the preview window), render, export, keys, depth.
 
 Every user-facing failure is an ``InputError`` printed as one line, exit code 2.
 """
@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "render": "rackfocus_live.commands.render",
     "keys": "rackfocus_live.commands.keys",
     "export": "rackfocus_live.commands.export",
+    "depth": "rackfocus_live.commands.depth",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"
