@@ -23,6 +23,8 @@ _FIT_SAMPLES = 65_536
 #: Fraction of samples with the largest residual dropped before the refit (moving objects,
 #: occlusions: where the scene itself changed, not the model's scale).
 _TRIM = 0.2
+#: Trimmed refits after the median/spread start.
+_REFITS = 3
 
 
 class DepthPostProcessor(Protocol):
@@ -51,9 +53,10 @@ class PassThrough:
 class AffineDriftStabiliser:
     """Aligns each frame's disparity to the previous output by a least-squares scale and shift.
 
-    The fit uses a regular grid of samples, refits without the worst 20 % of residuals (what
-    moved), and keeps the scale positive (a negative scale would swap near and far); a fit that
-    fails falls back to matching median and spread. The first frame after ``reset`` passes
+    The fit uses a regular grid of samples: it starts by matching medians and spreads, then
+    refits on the samples without the worst 20 % of residuals (what moved), three times, by
+    their means and spreads (see :func:`fit_affine`); the scale is always positive (a negative
+    one would swap near and far). The first frame after ``reset`` passes
     unchanged and becomes the reference the clip's scale follows.
 
     Attributes:
@@ -92,31 +95,39 @@ def _sample_grid(shape: tuple[int, ...]) -> tuple[slice, slice]:
 
 
 def fit_affine(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
-    """(scale, shift) with scale > 0 that maps ``x`` onto ``y`` best, robust to outliers."""
+    """(scale, shift) with scale > 0 that maps ``x`` onto ``y``, robust to outliers.
+
+    Not ordinary least squares: with noise in both frames its slope shrinks towards 0 (regression
+    dilution), and chained frame to frame the depth would flatten out over a clip. The scale is
+    the ratio of spreads of the samples that agree (reduced major axis), which is symmetric in
+    ``x`` and ``y``; where the frames are unrelated (a cut) that is moment matching, which carries
+    the clip's range over the cut.
+    """
     finite = np.isfinite(x) & np.isfinite(y)
     x, y = x[finite], y[finite]
     if x.size < 2:
         return 1.0, 0.0
-    fit = _least_squares(x, y)
-    if fit is not None:
+    # Start from medians and spreads (not swayed by what moved), then refit on the samples that
+    # agree with the current fit, a few times over.
+    fit = _match_spread(x, y)
+    for _ in range(_REFITS):
         residual = np.abs(x * fit[0] + fit[1] - y)
         keep = residual <= np.quantile(residual, 1.0 - _TRIM)
-        if keep.sum() >= 2:
-            fit = _least_squares(x[keep], y[keep]) or fit
-    if fit is None or not (fit[0] > 0 and np.isfinite(fit[0]) and np.isfinite(fit[1])):
-        return _match_spread(x, y)
+        refit = _match_moments(x[keep], y[keep]) if keep.sum() >= 2 else None
+        if refit is None:
+            break
+        fit = refit
     return fit
 
 
-def _least_squares(
+def _match_moments(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> tuple[float, float] | None:
-    xm, ym = x.mean(), y.mean()
-    var = float(((x - xm) ** 2).mean())
-    if var <= 1e-20:
+    sx, sy = float(x.std()), float(y.std())
+    if not (sx > 1e-12 and sy > 1e-12):
         return None
-    scale = float(((x - xm) * (y - ym)).mean()) / var
-    return scale, float(ym - scale * xm)
+    scale = sy / sx
+    return scale, float(y.mean()) - scale * float(x.mean())
 
 
 def _match_spread(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
