@@ -34,6 +34,7 @@ from rackfocus_live.lens import LensState
 from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.ui import panel, timeline_view
+from rackfocus_live.ui.depth_maker import DepthMakerController
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
     BUDGET_PLAYING_S,
@@ -110,6 +111,7 @@ class App:
         self._apply_settings()
         self.input = InputHandler(self)
         self.exporter = ExportController()
+        self.depth_maker = DepthMakerController()
         self.session: MediaSession | None = None
         self.pulls = PullController(self.state)
         # Crash safety: the pull (a take in progress too) is autosaved while it changes, and an
@@ -373,6 +375,10 @@ class App:
         # Before the preview's own passes: they set up all the GL state they use afterwards.
         playing = self.state.transport.playing
         self.exporter.update(BUDGET_PLAYING_S if playing else BUDGET_PAUSED_S)
+        made = self.depth_maker.update()
+        if made is not None and self.session is not None and self.open_depth(made.video,
+                                                                             made.mapping):
+            self.state.message = self.depth_maker.message
         self.picture.render(self.session, self.state)
         area, scale = self.layout()
         self.picture.draw((fw, fh), area, scale, self.session, self.state, self.histogram)
@@ -422,6 +428,8 @@ class App:
             self.recover()
         if ev.discard_recovery:
             self.discard_recovery()
+        if ev.make_depth and self.session is not None:
+            self.depth_maker.start(self.session.clip_path)
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session
@@ -470,6 +478,7 @@ class App:
                 # The export renders with the shared shader cache, and its threads must be
                 # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
+                self.depth_maker.close()  # cancels a depth job: its temp file is removed
             finally:
                 if self.session is not None:
                     self.session.close()

@@ -41,6 +41,7 @@ class PanelEvents:
     start_export: bool = False
     recover: bool = False
     discard_recovery: bool = False
+    make_depth: bool = False
 
 
 @dataclass
