@@ -5,6 +5,7 @@ models; the depth extra missing."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ from rackfocus_live.depthgen.pipeline import (
 )
 from rackfocus_live.depthgen.postprocess import AffineDriftStabiliser, PassThrough
 from rackfocus_live.depthgen.preprocess import network_size
+from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import open_depth
 from rackfocus_live.media.probe import probe_clip
 from tests import media_factory as mf
@@ -269,6 +271,28 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(media: dict[str, Path]) -> 
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert os.listdir(folder) == []
+
+
+def test_a_full_disk_while_encoding_is_one_line_and_leaves_nothing(
+        media: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from rackfocus_live.depthgen.writer import DepthVideoWriter
+
+    real_write = DepthVideoWriter.write
+
+    def full_after_three(self: DepthVideoWriter, samples: np.ndarray, pts: int) -> None:
+        if self.frames_written == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, samples, pts)
+
+    monkeypatch.setattr(DepthVideoWriter, "write", full_after_three)
+    folder = media["dir"] / "full"
+    folder.mkdir()
+    job = DepthJob(_config(media, folder / "d.mkv", batch=2))
+    with pytest.raises(InputError, match="disk full") as info:
+        job.run()
+    assert len(str(info.value).splitlines()) == 1 and job.stage == "failed"
+    assert os.listdir(folder) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME_PREFIX)]
 
 
 def test_a_model_without_the_interface_is_one_line_exit_2(

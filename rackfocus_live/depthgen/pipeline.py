@@ -4,7 +4,8 @@ Threads: a reader thread decodes clip frame ``i`` for every slot ``0 .. frame_co
 same frames and slots the player shows), turns it into display-oriented RGB and the model's
 input, and hands both through a bounded queue; the job's worker thread loads the model, runs it
 on batches, up-samples each result to the output size, applies the post-processing hook in
-frame order, quantises and writes frame ``i`` at the clip's timestamp of frame ``i``. The caller's
+frame order and quantises; an encoder thread writes frame ``i`` at the clip's timestamp of frame
+``i`` (FFV1, so encoding overlaps the model). The caller's
 thread only polls :attr:`DepthJob.progress` and may :meth:`DepthJob.cancel`: a cancelled or
 failed job deletes its temp file and leaves no output.
 """
@@ -38,7 +39,7 @@ from rackfocus_live.depthgen.preprocess import (
 from rackfocus_live.depthgen.quantise import MARGIN, DisparityQuantiser
 from rackfocus_live.depthgen.runtime import DepthModel
 from rackfocus_live.depthgen.writer import (
-    DepthVideoWriter,
+    DepthEncoderThread,
     SidecarInfo,
     sidecar_document,
     write_sidecar,
@@ -156,7 +157,7 @@ class DepthJob:
     Attributes:
         info: the clip.
         total: frames to make.
-        done: frames written so far.
+        done: frames made so far (handed to the encoder, at most a few ahead of the file).
         stage: "loading model", "making depth", "finishing", "done", "cancelled" or "failed".
         error: the failure (an InputError for anything the user can act on), or None.
         result: the finished job, or None.
@@ -251,7 +252,8 @@ class DepthJob:
         items: queue.Queue[_Item | _End | _Failure] = queue.Queue(maxsize=batch_size * 2)
         reader = threading.Thread(target=self._read, args=(items, net, (height, width)),
                                   name=f"{THREAD_NAME_PREFIX}-reader", daemon=True)
-        writer = DepthVideoWriter(cfg.outputs.video, (width, height), info.fps, info.time_base)
+        writer = DepthEncoderThread(cfg.outputs.video, (width, height), info.fps,
+                                    info.time_base, name=f"{THREAD_NAME_PREFIX}-encoder").start()
         quantiser = DisparityQuantiser()
         self.postprocess.reset()
         self.stage = "making depth"
@@ -277,7 +279,7 @@ class DepthJob:
                 for item, disparity in zip(batch, depth, strict=True):
                     full = upsample_depth(disparity, (height, width))
                     processed = self.postprocess(item.rgb, full)
-                    writer.write(quantiser(processed), info.pts_of_index(item.index))
+                    writer.put(quantiser(processed), info.pts_of_index(item.index))
                     self.done += 1
                 if self._cancel.is_set():
                     writer.abort()

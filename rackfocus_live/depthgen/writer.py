@@ -9,8 +9,11 @@ cancel never leaves a partial file. Frame ``i`` is stamped with the clip's own t
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +29,16 @@ from rackfocus_live.timeline.atomic import atomic_write
 
 SIDECAR_FORMAT = "rackfocus-live depth sidecar"
 SIDECAR_VERSION = 1
+
+
+def depth_write_error(exc: BaseException, path: Path) -> InputError:
+    """One line for a failed depth write: a full disk by name, else as the export says it."""
+    if isinstance(exc, InputError):
+        return exc
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return InputError("disk full while writing the depth video (no space left on device)",
+                          path)
+    return write_error(exc, path)
 
 
 class DepthVideoWriter:
@@ -60,7 +73,7 @@ class DepthVideoWriter:
             self._time_base = time_base
         except BaseException as exc:
             self._discard()
-            raise write_error(exc, output) from None
+            raise depth_write_error(exc, output) from None
 
     def write(self, samples: npt.NDArray[np.uint16], pts: int) -> None:
         """One frame (HxW uint16, 65535 = nearest) shown at ``pts`` (clip time base)."""
@@ -74,7 +87,7 @@ class DepthVideoWriter:
             self._container.mux(self._stream.encode(frame))
         except BaseException as exc:
             self.abort()
-            raise write_error(exc, self.output) from None
+            raise depth_write_error(exc, self.output) from None
         self.frames_written += 1
 
     def finish(self) -> None:
@@ -85,7 +98,7 @@ class DepthVideoWriter:
             publish(self.temp, self.output)
         except BaseException as exc:
             self._discard()
-            raise write_error(exc, self.output) from None
+            raise depth_write_error(exc, self.output) from None
 
     def abort(self) -> None:
         """Close and delete the temp file. Idempotent."""
@@ -98,6 +111,89 @@ class DepthVideoWriter:
                 container.close()
         with contextlib.suppress(FileNotFoundError):
             self.temp.unlink()
+
+
+_POLL_S = 0.05
+
+
+class DepthEncoderThread:
+    """A :class:`DepthVideoWriter` on its own thread, fed through a bounded queue, so encoding
+    overlaps the model (FFV1 at 1080p costs a few hundred ms a frame on a CPU core).
+
+    The PyAV objects are created, used and closed on the encoder thread only. Use from one
+    thread: ``start`` (raises what opening failed with), ``put`` each frame, then ``finish``
+    (raises an encoding failure) or ``abort`` (deletes the temp file; idempotent).
+    """
+
+    def __init__(self, output: Path, size: tuple[int, int], fps: Fraction, time_base: Fraction,
+                 name: str, queue_size: int = 4) -> None:
+        self._args = (output, size, fps, time_base)
+        # (samples, pts) per frame; None = finish.
+        self._queue: queue.Queue[tuple[npt.NDArray[np.uint16], int] | None] = queue.Queue(
+            queue_size)
+        self._abort = threading.Event()
+        self._opened = threading.Event()
+        self.error: BaseException | None = None
+        self.frames_written = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> DepthEncoderThread:
+        self._thread.start()
+        self._opened.wait()
+        if self.error is not None:
+            self._thread.join()
+            raise self.error
+        return self
+
+    def put(self, samples: npt.NDArray[np.uint16], pts: int) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self._queue.put((samples, pts), timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Encode what is queued, write the trailer, rename into place; raise on failure."""
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=_POLL_S)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self._abort.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            writer = DepthVideoWriter(*self._args)
+        except BaseException as exc:
+            self.error = exc
+            self._opened.set()
+            return
+        self._opened.set()
+        try:
+            while not self._abort.is_set():
+                try:
+                    item = self._queue.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    writer.finish()
+                    return
+                writer.write(*item)
+                self.frames_written = writer.frames_written
+            writer.abort()
+        except BaseException as exc:
+            writer.abort()
+            self.error = depth_write_error(exc, self._args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +257,5 @@ def write_sidecar(path: Path, document: dict[str, object]) -> None:
     """Atomic write (temp, fsync, rename; the previous sidecar kept as .bak)."""
     try:
         atomic_write(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
-    except InputError:
-        raise
     except OSError as exc:
-        raise write_error(exc, path) from None
+        raise depth_write_error(exc, path) from None

@@ -376,9 +376,8 @@ class App:
         playing = self.state.transport.playing
         self.exporter.update(BUDGET_PLAYING_S if playing else BUDGET_PAUSED_S)
         made = self.depth_maker.update()
-        if made is not None and self.session is not None and self.open_depth(made.video,
-                                                                             made.mapping):
-            self.state.message = self.depth_maker.message
+        if made is not None and self.session is not None:
+            self.open_depth(made.video, made.mapping)
         self.picture.render(self.session, self.state)
         area, scale = self.layout()
         self.picture.draw((fw, fh), area, scale, self.session, self.state, self.histogram)

@@ -49,6 +49,8 @@ class DepthMakerController:
         message: the last problem or outcome (one line), or None.
         stage: what the job is doing, for the panel.
         done, total: frames made and to make (0, 0 before the job runs).
+        button_rect: (x0, y0, x1, y1) of the section's button as last drawn, in window units
+            (what a test clicks through ImGui's mouse input), None when none was drawn.
     """
 
     def __init__(self) -> None:
@@ -62,6 +64,7 @@ class DepthMakerController:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._error: InputError | None = None
+        self.button_rect: tuple[float, float, float, float] | None = None
 
     @property
     def busy(self) -> bool:
@@ -167,6 +170,7 @@ class DepthMakerController:
 def draw_depth_maker(ctl: DepthMakerController, has_clip: bool, has_depth: bool) -> bool:
     """The panel section; True when the user asked to make depth (the app calls ``start``)."""
     pressed = False
+    ctl.button_rect = None
     if ctl.busy:
         imgui.separator_text("Making depth")
         fraction = ctl.done / ctl.total if ctl.total else 0.0
@@ -174,6 +178,7 @@ def draw_depth_maker(ctl: DepthMakerController, has_clip: bool, has_depth: bool)
         imgui.progress_bar(fraction, imgui.ImVec2(-1, 0), label)
         if imgui.button(CANCEL_LABEL):
             ctl.cancel()
+        ctl.button_rect = _item_rect()
     elif has_clip and not has_depth:
         imgui.separator_text("Make depth")
         imgui.push_text_wrap_pos(0.0)
@@ -182,8 +187,14 @@ def draw_depth_maker(ctl: DepthMakerController, has_clip: bool, has_depth: bool)
         imgui.pop_text_wrap_pos()
         _, ctl.model = imgui.input_text("model##depthgen", ctl.model)
         pressed = imgui.button(MAKE_LABEL)
+        ctl.button_rect = _item_rect()
     if ctl.message:
         imgui.push_text_wrap_pos(0.0)
         imgui.text_colored(_RED if not ctl.message.startswith("made ") else _DIM, ctl.message)
         imgui.pop_text_wrap_pos()
     return pressed
+
+
+def _item_rect() -> tuple[float, float, float, float]:
+    lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    return (lo.x, lo.y, hi.x, hi.y)
