@@ -335,3 +335,22 @@ def test_without_the_depth_extra_one_line_says_what_to_install(media: dict[str, 
         "rackfocus-live depth: error: making depth needs onnxruntime: install "
         "rackfocus-live[depth] (pip install 'rackfocus-live[depth]')"
     ]
+
+
+def test_a_rotated_clip_gets_depth_in_display_orientation(media: dict[str, Path]) -> None:
+    clip = mf.make_clip(media["dir"] / "rotated.mp4", frames=3, size=(64, 48), rotation=90,
+                        texture=40)
+    out = media["dir"] / "rotated_depth.mkv"
+    config = DepthJobConfig(clip=clip, outputs=depth_output_paths(clip, out),
+                            model=ModelFile(path=media["luma"], name="luma", licence="test"))
+    result = DepthJob(config, postprocess=PassThrough()).run()
+    assert result.size == (48, 64)  # display size: width and height swapped
+    depth = _frames(out)[1]
+    assert depth[0].shape == (64, 48)
+    # The picture, rotated as the player shows it, is what the model saw.
+    with av.open(os.fspath(clip)) as c:
+        coded = [f.to_ndarray(format="rgb24").astype(float) @ [0.299, 0.587, 0.114]
+                 for f in c.decode(video=0)][2]
+    shown = np.corrcoef(depth[2].ravel(), np.rot90(coded, k=1).ravel())[0, 1]
+    other_way = np.corrcoef(depth[2].ravel(), np.rot90(coded, k=3).ravel())[0, 1]
+    assert shown > 0.8 and shown > other_way + 0.3, (shown, other_way)

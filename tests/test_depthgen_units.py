@@ -175,3 +175,26 @@ def test_publish_keeps_the_previous_output_as_bak(tmp_path: Path) -> None:
     assert final.read_bytes() == b"new" and (tmp_path / "d.mkv.bak").read_bytes() == b"old"
     leftovers = [p for p in os.listdir(tmp_path) if "partial" in p]
     assert len(leftovers) == 1  # the second temp_output above, made and not removed by us
+
+
+def test_depthgen_never_loads_gl_and_the_command_loads_no_optional_dependency() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import importlib, json, sys\n"
+        "import rackfocus_live.commands.depth\n"
+        "light = sorted(sys.modules)\n"
+        "for m in ('pipeline', 'runtime', 'preprocess', 'writer'):\n"
+        "    importlib.import_module('rackfocus_live.depthgen.' + m)\n"
+        "print(json.dumps({'light': light, 'all': sorted(sys.modules)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    light = {m.split(".")[0] for m in result["light"]}
+    loaded = {m.split(".")[0] for m in result["all"]}
+    assert not light & {"onnxruntime", "PIL"}  # the CLI parses without the depth extra
+    assert {"onnxruntime", "PIL"} <= loaded  # (the probe does load them: it can fail)
+    assert not loaded & {"moderngl", "glfw", "imgui_bundle"}
