@@ -354,3 +354,31 @@ def test_a_rotated_clip_gets_depth_in_display_orientation(media: dict[str, Path]
     shown = np.corrcoef(depth[2].ravel(), np.rot90(coded, k=1).ravel())[0, 1]
     other_way = np.corrcoef(depth[2].ravel(), np.rot90(coded, k=3).ravel())[0, 1]
     assert shown > 0.8 and shown > other_way + 0.3, (shown, other_way)
+
+
+def test_cancel_stops_a_batch_in_progress(media: dict[str, Path],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # A batch of 8 large frames takes seconds on this CPU; cancel once the model is running it:
+    # the run is terminated inside onnxruntime, so not one frame of the batch is made (without
+    # the terminate, the batch would finish and its 8 frames count as done).
+    from rackfocus_live.depthgen.runtime import DepthModel
+
+    running = threading.Event()
+    real_infer = DepthModel.infer
+
+    def infer(self: DepthModel, pixel_values: np.ndarray) -> np.ndarray:
+        running.set()
+        return real_infer(self, pixel_values)
+
+    monkeypatch.setattr(DepthModel, "infer", infer)
+    out = media["dir"] / "mid_batch.mkv"
+    job = DepthJob(_config(media, out, "slow", batch=8, input_size=1400)).start()
+    assert running.wait(60), job.error
+    time.sleep(0.2)
+    t = time.monotonic()
+    job.cancel()
+    assert job.wait(30)
+    assert job.done == 0 and job.result is None and job.error is None, (job.done, job.error)
+    assert time.monotonic() - t < 10
+    assert not out.exists() and not [p for p in os.listdir(media["dir"])
+                                      if p.startswith(".mid_batch")]

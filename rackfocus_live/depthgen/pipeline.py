@@ -37,7 +37,7 @@ from rackfocus_live.depthgen.preprocess import (
     upsample_depth,
 )
 from rackfocus_live.depthgen.quantise import MARGIN, DisparityQuantiser
-from rackfocus_live.depthgen.runtime import DepthModel
+from rackfocus_live.depthgen.runtime import DepthModel, ModelTerminatedError
 from rackfocus_live.depthgen.writer import (
     DepthEncoderThread,
     SidecarInfo,
@@ -175,6 +175,8 @@ class DepthJob:
         self.result: DepthResult | None = None
         self._cancel = threading.Event()
         self._stop_reader = threading.Event()  # set on cancel, and when the worker ends
+        self._model: DepthModel | None = None
+        self._model_lock = threading.Lock()
         self._finished = threading.Event()
         self._thread: threading.Thread | None = None
         if self.total < 1:
@@ -192,6 +194,9 @@ class DepthJob:
         """Ask the job to stop; it deletes its temp file. Returns at once (see :meth:`wait`)."""
         self._cancel.set()
         self._stop_reader.set()
+        with self._model_lock:
+            if self._model is not None:
+                self._model.terminate()  # a batch in progress stops now, not when it is done
 
     def wait(self, timeout: float | None = None) -> bool:
         """True once the job has ended (done, cancelled or failed)."""
@@ -243,8 +248,10 @@ class DepthJob:
         cfg, info = self.config, self.info
         start = time.perf_counter()
         model = DepthModel(cfg.model.path, list(cfg.providers), threads=cfg.threads)
-        if self._cancel.is_set():
-            return None
+        with self._model_lock:
+            if self._cancel.is_set():
+                return None
+            self._model = model
         width, height = output_size(info.display_size, cfg.max_res)
         net = model.shape.size or network_size(info.display_size[1], info.display_size[0],
                                                cfg.input_size)
@@ -275,7 +282,11 @@ class DepthJob:
                     batch.append(got)
                 if not batch:
                     break
-                depth = model.infer(np.stack([item.pixel_values for item in batch]))
+                try:
+                    depth = model.infer(np.stack([item.pixel_values for item in batch]))
+                except ModelTerminatedError:
+                    writer.abort()
+                    return None
                 for item, disparity in zip(batch, depth, strict=True):
                     full = upsample_depth(disparity, (height, width))
                     processed = self.postprocess(item.rgb, full)

@@ -48,6 +48,10 @@ def choose_providers(choice: str = "auto",
     return [PROVIDERS[choice]] + ([] if choice == "cpu" else [PROVIDERS["cpu"]])
 
 
+class ModelTerminatedError(Exception):
+    """A run stopped by :meth:`DepthModel.terminate` (a cancel, not a failure)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModelShape:
     """What the model fixes: batch size and input (H, W), None where dynamic."""
@@ -77,12 +81,26 @@ class DepthModel:
         self.path = path
         self.providers = self._session.get_providers()
         self.shape = _check_interface(self._session, path)
+        # Shared by every run: setting its terminate flag stops a run in progress from another
+        # thread, so a cancel does not wait for a whole batch (seconds per frame on a CPU).
+        self._run_options = ort.RunOptions()
+
+    def terminate(self) -> None:
+        """Stop the run in progress (it raises) and every later one. Any thread."""
+        self._run_options.terminate = True
+
+    @property
+    def terminated(self) -> bool:
+        return bool(self._run_options.terminate)
 
     def infer(self, pixel_values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Relative disparity [N, h, w] for ``pixel_values`` [N, 3, h, w]."""
         try:
-            (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: pixel_values})
+            (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: pixel_values},
+                                       self._run_options)
         except Exception as exc:
+            if self.terminated:
+                raise ModelTerminatedError from None
             raise InputError(f"the depth model failed on a {pixel_values.shape} input "
                              f"({_first_line(exc)})", self.path) from None
         depth = np.asarray(out, dtype=np.float32)
