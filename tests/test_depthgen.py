@@ -127,12 +127,22 @@ def test_cli_writes_every_frame_at_the_clips_timestamps_in_16_bit(
         assert same > 0.99 and same > flipped + 0.3
     sidecar = json.loads((media["dir"] / "cli_depth.json").read_text())
     assert sidecar["depth_mapping"]["kind"] == "disparity" and sidecar["frame_count"] == FRAMES
+    assert sidecar["postprocess"] == "AffineDriftStabiliser"
     # ImageNet normalisation undone by the stand-in gives luma in [0, 1]: the first frame's range
     # in model units is the clip's own luma range (a missing or doubled normalisation is not).
     units = sidecar["quantisation"]["model_units_at"]
     low, high = np.percentile(lumas[0] / 255.0, [0.5, 99.5])
     assert abs(units["margin_low"] - low) < 0.03 and abs(units["margin_high"] - high) < 0.03
     assert not [p for p in os.listdir(media["dir"]) if "partial" in p]
+
+
+def test_no_stabilise_writes_the_models_frames_as_they_are(
+        media: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    out = media["dir"] / "raw.mkv"
+    assert main(["depth", str(media["clip"]), "-o", str(out), "--model", str(media["luma"]),
+                 "--no-stabilise"]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["postprocess"] == "PassThrough"
+    capsys.readouterr()
 
 
 def test_the_depth_opens_as_disparity_and_export_reads_it(
@@ -382,3 +392,21 @@ def test_cancel_stops_a_batch_in_progress(media: dict[str, Path],
     assert time.monotonic() - t < 10
     assert not out.exists() and not [p for p in os.listdir(media["dir"])
                                       if p.startswith(".mid_batch")]
+
+
+def test_a_variable_rate_clip_gets_one_depth_frame_per_slot_the_player_aligns_one_to_one(
+        media: dict[str, Path]) -> None:
+    clip = mf.make_vfr_clip(media["dir"] / "vfr.mp4", [0, 40, 80, 200, 240, 280, 400])
+    info = probe_clip(clip)
+    out = media["dir"] / "vfr_depth.mkv"
+    config = DepthJobConfig(clip=clip, outputs=depth_output_paths(clip, out),
+                            model=ModelFile(path=media["luma"], name="luma", licence="test"))
+    result = DepthJob(config, info=info).run()
+    assert result.frames == info.frame_count
+    warnings: list[str] = []
+    source = open_depth(out, DepthMapping(kind="disparity"), info, warn=warnings.append)
+    assert warnings == [] and source.frame_count == info.frame_count
+    assert [source.index_for(i) for i in range(info.frame_count)] == list(range(info.frame_count))
+    times = _frames(out)[0]
+    expected = [float(info.pts_of_index(i) * info.time_base) for i in range(info.frame_count)]
+    assert np.max(np.abs(np.array(times) - np.array(expected))) <= 0.0005 + 1e-9

@@ -19,6 +19,7 @@ from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M
 from rackfocus_live.depthgen.deps import require_depth_extra
 from rackfocus_live.depthgen.models import CATALOGUE, DEFAULT_MODEL, resolve_model
 from rackfocus_live.depthgen.outputs import depth_output_paths
+from rackfocus_live.depthgen.postprocess import PassThrough, default_postprocessor
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.probe import probe_clip
 
@@ -52,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "CoreML when this onnxruntime has it, else CPU)")
     parser.add_argument("--threads", type=int, default=0, metavar="N",
                         help="CPU threads for the model (default 0: all cores)")
+    parser.add_argument("--no-stabilise", action="store_true",
+                        help="write each frame's depth as the model gave it (no removal of the "
+                             "per-frame scale/offset drift; expect flicker)")
     parser.add_argument("--near", type=float, default=DEFAULT_NEAR_M, metavar="M",
                         help=f"near-end hint written to the sidecar (default {DEFAULT_NEAR_M:g})")
     parser.add_argument("--far", type=float, default=DEFAULT_FAR_M, metavar="M",
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         max_res=args.max_res, batch=args.batch, threads=args.threads,
         near_hint_m=args.near, far_hint_m=args.far,
     )
-    job = DepthJob(config, info=info).start()
+    hook = PassThrough() if args.no_stabilise else default_postprocessor()
+    job = DepthJob(config, postprocess=hook, info=info).start()
     try:
         while not job.wait(0.2):
             bar.job(job)
