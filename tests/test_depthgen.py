@@ -410,3 +410,30 @@ def test_a_variable_rate_clip_gets_one_depth_frame_per_slot_the_player_aligns_on
     times = _frames(out)[0]
     expected = [float(info.pts_of_index(i) * info.time_base) for i in range(info.frame_count)]
     assert np.max(np.abs(np.array(times) - np.array(expected))) <= 0.0005 + 1e-9
+
+
+def test_the_default_hook_removes_per_frame_drift_end_to_end(media: dict[str, Path]) -> None:
+    # A still scene whose exposure pumps frame to frame: the luma stand-in then gives every
+    # frame's depth its own scale and offset, as monocular models do. Written with the default
+    # hook the frames agree; written as they came they flicker.
+    gains = [1.0, 0.7, 1.2, 0.8, 1.1, 0.75]
+    offsets = [0, 20, -10, 15, 0, 25]
+
+    def pumping(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        y, u, v = _scene_planes(0)
+        luma = np.clip(y.astype(np.float64) * gains[i] + offsets[i], 16, 235)
+        return luma.astype(np.uint8), u, v
+
+    clip = mf.make_clip(media["dir"] / "pumping.mp4", frames=len(gains), size=SIZE,
+                        yuv=pumping, lossless=True)
+    flicker = {}
+    for name, hook in (("stabilised", AffineDriftStabiliser()), ("raw", PassThrough())):
+        out = media["dir"] / f"pumping_{name}.mkv"
+        config = DepthJobConfig(clip=clip, outputs=depth_output_paths(clip, out),
+                                model=ModelFile(path=media["luma"], name="luma", licence="t"))
+        DepthJob(config, postprocess=hook).run()
+        frames = np.stack(_frames(out)[1]).astype(np.float64) / 65535.0
+        flicker[name] = float(frames.std(axis=0).mean())  # per-pixel change over time
+    # Measured: 0.002 against 0.040 of the 16-bit range (mean per-pixel std over time).
+    assert flicker["stabilised"] < 0.01 < flicker["raw"], flicker
+    assert flicker["stabilised"] < flicker["raw"] / 5, flicker
