@@ -142,10 +142,11 @@ class DepthMakerController:
         self._job = None
 
     def _prepare(self, clip: Path, outputs: Any, model_spec: str) -> None:
-        # The pipeline needs the depth extra, checked in start(): imported here, not at the top.
-        pipeline = importlib.import_module("rackfocus_live.depthgen.pipeline")
-        runtime = importlib.import_module("rackfocus_live.depthgen.runtime")
         try:
+            # The pipeline needs the depth extra, checked in start(): imported here, not at the
+            # top (a broken install still ends as a message).
+            pipeline = importlib.import_module("rackfocus_live.depthgen.pipeline")
+            runtime = importlib.import_module("rackfocus_live.depthgen.runtime")
             model = resolve_model(model_spec.strip() or None, progress=self._download_progress)
             if self._cancel.is_set():
                 return
