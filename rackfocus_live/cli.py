@@ -1,4 +1,4 @@
-"""``rackfocus-live`` entry point: open (default, the preview window), render, export, keys.
+"""``rackfocus-live`` entry point: open (default, the preview window), render, export, keys, depth.
 
 Every user-facing failure is an ``InputError`` printed as one line, exit code 2.
 """
@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "export": "rackfocus_live.commands.export",
     "farm": "rackfocus_live.commands.farm",
     "batch": "rackfocus_live.commands.batch",
+    "depth": "rackfocus_live.commands.depth",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"

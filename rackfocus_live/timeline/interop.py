@@ -93,7 +93,11 @@ def parse_csv(
     Raises:
         InputError: naming the line and column of the first bad cell.
     """
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="": the csv module handles \r, \n and \r\n line ends itself.
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV ({exc})", source) from None
     if not rows:
         raise InputError("empty CSV (expected a header: frame,time,focus_m,f_stop)", source)
     header = [h.strip().lower() for h in rows[0]]

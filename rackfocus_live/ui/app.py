@@ -39,6 +39,7 @@ from rackfocus_live.timeline.pull import Pull
 from rackfocus_live.ui import panel, timeline_view
 from rackfocus_live.ui.adaptive import PreviewGovernor
 from rackfocus_live.ui.clipstate import ClipState, load_clip_state, save_clip_state
+from rackfocus_live.ui.depth_maker import DepthMakerController
 from rackfocus_live.ui.export_panel import (
     BUDGET_PAUSED_S,
     BUDGET_PLAYING_S,
@@ -126,6 +127,7 @@ class App:
         self._entered_once = False
         self.input = InputHandler(self)
         self.exporter = ExportController()
+        self.depth_maker = DepthMakerController()
         self.session: MediaSession | None = None
         self.pulls = PullController(self.state)
         # Crash safety: the pull (a take in progress too) is autosaved while it changes, and an
@@ -492,6 +494,9 @@ class App:
         # Before the preview's own passes: they set up all the GL state they use afterwards.
         playing = self.state.transport.playing
         self.exporter.update(BUDGET_PLAYING_S if playing else BUDGET_PAUSED_S)
+        made = self.depth_maker.update()
+        if made is not None and self.session is not None:
+            self.open_depth(made.video, made.mapping)
         self.picture.render(self.session, self.state)
         area, scale = self.layout()
         self.picture.draw((fw, fh), area, scale, self.session, self.state, self.histogram)
@@ -558,6 +563,8 @@ class App:
         if ev.resimplify_px is not None:
             self.pulls.tolerance_px = ev.resimplify_px
             self.pulls.resimplify()
+        if ev.make_depth and self.session is not None:
+            self.depth_maker.start(self.session.clip_path)
 
     def _update_media(self, wait_s: float) -> None:
         session = self.session
@@ -608,6 +615,7 @@ class App:
                 # The export renders with the shared shader cache, and its threads must be
                 # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
+                self.depth_maker.close()  # cancels a depth job: its temp file is removed
             finally:
                 if self.session is not None:
                     self.session.close()

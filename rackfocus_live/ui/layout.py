@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from imgui_bundle import imgui
 
 from rackfocus_live.ui import panel, timeline_view
+from rackfocus_live.ui.depth_maker import draw_depth_maker
 from rackfocus_live.ui.export_panel import ExportPanelInfo, draw_export
 
 if TYPE_CHECKING:
@@ -60,7 +61,10 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
     imgui.set_next_window_pos(imgui.ImVec2(ww - PANEL_WIDTH, 0))
     imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, wh))
     imgui.begin("rackfocus-live", None, _FLAGS)
+    # At the top: shown only while a clip has no depth (or depth is being made), when it matters.
+    make_depth = draw_depth_maker(app.depth_maker, info.has_clip, bool(info.depth_name))
     events = panel.draw_panel(state, info, app.panel_state)
+    events.make_depth = make_depth
     events.start_export = draw_export(app.exporter, ExportPanelInfo(
         clip=session.clip_path if session else None,
         has_pull=state.track is not None and len(state.track.keys) > 0,

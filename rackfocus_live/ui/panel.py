@@ -50,6 +50,8 @@ class PanelEvents:
     resimplify_px: float | None = None
     #: The simplification tolerance slider moved (CoC px).
     tolerance_px: float | None = None
+    #: "Make depth..." was pressed (the open clip has none).
+    make_depth: bool = False
 
 
 @dataclass
