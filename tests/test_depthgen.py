@@ -133,7 +133,7 @@ def test_cli_writes_every_frame_at_the_clips_timestamps_in_16_bit(
     units = sidecar["quantisation"]["model_units_at"]
     low, high = np.percentile(lumas[0] / 255.0, [0.5, 99.5])
     assert abs(units["margin_low"] - low) < 0.03 and abs(units["margin_high"] - high) < 0.03
-    assert not [p for p in os.listdir(media["dir"]) if "partial" in p]
+    assert mf.leftovers(media["dir"]) == []
 
 
 def test_no_stabilise_writes_the_models_frames_as_they_are(
@@ -268,7 +268,7 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(media: dict[str, Path]) -> 
     )
     try:
         deadline = time.monotonic() + 60
-        while not any("partial" in p for p in os.listdir(folder)):
+        while not mf.leftovers(folder):
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "depth did not start"
             time.sleep(0.02)

@@ -3,7 +3,6 @@ drift stabiliser, the 16-bit mapping, output paths."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from rackfocus_live.depthgen.outputs import depth_output_paths, publish, temp_output
+from rackfocus_live.depthgen.outputs import depth_output_paths
 from rackfocus_live.depthgen.postprocess import AffineDriftStabiliser, fit_affine
 from rackfocus_live.depthgen.quantise import MARGIN, DisparityQuantiser
 from rackfocus_live.errors import InputError
@@ -159,22 +158,10 @@ def test_output_paths_refuse_the_clip_and_other_suffixes(tmp_path: Path) -> None
         depth_output_paths(clip, tmp_path / "d.mp4")
     mkv_clip = tmp_path / "shot.mkv"
     mkv_clip.write_bytes(b"x")
-    with pytest.raises(InputError, match="overwrite the clip"):
+    with pytest.raises(InputError, match="output is the same file as the clip"):
         depth_output_paths(mkv_clip, mkv_clip)
     with pytest.raises(InputError, match="folder does not exist"):
         depth_output_paths(clip, tmp_path / "nope" / "d.mkv")
-
-
-def test_publish_keeps_the_previous_output_as_bak(tmp_path: Path) -> None:
-    final = tmp_path / "d.mkv"
-    final.write_bytes(b"old")
-    temp = temp_output(final)
-    assert temp.parent == tmp_path and temp.name.startswith(".d.") and temp != temp_output(final)
-    temp.write_bytes(b"new")
-    publish(temp, final)
-    assert final.read_bytes() == b"new" and (tmp_path / "d.mkv.bak").read_bytes() == b"old"
-    leftovers = [p for p in os.listdir(tmp_path) if "partial" in p]
-    assert len(leftovers) == 1  # the second temp_output above, made and not removed by us
 
 
 def test_depthgen_never_loads_gl_and_the_command_loads_no_optional_dependency() -> None:

@@ -22,10 +22,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.depthgen.outputs import publish, temp_output
 from rackfocus_live.errors import InputError
+from rackfocus_live.files import AtomicOutput, atomic_write
 from rackfocus_live.media.writer import write_error
-from rackfocus_live.timeline.atomic import atomic_write
 
 SIDECAR_FORMAT = "rackfocus-live depth sidecar"
 SIDECAR_VERSION = 1
@@ -60,7 +59,8 @@ class DepthVideoWriter:
         self.output = output
         self.size = size
         self.frames_written = 0
-        self.temp = temp_output(output)
+        self._file = AtomicOutput(output).open()  # locked, unique temporary name beside it
+        self.temp = self._file.temp
         try:
             self._container = av.open(os.fspath(self.temp), mode="w", format="matroska")
             rate = fps if fps.denominator != 1 else int(fps)
@@ -95,7 +95,8 @@ class DepthVideoWriter:
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
-            publish(self.temp, self.output)
+            self._file.commit()
+            self._file.close()
         except BaseException as exc:
             self._discard()
             raise depth_write_error(exc, self.output) from None
@@ -109,8 +110,7 @@ class DepthVideoWriter:
         if container is not None:
             with contextlib.suppress(Exception):
                 container.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.temp.unlink()
+        self._file.close()  # removes the temporary file unless it was committed
 
 
 _POLL_S = 0.05
