@@ -6,6 +6,7 @@ fails the scenario. Scenarios run in a subprocess (``tests/app_harness.py``).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def scenario_record(work: Path) -> dict[str, Any]:
         after_burst = app.state.focus_m
         ui.frames(5)
         trace = len(app.pulls.recorder.pending_samples()) if app.pulls.recorder else 0
-        w = ui.drag_widget("rackfocus-live/focus (m)", 0.5, 0.45, steps=3)
+        w = ui.drag_widget("rackfocus-live/##focus drag", 0.5, 0.3, steps=3)
         dragged_to = app.state.focus_m
         ui.frames(6)
         stop_at = app.state.transport.position_s
@@ -163,6 +164,12 @@ def scenario_marks(work: Path) -> dict[str, Any]:
         rect_after_1 = app.image_rect()
         ui.tap(glfw.KEY_Z)
         rect_z = app.image_rect()
+        ui.select_all_and_type("rackfocus-live/focus (m)", "12.9")  # typed in metres
+        typed = app.state.focus_m
+        w = ui.find("rackfocus-live/##focus drag")
+        y = (w.y0 + w.y1) / 2
+        ui.drag((w.x0 + 150, y), (w.x0 + 40, y), steps=5)  # 110 px to the left
+        after_drag = app.state.focus_m
         ui.tap(glfw.KEY_DOWN)
         playhead = app.state.transport.position_s
         ui.tap(glfw.KEY_1, mods=glfw.MOD_SHIFT)  # key a pull to A from the playhead
@@ -173,7 +180,8 @@ def scenario_marks(work: Path) -> dict[str, Any]:
         return {"mark_focus": mark_focus, "moved": moved, "jumped": jumped,
                 "rect_fit": list(rect_fit), "rect_after_1": list(rect_after_1),
                 "rect_z": list(rect_z), "image_size": list(app.state.image_size),
-                "message": app.state.message, "pulled": pulled, "undo_label": undo_label}
+                "message": app.state.message, "pulled": pulled, "undo_label": undo_label,
+                "typed": typed, "after_drag": after_drag}
     finally:
         app.close()
 
@@ -289,6 +297,10 @@ def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Pat
     assert r["rect_after_1"] == r["rect_fit"]  # 1 no longer changes the view
     assert r["rect_z"][2] == pytest.approx(r["image_size"][0], rel=1e-6)  # 1:1 pixels
     assert r["pulled"] == r["mark_focus"] and r["undo_label"] == "pull mark A"
+    # The focus field takes metres; a 110 px drag is a measured move (0.4 % a pixel), not a
+    # jump across the scene (it went from 12.9 m to 0.27 m with the old slider).
+    assert r["typed"] == pytest.approx(12.9)
+    assert r["after_drag"] == pytest.approx(12.9 * math.exp(-0.004 * 110), rel=0.03)
 
 
 def test_each_clip_keeps_its_own_pull_marks_and_lens(xvfb: str, tmp_path: Path,

@@ -6,6 +6,7 @@ re-opening depth with a new mapping, keyframe files, recording) comes back as ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,8 @@ MESSAGE_LINES = 2
 _PULL_EASINGS = ("linear", "ease-in-out", "sine-in-out", "cubic-in-out", "quint-in-out",
                  "ease-out", "expo-out")
 _SQUEEZES = (1.0, 1.33, 1.5, 1.8, 2.0)
+#: Focus drag: change of log(distance) per pixel (0.4 %: 100 px is a factor of 1.5).
+FOCUS_DRAG_PER_PX = 0.004
 
 
 @dataclass
@@ -148,13 +151,27 @@ def _focus(state: UiState) -> None:
     imgui.separator_text("Focus")
     lo, hi = state.focus_limits()
     hi = min(hi, 200.0)
-    changed, value = _log_slider("focus (m)", state.focus_m, lo, hi, "%.3f m")
+    # A relative drag in log distance (FOCUS_DRAG_PER_PX a pixel; Shift faster, Alt finer), not
+    # an absolute slider: a slider maps 0.1..200 m onto its width, so a 100 px move threw the
+    # focus across the whole scene. The field beside it takes a typed distance.
+    imgui.set_next_item_width(190)
+    changed, v = imgui.drag_float(
+        "##focus drag", math.log(state.focus_m), FOCUS_DRAG_PER_PX, math.log(lo), math.log(hi),
+        f"{state.focus_m:.3f} m", imgui.SliderFlags_.no_input | imgui.SliderFlags_.always_clamp)
+    imgui.set_item_tooltip("drag: focus nearer (left) or farther (right); Shift: faster, "
+                           "Alt: finer")
     if imgui.is_item_activated():
         state.begin_focus_drag()
     if changed:
-        state.set_focus(value)
+        state.set_focus(math.exp(v))
     if imgui.is_item_deactivated():
         state.end_focus_drag()
+    imgui.same_line()
+    imgui.set_next_item_width(70)
+    typed, metres = imgui.input_double("focus (m)", state.focus_m, 0.0, 0.0, "%.4g",
+                                      imgui.InputTextFlags_.enter_returns_true)
+    if typed and metres > 0:
+        state.set_focus(metres)
     if state.track is not None and state.track.keys:
         _, state.follow_track = imgui.checkbox("follow the pull (keyframes)", state.follow_track)
     imgui.text_colored(_DIM, "click: focus there   shift+click: pull")
