@@ -107,13 +107,16 @@ def scenario_record(work: Path) -> dict[str, Any]:
         app.run_frames(0, dt=1.0 / 24.0)  # the app's clock: one clip frame per UI frame
         ui.frames(2)
         rect_before = app.image_rect()
+        fstop_before = ui.find("rackfocus-live/f-stop").y0
         ui.tap(glfw.KEY_SPACE)
         ui.frames(3)
         start_focus = app.state.focus_m
         ui.tap(glfw.KEY_R)
         armed_at = app.state.transport.position_s
         rect_recording = app.image_rect()
-        ui.frames(4)
+        ui.frames(1)
+        fstop_with_message = ui.find("rackfocus-live/f-stop").y0
+        ui.frames(3)
         for _ in range(5):  # five quick presses within one UI frame
             ui.key_down(glfw.KEY_UP)
             ui.key_up(glfw.KEY_UP)
@@ -135,7 +138,7 @@ def scenario_record(work: Path) -> dict[str, Any]:
             "message": app.state.message, "level": app.state.message_level,
             "trace": trace, "rect_before": list(rect_before),
             "rect_recording": list(rect_recording), "rect_after": list(app.image_rect()),
-            "slider_width": w.x1 - w.x0,
+            "slider_width": w.x1 - w.x0, "fstop_y": [fstop_before, fstop_with_message],
             "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": app.state.focus_m,
             "samples": len(track.samples),
         }
@@ -279,6 +282,8 @@ def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Pat
     assert r["trace"] > 3  # the live trace had samples while recording
     # The picture never moved: the curve editor's space was there before R.
     assert r["rect_before"] == r["rect_recording"] == r["rect_after"]
+    # The message "recording..." appeared in its own area: the widgets below did not move.
+    assert r["fstop_y"][0] == r["fstop_y"][1]
     keys = r["keys"]
     assert len(keys) >= 2 and r["samples"] > 3
     assert keys[0][0] == pytest.approx(r["armed_at"], abs=0.05)

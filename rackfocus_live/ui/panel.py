@@ -189,8 +189,8 @@ def _focus(state: UiState) -> None:
 
 def _takes(info: PanelInfo, ev: PanelEvents) -> None:
     """The tolerance recorded takes are simplified with, and fitting them again with it."""
-    imgui.set_next_item_width(150)
-    changed, px = _log_slider("take tolerance", info.tolerance_px, 0.05, 8.0, "%.2f px blur")
+    imgui.set_next_item_width(130)
+    changed, px = _log_slider("tolerance", info.tolerance_px, 0.05, 8.0, "%.2f px blur")
     imgui.set_item_tooltip("how far the keys of a recorded take may stray from the performance, "
                            "in pixels of blur (smaller: more keys)")
     if changed:
@@ -279,20 +279,51 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         except InputError as exc:
             state.say(str(exc))
     imgui.end_disabled()
-    if info.histogram is not None:
-        counts, w_lo, w_hi = info.histogram
-        near = "inf" if w_hi <= 0 else f"{1.0 / w_hi:.2f}"
-        far = "inf" if w_lo <= 0 else f"{1.0 / w_lo:.2f}"
-        imgui.plot_histogram("##depthhist", counts, 0, None, 0.0, 1.0, imgui.ImVec2(-1, 60))
-        # The histogram runs in inverse depth (far at the left); mark the focus plane on it.
-        w_focus = 1.0 / state.focus_m
-        if w_hi > w_lo and w_lo <= w_focus <= w_hi:
-            r0, r1 = imgui.get_item_rect_min(), imgui.get_item_rect_max()
-            x = r0.x + (w_focus - w_lo) / (w_hi - w_lo) * (r1.x - r0.x)
-            imgui.get_window_draw_list().add_line(
-                imgui.ImVec2(x, r0.y), imgui.ImVec2(x, r1.y),
-                imgui.get_color_u32(imgui.ImVec4(0.2, 1.0, 0.3, 1.0)), 2.0)
-        imgui.text_colored(_DIM, f"far {far} m  <- 1/depth ->  near {near} m")
+    if not info.depth_name:
+        imgui.text_colored(_DIM, "no depth: everything is at infinity (Depth... opens one)")
+    elif info.histogram is not None:
+        _histogram(state, info.histogram)
+
+
+def distance_text(metres: float) -> str:
+    """A distance as the panel shows it: "inf" from 1 km on (relative depth's far end)."""
+    if not np.isfinite(metres) or metres >= 1000.0:
+        return "inf"
+    return f"{metres:.2f} m" if metres < 100 else f"{metres:.0f} m"
+
+
+def histogram_bin_text(counts: npt.NDArray[np.float32], index: int, w_lo: float,
+                       w_hi: float) -> str:
+    """Tooltip of histogram bin ``index``: its depth range in metres and its share of pixels."""
+    n = len(counts)
+    a = w_lo + (w_hi - w_lo) * index / n
+    b = w_lo + (w_hi - w_lo) * (index + 1) / n
+    total = float(np.sum(counts))
+    share = float(counts[index]) / total * 100.0 if total > 0 else 0.0
+    far = distance_text(1.0 / a) if a > 0 else "inf"
+    near = distance_text(1.0 / b) if b > 0 else "inf"
+    return f"{near} to {far}: {share:.1f} % of the picture"
+
+
+def _histogram(state: UiState, histogram: tuple[npt.NDArray[np.float32], float, float]) -> None:
+    counts, w_lo, w_hi = histogram
+    imgui.plot_histogram("##depthhist", counts, 0, None, 0.0, 1.0, imgui.ImVec2(-1, 60))
+    r0, r1 = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    if imgui.is_item_hovered() and len(counts) and r1.x > r0.x:
+        # Replaces ImGui's own tooltip (a bin number and a raw count).
+        u = (imgui.get_io().mouse_pos.x - r0.x) / (r1.x - r0.x)
+        index = min(max(int(u * len(counts)), 0), len(counts) - 1)
+        imgui.set_tooltip(histogram_bin_text(counts, index, w_lo, w_hi))
+    # The histogram runs in inverse depth (far at the left); mark the focus plane on it.
+    w_focus = 1.0 / state.focus_m
+    if w_hi > w_lo and w_lo <= w_focus <= w_hi:
+        x = r0.x + (w_focus - w_lo) / (w_hi - w_lo) * (r1.x - r0.x)
+        imgui.get_window_draw_list().add_line(
+            imgui.ImVec2(x, r0.y), imgui.ImVec2(x, r1.y),
+            imgui.get_color_u32(imgui.ImVec4(0.2, 1.0, 0.3, 1.0)), 2.0)
+    far = distance_text(1.0 / w_lo) if w_lo > 0 else "inf"
+    near = distance_text(1.0 / w_hi) if w_hi > 0 else "inf"
+    imgui.text_colored(_DIM, f"far {far}  <- 1/depth ->  near {near}")
 
 
 def _overlays(state: UiState) -> None:
