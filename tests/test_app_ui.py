@@ -132,15 +132,25 @@ def scenario_record(work: Path) -> dict[str, Any]:
         track = app.state.track
         assert track is not None
         keys = [[k.time, k.focus_m] for k in track.keys]
-        return {
+        message, level = app.state.message, app.state.message_level
+        focus_at_stop, samples = app.state.focus_m, len(track.samples)
+        # Fit the raw take again with a looser tolerance: one undo step, the samples kept.
+        ui.drag_widget("rackfocus-live/tolerance", 0.3, 0.95, steps=3)
+        ui.click("rackfocus-live/Re-simplify")
+        refit = app.state.track
+        assert refit is not None and app.pulls.editor is not None
+        resimplified = {"message": app.state.message, "tolerance": app.pulls.tolerance_px,
+                        "undo": app.pulls.editor.undo_label, "keys": len(refit.keys),
+                        "same_samples": refit.samples == track.samples}
+        return {"resimplified": resimplified,
             "start_focus": start_focus, "after_burst": after_burst, "dragged_to": dragged_to,
             "armed_at": armed_at, "stop_at": stop_at, "keys": keys,
-            "message": app.state.message, "level": app.state.message_level,
+            "message": message, "level": level,
             "trace": trace, "rect_before": list(rect_before),
             "rect_recording": list(rect_recording), "rect_after": list(app.image_rect()),
             "slider_width": w.x1 - w.x0, "fstop_y": [fstop_before, fstop_with_message],
-            "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": app.state.focus_m,
-            "samples": len(track.samples),
+            "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": focus_at_stop,
+            "samples": samples,
         }
     finally:
         app.close()
@@ -292,6 +302,10 @@ def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Pat
     assert r["dragged_to"] < r["after_burst"]
     assert r["message"].startswith(f"recorded {len(keys)} keys (")
     assert f"{r['stop_at']:.2f} s)" in r["message"] and r["level"] == "ok"
+    re = r["resimplified"]
+    assert re["tolerance"] > 1.0 and re["undo"] == "re-simplify" and re["same_samples"]
+    assert re["message"].startswith("re-simplified the recorded takes:")
+    assert re["keys"] <= len(keys)
 
 
 def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Path,

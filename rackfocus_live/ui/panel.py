@@ -172,8 +172,14 @@ def _focus(state: UiState) -> None:
                                       imgui.InputTextFlags_.enter_returns_true)
     if typed and metres > 0:
         state.set_focus(metres)
-    if state.track is not None and state.track.keys:
-        _, state.follow_track = imgui.checkbox("follow the pull (keyframes)", state.follow_track)
+    # Always there (disabled without keys): a checkbox appearing when a take ends would move
+    # every widget below it under the mouse.
+    has_keys = state.track is not None and len(state.track.keys) > 0
+    imgui.begin_disabled(not has_keys)
+    _, follow = imgui.checkbox("follow the pull (keyframes)", state.follow_track and has_keys)
+    if has_keys:
+        state.follow_track = follow
+    imgui.end_disabled()
     imgui.text_colored(_DIM, "click: focus there   shift+click: pull")
     imgui.set_next_item_width(90)
     _, dur = imgui.slider_float("pull s", state.pull_duration_s, 0.1, 5.0, "%.1f")
