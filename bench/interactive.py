@@ -80,7 +80,7 @@ def measure(seconds: float, window: tuple[int, int], quality: str) -> dict[str, 
                 now = time.perf_counter()
                 if now >= next_drag:
                     # A drag on the focus slider: several frames of mouse moves (each timed).
-                    w = ui.find("rackfocus-live/focus (m)")
+                    w = ui.find("rackfocus-live/##focus drag")
                     y = (w.y0 + w.y1) / 2
                     x0 = w.x0 + (0.3 + 0.4 * rng.random()) * (w.x1 - w.x0)
                     t0 = time.perf_counter()

@@ -182,3 +182,51 @@ def encode_disparity(
     d = (w - 1.0 / far) / (1.0 / near - 1.0 / far)
     top = np.iinfo(dtype).max
     return np.clip(np.round(d * top), 0, top).astype(dtype)
+
+
+# -- focusing on a pixel (click-to-focus, render --focus-at) --------------------------------------
+
+#: Half size of the click-to-focus window: (2 r + 1)^2 depth samples.
+CLICK_RADIUS_PX = 3
+
+
+def robust_inverse_depth(window: npt.ArrayLike) -> float | None:
+    """Median inverse depth (1/m) of the valid samples in a small window, or None.
+
+    Valid means finite and > 0: NaN and inf are invalid, 0 is "infinitely far" (nothing to focus
+    on) and negatives are garbage. The median ignores the odd outlier sample at an object's edge,
+    so clicking near a silhouette picks the surface most of the window covers.
+    """
+    w = np.asarray(window, dtype=np.float64).ravel()
+    valid = w[np.isfinite(w) & (w > 0)]
+    if valid.size == 0:
+        return None
+    return float(np.median(valid))
+
+
+def window_around(
+    image: npt.NDArray[np.generic], x: float, y: float, radius: int = CLICK_RADIUS_PX
+) -> npt.NDArray[np.generic]:
+    """The (2r+1)^2 window of ``image`` (HxW, row 0 at the top) around pixel (x, y), cut at the
+    borders; empty when (x, y) is outside the image."""
+    h, w = image.shape[:2]
+    ix, iy = math.floor(x), math.floor(y)
+    if not (0 <= ix < w and 0 <= iy < h):
+        return image[0:0, 0:0]
+    return image[max(iy - radius, 0) : iy + radius + 1, max(ix - radius, 0) : ix + radius + 1]
+
+
+def focus_at_pixel(
+    inv_depth: npt.NDArray[np.generic], x: float, y: float, image_size: tuple[int, int],
+    radius: int = CLICK_RADIUS_PX,
+) -> float | None:
+    """The focus distance (m) click-to-focus picks at image pixel (x, y) (row 0 at the top) of an
+    image of ``image_size`` (w, h): the median inverse depth of the valid samples around it,
+    the point scaled to the depth map's resolution (which may be lower; ``radius`` counts depth
+    samples). None when there is no valid depth there (or the point is outside the image)."""
+    w, h = image_size
+    dh, dw = inv_depth.shape[:2]
+    window = window_around(inv_depth, x * dw / w, y * dh / h, radius)
+    v = robust_inverse_depth(window)
+    return None if v is None else 1.0 / v
+

@@ -9,17 +9,23 @@ VENV="${RACKFOCUS_VENV:-$ROOT/.venv}"
 # window smoke test. Checked by library/binary presence so a machine that has them is untouched.
 missing_debs() {
     local need=()
-    ldconfig -p 2>/dev/null | grep -q 'libEGL.so.1' || need+=(libegl1)
-    ldconfig -p 2>/dev/null | grep -q 'libEGL_mesa.so.0' || need+=(libegl-mesa0)
+    # ldconfig's list is read once into a variable and searched there: piping it into
+    # `grep -q` under `set -o pipefail` fails at random (grep exits at the first match, ldconfig
+    # then dies of SIGPIPE and the pipeline reports a failure for a library that is there).
+    local libs
+    libs="$(ldconfig -p 2>/dev/null || true)"
+    has_lib() { [[ "$libs" == *"$1"* ]]; }
+    has_lib 'libEGL.so.1' || need+=(libegl1)
+    has_lib 'libEGL_mesa.so.0' || need+=(libegl-mesa0)
     [ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
         || ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || need+=(libgl1-mesa-dri)
-    ldconfig -p 2>/dev/null | grep -q 'libGL.so.1' || need+=(libgl1)
+    has_lib 'libGL.so.1' || need+=(libgl1)
     command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
-    ldconfig -p 2>/dev/null | grep -q 'libxkbcommon.so.0' || need+=(libxkbcommon0)
-    ldconfig -p 2>/dev/null | grep -q 'libXrandr.so.2' || need+=(libxrandr2)
-    ldconfig -p 2>/dev/null | grep -q 'libXcursor.so.1' || need+=(libxcursor1)
-    ldconfig -p 2>/dev/null | grep -q 'libXi.so.6' || need+=(libxi6)
-    ldconfig -p 2>/dev/null | grep -q 'libXinerama.so.1' || need+=(libxinerama1)
+    has_lib 'libxkbcommon.so.0' || need+=(libxkbcommon0)
+    has_lib 'libXrandr.so.2' || need+=(libxrandr2)
+    has_lib 'libXcursor.so.1' || need+=(libxcursor1)
+    has_lib 'libXi.so.6' || need+=(libxi6)
+    has_lib 'libXinerama.so.1' || need+=(libxinerama1)
     # The app's native file dialog (portable-file-dialogs) shells out to zenity; only the app
     # needs it (scripts/run sets RACKFOCUS_APP=1), and drag-and-drop works without it.
     if [ "${RACKFOCUS_APP:-0}" = "1" ]; then command -v zenity >/dev/null 2>&1 || need+=(zenity); fi

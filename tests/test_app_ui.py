@@ -6,6 +6,7 @@ fails the scenario. Scenarios run in a subprocess (``tests/app_harness.py``).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,16 @@ def scenario_record(work: Path) -> dict[str, Any]:
         app.run_frames(0, dt=1.0 / 24.0)  # the app's clock: one clip frame per UI frame
         ui.frames(2)
         rect_before = app.image_rect()
+        fstop_before = ui.find("rackfocus-live/f-stop").y0
         ui.tap(glfw.KEY_SPACE)
         ui.frames(3)
         start_focus = app.state.focus_m
         ui.tap(glfw.KEY_R)
         armed_at = app.state.transport.position_s
         rect_recording = app.image_rect()
-        ui.frames(4)
+        ui.frames(1)
+        fstop_with_message = ui.find("rackfocus-live/f-stop").y0
+        ui.frames(3)
         for _ in range(5):  # five quick presses within one UI frame
             ui.key_down(glfw.KEY_UP)
             ui.key_up(glfw.KEY_UP)
@@ -120,7 +124,7 @@ def scenario_record(work: Path) -> dict[str, Any]:
         after_burst = app.state.focus_m
         ui.frames(5)
         trace = len(app.pulls.recorder.pending_samples()) if app.pulls.recorder else 0
-        w = ui.drag_widget("rackfocus-live/focus (m)", 0.5, 0.45, steps=3)
+        w = ui.drag_widget("rackfocus-live/##focus drag", 0.5, 0.3, steps=3)
         dragged_to = app.state.focus_m
         ui.frames(6)
         stop_at = app.state.transport.position_s
@@ -128,15 +132,25 @@ def scenario_record(work: Path) -> dict[str, Any]:
         track = app.state.track
         assert track is not None
         keys = [[k.time, k.focus_m] for k in track.keys]
-        return {
+        message, level = app.state.message, app.state.message_level
+        focus_at_stop, samples = app.state.focus_m, len(track.samples)
+        # Fit the raw take again with a looser tolerance: one undo step, the samples kept.
+        ui.drag_widget("rackfocus-live/tolerance", 0.3, 0.95, steps=3)
+        ui.click("rackfocus-live/Re-simplify")
+        refit = app.state.track
+        assert refit is not None and app.pulls.editor is not None
+        resimplified = {"message": app.state.message, "tolerance": app.pulls.tolerance_px,
+                        "undo": app.pulls.editor.undo_label, "keys": len(refit.keys),
+                        "same_samples": refit.samples == track.samples}
+        return {"resimplified": resimplified,
             "start_focus": start_focus, "after_burst": after_burst, "dragged_to": dragged_to,
             "armed_at": armed_at, "stop_at": stop_at, "keys": keys,
-            "message": app.state.message, "level": app.state.message_level,
+            "message": message, "level": level,
             "trace": trace, "rect_before": list(rect_before),
             "rect_recording": list(rect_recording), "rect_after": list(app.image_rect()),
-            "slider_width": w.x1 - w.x0,
-            "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": app.state.focus_m,
-            "samples": len(track.samples),
+            "slider_width": w.x1 - w.x0, "fstop_y": [fstop_before, fstop_with_message],
+            "eval_at_stop": track.evaluate(stop_at), "focus_at_stop": focus_at_stop,
+            "samples": samples,
         }
     finally:
         app.close()
@@ -163,6 +177,12 @@ def scenario_marks(work: Path) -> dict[str, Any]:
         rect_after_1 = app.image_rect()
         ui.tap(glfw.KEY_Z)
         rect_z = app.image_rect()
+        ui.select_all_and_type("rackfocus-live/focus (m)", "12.9")  # typed in metres
+        typed = app.state.focus_m
+        w = ui.find("rackfocus-live/##focus drag")
+        y = (w.y0 + w.y1) / 2
+        ui.drag((w.x0 + 150, y), (w.x0 + 40, y), steps=5)  # 110 px to the left
+        after_drag = app.state.focus_m
         ui.tap(glfw.KEY_DOWN)
         playhead = app.state.transport.position_s
         ui.tap(glfw.KEY_1, mods=glfw.MOD_SHIFT)  # key a pull to A from the playhead
@@ -173,7 +193,8 @@ def scenario_marks(work: Path) -> dict[str, Any]:
         return {"mark_focus": mark_focus, "moved": moved, "jumped": jumped,
                 "rect_fit": list(rect_fit), "rect_after_1": list(rect_after_1),
                 "rect_z": list(rect_z), "image_size": list(app.state.image_size),
-                "message": app.state.message, "pulled": pulled, "undo_label": undo_label}
+                "message": app.state.message, "pulled": pulled, "undo_label": undo_label,
+                "typed": typed, "after_drag": after_drag}
     finally:
         app.close()
 
@@ -271,6 +292,8 @@ def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Pat
     assert r["trace"] > 3  # the live trace had samples while recording
     # The picture never moved: the curve editor's space was there before R.
     assert r["rect_before"] == r["rect_recording"] == r["rect_after"]
+    # The message "recording..." appeared in its own area: the widgets below did not move.
+    assert r["fstop_y"][0] == r["fstop_y"][1]
     keys = r["keys"]
     assert len(keys) >= 2 and r["samples"] > 3
     assert keys[0][0] == pytest.approx(r["armed_at"], abs=0.05)
@@ -279,6 +302,10 @@ def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Pat
     assert r["dragged_to"] < r["after_burst"]
     assert r["message"].startswith(f"recorded {len(keys)} keys (")
     assert f"{r['stop_at']:.2f} s)" in r["message"] and r["level"] == "ok"
+    re = r["resimplified"]
+    assert re["tolerance"] > 1.0 and re["undo"] == "re-simplify" and re["same_samples"]
+    assert re["message"].startswith("re-simplified the recorded takes:")
+    assert re["keys"] <= len(keys)
 
 
 def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Path,
@@ -289,6 +316,10 @@ def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Pat
     assert r["rect_after_1"] == r["rect_fit"]  # 1 no longer changes the view
     assert r["rect_z"][2] == pytest.approx(r["image_size"][0], rel=1e-6)  # 1:1 pixels
     assert r["pulled"] == r["mark_focus"] and r["undo_label"] == "pull mark A"
+    # The focus field takes metres; a 110 px drag is a measured move (0.4 % a pixel), not a
+    # jump across the scene (it went from 12.9 m to 0.27 m with the old slider).
+    assert r["typed"] == pytest.approx(12.9)
+    assert r["after_drag"] == pytest.approx(12.9 * math.exp(-0.004 * 110), rel=0.03)
 
 
 def test_each_clip_keeps_its_own_pull_marks_and_lens(xvfb: str, tmp_path: Path,

@@ -73,6 +73,24 @@ def test_from_csv_creates_a_keyframe_file(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["schema"] == "rackfocus-live/keys"
 
 
+def test_from_csv_counts_frames_at_the_pulls_clip_rate(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A pull made for a 10 fps clip: the CSV's frame 10 is at 1 s, not at 10/24 s."""
+    out = tmp_path / "pull.json"
+    lens = LensState(focal_length_mm=35.0)
+    save_pull(out, Pull(FocusTrack([Key(0.0, 2.0)], fps=Fraction(10)),
+                        MediaIdentity("clip10.mp4", 10, 2.0, Fraction(10), 20), lens=lens))
+    before = out.read_bytes()
+    csv = tmp_path / "in.csv"
+    csv.write_text("frame,focus_m\n0,3.0\n10,1.0\n")
+    assert main(["keys", str(out), "--from-csv", str(csv)]) == 0
+    assert "at 10 fps (from the clip of pull.json)" in capsys.readouterr().out
+    pull = load_pull(out).pull
+    assert pull.track.fps == 10 and [k.time for k in pull.track.keys] == [0.0, 1.0]
+    assert pull.media is not None and pull.media.name == "clip10.mp4" and pull.lens == lens
+    assert (tmp_path / "pull.json.bak").read_bytes() == before  # the previous version kept
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

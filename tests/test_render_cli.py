@@ -128,3 +128,28 @@ def test_argparse_errors_also_exit_2(capsys) -> None:
         main(["render", "--image", "x.png"])
     assert exc.value.code == 2
     assert "required" in capsys.readouterr().err
+
+
+def test_focus_at_a_pixel_matches_focus_at_its_depth(scene, capsys, tmp_path) -> None:
+    common = ["--image", scene["image"], "--depth", scene["exr"], "--f-stop", 2.0,
+              "--quality", "draft", "-o"]
+    inputs = {p: p.read_bytes() for p in (scene["image"], scene["exr"])}
+    code, err = _run(capsys, *common, tmp_path / "at.png", "--focus-at", "70,30")  # far half
+    assert code == 0, err
+    assert "6.000 m" in err  # the median depth around the pixel
+    assert _run(capsys, *common, tmp_path / "m.png", "--focus", 6.0)[0] == 0
+    assert np.array_equal(read_rgb(tmp_path / "at.png"), read_rgb(tmp_path / "m.png"))
+    assert all(p.read_bytes() == b for p, b in inputs.items())
+
+
+@pytest.mark.parametrize(("flags", "says"), [
+    ([], "--focus M (metres) or --focus-at X,Y"),
+    (["--focus", 2.0, "--focus-at", "3,3"], "one of the two"),
+    (["--focus-at", "500,3"], "outside the 96x64 image"),
+    (["--focus-at", "a,b"], "must look like 320,180"),
+])
+def test_focus_at_bad_input_is_one_line(scene, capsys, flags, says) -> None:
+    code, err = _run(capsys, "--image", scene["image"], "--depth", scene["exr"], "-o",
+                     scene["out"], *flags)
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+    assert not scene["out"].exists()

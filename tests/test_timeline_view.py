@@ -111,3 +111,11 @@ def test_double_click_adds_a_key_and_delete_removes_it(ui: Headless) -> None:
     io.add_key_event(imgui.Key.delete, False)
     ui.frame()
     assert len(ui.editor.track.keys) == 2 and ui.editor.undo_label == "delete key"
+
+
+def test_focus_axis_ticks_label_a_pull_across_a_few_metres() -> None:
+    ticks = tv.focus_ticks()
+    assert ticks == sorted(ticks) and ticks[0] == 0.1 and ticks[-1] == 1000.0
+    shown = [t for t in ticks if 8.4 / 1.5 <= t <= 8.4 * 1.5]  # the axis of a 8.4 m focus
+    assert shown == [7.0, 10.0]
+    assert [t for t in ticks if 2.43 / 1.5 <= t <= 2.82 * 1.5] == [2.0, 3.0]

@@ -97,8 +97,11 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
     from rackfocus_live.media.probe import clip_warnings, probe_clip
     from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
 
-    if (args.keys is None) == (args.focus is None):
-        raise InputError("give either --keys PULL.json or a constant --focus M (not both)")
+    if args.keys is None and args.focus is None:
+        raise InputError("say where to focus: --keys PULL.json (a focus pull) or --focus M "
+                         "(a constant distance in metres)")
+    if args.keys is not None and args.focus is not None:
+        raise InputError("give either --keys PULL.json or a constant --focus M, not both")
     info = probe_clip(args.clip)
     for warning in clip_warnings(info):
         print(f"{prog}: warning: {info.path}: {warning}", file=sys.stderr)

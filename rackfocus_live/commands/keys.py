@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_output
@@ -43,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--frames", type=int, metavar="N",
                      help="frames to export (default: the clip's, else up to the last key)")
     opt.add_argument("--fps", type=_rational, metavar="RATE",
-                     help="frame rate, e.g. 24000/1001 (default: the file's)")
+                     help="frame rate, e.g. 24000/1001 (default: the file's; with --from-csv, "
+                          "the clip's of an existing PULL.json)")
     opt.add_argument("--blender-frame-start", type=int, default=1, metavar="N",
                      help="Blender frame of the clip's first frame (default 1)")
     opt.add_argument("--blender-camera", metavar="NAME",
@@ -58,10 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.from_csv:
         check_output(args.pull, {"CSV": args.from_csv})
-        track = interop.import_csv(args.from_csv, fps=args.fps)
-        save_pull(args.pull, Pull(track))
-        print(f"{args.pull}: {len(track.keys)} keys from {args.from_csv}")
-        return 0
+        return _from_csv(args)
     # Every output is checked before anything is written: none may be the pull, or another.
     outputs = [o for o in (args.csv, args.blender, args.ae) if o is not None]
     for i, out in enumerate(outputs):
@@ -95,6 +94,31 @@ def run(args: argparse.Namespace) -> int:
                           pixels_per_metre=args.ae_px_per_m, lens=pull.lens)
     if args.info or not (args.csv or args.blender or args.ae):
         print(summary(args.pull, loaded, frames, fps))
+    return 0
+
+
+def _from_csv(args: argparse.Namespace) -> int:
+    """PULL.json from a CSV. When PULL.json exists (made for a clip), the CSV's frames count at
+    that clip's frame rate (not 24) and the file keeps its clip, lens and depth convention; the
+    previous version is kept as a backup."""
+    existing: Pull | None = None
+    if Path(args.pull).exists():
+        existing = load_pull(args.pull).pull
+    fps = args.fps
+    source = "--fps"
+    if fps is None and existing is not None:
+        fps = existing.media.fps if existing.media else existing.track.fps
+        source = f"the clip of {Path(args.pull).name}" if existing.media else Path(args.pull).name
+    track = interop.import_csv(args.from_csv, fps=fps)
+    if fps is None:
+        source = "the CSV's default"
+    if existing is not None:
+        pull = Pull(track, existing.media, existing.depth, existing.lens)
+    else:
+        pull = Pull(track)
+    save_pull(args.pull, pull)
+    print(f"{args.pull}: {len(track.keys)} keys from {args.from_csv} at {track.fps} fps "
+          f"(from {source})")
     return 0
 
 

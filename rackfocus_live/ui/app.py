@@ -170,7 +170,7 @@ class App:
     def _open_window(self) -> None:
         size = self.config.window_size or self.user.window_size
         self.window = open_window(size, self.config.title, vsync=self.config.vsync,
-                                  on_drop=self.input.on_drop, on_key=self.input.on_key)
+                                  on_drop=self.input.on_drop)
 
     def _open_gl(self) -> None:
         self.ctx = create_gl_context()
@@ -178,6 +178,8 @@ class App:
         self.programs = ProgramCache(self.ctx)
         self.picture = Picture(self.ctx, self.programs)
         self._implot = init_imgui(self.window)
+        # After ImGui's backend: the app sees keys first and hands ImGui those it needs.
+        glfw.set_key_callback(self.window, self.input.on_key)
         self.probe: WidgetProbe | None = None
         if self.config.test_mode:
             self.probe = WidgetProbe()

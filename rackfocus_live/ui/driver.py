@@ -127,10 +127,11 @@ class UiDriver:
     # -- keyboard ------------------------------------------------------------------------------
 
     def key_down(self, key: int, mods: int = 0) -> None:
-        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.PRESS, mods)
+        """A key press, through the window's key callback (what glfw calls)."""
+        self.app.input.on_key(self.app.window, key, 0, glfw.PRESS, mods)
 
     def key_up(self, key: int, mods: int = 0) -> None:
-        imgui.backends.glfw_key_callback(self._win, key, 0, glfw.RELEASE, mods)
+        self.app.input.on_key(self.app.window, key, 0, glfw.RELEASE, mods)
 
     def tap(self, key: int, *, mods: int = 0, frames: int = 1) -> None:
         """Press and release ``key`` (with glfw modifier bits ``mods``) within one UI frame (a
@@ -148,6 +149,8 @@ class UiDriver:
     def select_all_and_type(self, label: str, text: str) -> None:
         """Click a text/number field, replace its text with ``text`` and press Enter."""
         self.click(label)
+        # Ctrl+A straight into ImGui: its glfw backend reads the modifiers from the real
+        # keyboard's state, which a simulated Ctrl cannot change.
         io = imgui.get_io()
         io.add_key_event(imgui.Key.mod_ctrl, True)
         io.add_key_event(imgui.Key.a, True)

@@ -13,10 +13,11 @@ keep their input.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 # imgui_bundle first: it points pyGLFW at the glfw library it ships, so both share one glfw.
 from imgui_bundle import imgui  # isort: skip
@@ -34,6 +35,13 @@ WHEEL_ZOOM = 1.15
 FOCUS_KEY_STEP = 1.05
 #: Keys whose auto-repeat (key held down) repeats the action.
 REPEATABLE = frozenset({glfw.KEY_LEFT, glfw.KEY_RIGHT, glfw.KEY_UP, glfw.KEY_DOWN})
+#: The app's shortcut keys (``InputHandler._key``): handled by the app, not by ImGui.
+SHORTCUT_KEYS = frozenset({
+    glfw.KEY_SPACE, glfw.KEY_LEFT, glfw.KEY_RIGHT, glfw.KEY_UP, glfw.KEY_DOWN, glfw.KEY_HOME,
+    glfw.KEY_END, glfw.KEY_L, glfw.KEY_LEFT_BRACKET, glfw.KEY_RIGHT_BRACKET, glfw.KEY_D,
+    glfw.KEY_F, glfw.KEY_P, glfw.KEY_C, glfw.KEY_S, glfw.KEY_0, glfw.KEY_Z, glfw.KEY_H,
+    glfw.KEY_R, glfw.KEY_O, glfw.KEY_Q, *range(glfw.KEY_1, glfw.KEY_9 + 1),
+})
 
 
 class InputHandler:
@@ -88,17 +96,27 @@ class InputHandler:
 
     # -- keyboard ------------------------------------------------------------------------------
 
-    def on_key(self, _window: object, key: int, _scancode: int, action: int, mods: int) -> None:
-        """glfw's key callback (main thread, from ``poll_events``): every press and repeat is
-        queued as it arrives and applied in the next frame, however many came during a slow
-        one (ImGui's own key state keeps at most one press per frame)."""
-        if action == glfw.PRESS or (action == glfw.REPEAT and key in REPEATABLE):
+    def on_key(self, window: object, key: int, scancode: int, action: int, mods: int) -> None:
+        """The window's key callback (glfw calls it from ``poll_events``, main thread).
+
+        Shortcut presses (and repeats of the arrows) are queued as they arrive and all applied
+        in the next frame, however many came during a slow one. They do not go to ImGui: its
+        input queue hands a slow frame one press at a time (35 Up presses took 20 s at 2 fps),
+        and would hold back the mouse clicks queued behind them. Everything else (modifiers,
+        Delete, releases), and every key while a text field or an active widget has the
+        keyboard, goes on to ImGui's glfw backend.
+        """
+        shortcut = key in SHORTCUT_KEYS and not _widget_has_keyboard()
+        if shortcut and (action == glfw.PRESS or (action == glfw.REPEAT and key in REPEATABLE)):
             self.keys.append((key, mods))
+        if not shortcut or action == glfw.RELEASE:
+            address = ctypes.cast(cast(Any, window), ctypes.c_void_p).value
+            if address is not None:
+                imgui.backends.glfw_key_callback(address, key, scancode, action, mods)
 
     def _keys(self) -> None:
         presses, self.keys = self.keys, []
-        io = imgui.get_io()
-        if io.want_capture_keyboard or io.want_text_input:
+        if _widget_has_keyboard():
             return  # a text field or an active widget has the keyboard
         for key, mods in presses:
             self._key(key, mods)
@@ -184,3 +202,10 @@ class InputHandler:
             app.open_depth(path)
         else:
             app.open_keys(path)
+
+
+def _widget_has_keyboard() -> bool:
+    """A text field is being typed into, or a widget is held: keys are theirs. (Not ImGui's
+    ``want_capture_keyboard``: that stays on after any click in the panel, and the shortcuts
+    went dead until the next click on the picture.)"""
+    return bool(imgui.get_io().want_text_input or imgui.is_any_item_active())

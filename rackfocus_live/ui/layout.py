@@ -103,6 +103,8 @@ def _draw_timeline(app: App) -> None:
         and app.pulls.recorder is not None else None,
     )
     app.pulls.sync()
+    if ev.messages:  # in the panel's message area: the toolbar has no room (it was cut off)
+        state.say(ev.messages[-1], "info")
     if ev.seek_s is not None:
         state.transport.seek_time(ev.seek_s)
     if ev.focus_m is not None:

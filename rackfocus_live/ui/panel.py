@@ -6,6 +6,7 @@ re-opening depth with a new mapping, keyframe files, recording) comes back as ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,8 @@ MESSAGE_LINES = 2
 _PULL_EASINGS = ("linear", "ease-in-out", "sine-in-out", "cubic-in-out", "quint-in-out",
                  "ease-out", "expo-out")
 _SQUEEZES = (1.0, 1.33, 1.5, 1.8, 2.0)
+#: Focus drag: change of log(distance) per pixel (0.4 %: 100 px is a factor of 1.5).
+FOCUS_DRAG_PER_PX = 0.004
 
 
 @dataclass
@@ -150,15 +153,35 @@ def _focus(state: UiState) -> None:
     imgui.separator_text("Focus")
     lo, hi = state.focus_limits()
     hi = min(hi, 200.0)
-    changed, value = _log_slider("focus (m)", state.focus_m, lo, hi, "%.3f m")
+    # A relative drag in log distance (FOCUS_DRAG_PER_PX a pixel; Shift faster, Alt finer), not
+    # an absolute slider: a slider maps 0.1..200 m onto its width, so a 100 px move threw the
+    # focus across the whole scene. The field beside it takes a typed distance.
+    imgui.set_next_item_width(190)
+    changed, v = imgui.drag_float(
+        "##focus drag", math.log(state.focus_m), FOCUS_DRAG_PER_PX, math.log(lo), math.log(hi),
+        f"{state.focus_m:.3f} m", imgui.SliderFlags_.no_input | imgui.SliderFlags_.always_clamp)
+    imgui.set_item_tooltip("drag: focus nearer (left) or farther (right); Shift: faster, "
+                           "Alt: finer")
     if imgui.is_item_activated():
         state.begin_focus_drag()
     if changed:
-        state.set_focus(value)
+        state.set_focus(math.exp(v))
     if imgui.is_item_deactivated():
         state.end_focus_drag()
-    if state.track is not None and state.track.keys:
-        _, state.follow_track = imgui.checkbox("follow the pull (keyframes)", state.follow_track)
+    imgui.same_line()
+    imgui.set_next_item_width(70)
+    typed, metres = imgui.input_double("focus (m)", state.focus_m, 0.0, 0.0, "%.4g",
+                                      imgui.InputTextFlags_.enter_returns_true)
+    if typed and metres > 0:
+        state.set_focus(metres)
+    # Always there (disabled without keys): a checkbox appearing when a take ends would move
+    # every widget below it under the mouse.
+    has_keys = state.track is not None and len(state.track.keys) > 0
+    imgui.begin_disabled(not has_keys)
+    _, follow = imgui.checkbox("follow the pull (keyframes)", state.follow_track and has_keys)
+    if has_keys:
+        state.follow_track = follow
+    imgui.end_disabled()
     imgui.text_colored(_DIM, "click: focus there   shift+click: pull")
     imgui.set_next_item_width(90)
     _, dur = imgui.slider_float("pull s", state.pull_duration_s, 0.1, 5.0, "%.1f")
@@ -174,8 +197,8 @@ def _focus(state: UiState) -> None:
 
 def _takes(info: PanelInfo, ev: PanelEvents) -> None:
     """The tolerance recorded takes are simplified with, and fitting them again with it."""
-    imgui.set_next_item_width(150)
-    changed, px = _log_slider("take tolerance", info.tolerance_px, 0.05, 8.0, "%.2f px blur")
+    imgui.set_next_item_width(130)
+    changed, px = _log_slider("tolerance", info.tolerance_px, 0.05, 8.0, "%.2f px blur")
     imgui.set_item_tooltip("how far the keys of a recorded take may stray from the performance, "
                            "in pixels of blur (smaller: more keys)")
     if changed:
@@ -264,20 +287,51 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         except InputError as exc:
             state.say(str(exc))
     imgui.end_disabled()
-    if info.histogram is not None:
-        counts, w_lo, w_hi = info.histogram
-        near = "inf" if w_hi <= 0 else f"{1.0 / w_hi:.2f}"
-        far = "inf" if w_lo <= 0 else f"{1.0 / w_lo:.2f}"
-        imgui.plot_histogram("##depthhist", counts, 0, None, 0.0, 1.0, imgui.ImVec2(-1, 60))
-        # The histogram runs in inverse depth (far at the left); mark the focus plane on it.
-        w_focus = 1.0 / state.focus_m
-        if w_hi > w_lo and w_lo <= w_focus <= w_hi:
-            r0, r1 = imgui.get_item_rect_min(), imgui.get_item_rect_max()
-            x = r0.x + (w_focus - w_lo) / (w_hi - w_lo) * (r1.x - r0.x)
-            imgui.get_window_draw_list().add_line(
-                imgui.ImVec2(x, r0.y), imgui.ImVec2(x, r1.y),
-                imgui.get_color_u32(imgui.ImVec4(0.2, 1.0, 0.3, 1.0)), 2.0)
-        imgui.text_colored(_DIM, f"far {far} m  <- 1/depth ->  near {near} m")
+    if not info.depth_name:
+        imgui.text_colored(_DIM, "no depth: everything is at infinity (Depth... opens one)")
+    elif info.histogram is not None:
+        _histogram(state, info.histogram)
+
+
+def distance_text(metres: float) -> str:
+    """A distance as the panel shows it: "inf" from 1 km on (relative depth's far end)."""
+    if not np.isfinite(metres) or metres >= 1000.0:
+        return "inf"
+    return f"{metres:.2f} m" if metres < 100 else f"{metres:.0f} m"
+
+
+def histogram_bin_text(counts: npt.NDArray[np.float32], index: int, w_lo: float,
+                       w_hi: float) -> str:
+    """Tooltip of histogram bin ``index``: its depth range in metres and its share of pixels."""
+    n = len(counts)
+    a = w_lo + (w_hi - w_lo) * index / n
+    b = w_lo + (w_hi - w_lo) * (index + 1) / n
+    total = float(np.sum(counts))
+    share = float(counts[index]) / total * 100.0 if total > 0 else 0.0
+    far = distance_text(1.0 / a) if a > 0 else "inf"
+    near = distance_text(1.0 / b) if b > 0 else "inf"
+    return f"{near} to {far}: {share:.1f} % of the picture"
+
+
+def _histogram(state: UiState, histogram: tuple[npt.NDArray[np.float32], float, float]) -> None:
+    counts, w_lo, w_hi = histogram
+    imgui.plot_histogram("##depthhist", counts, 0, None, 0.0, 1.0, imgui.ImVec2(-1, 60))
+    r0, r1 = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    if imgui.is_item_hovered() and len(counts) and r1.x > r0.x:
+        # Replaces ImGui's own tooltip (a bin number and a raw count).
+        u = (imgui.get_io().mouse_pos.x - r0.x) / (r1.x - r0.x)
+        index = min(max(int(u * len(counts)), 0), len(counts) - 1)
+        imgui.set_tooltip(histogram_bin_text(counts, index, w_lo, w_hi))
+    # The histogram runs in inverse depth (far at the left); mark the focus plane on it.
+    w_focus = 1.0 / state.focus_m
+    if w_hi > w_lo and w_lo <= w_focus <= w_hi:
+        x = r0.x + (w_focus - w_lo) / (w_hi - w_lo) * (r1.x - r0.x)
+        imgui.get_window_draw_list().add_line(
+            imgui.ImVec2(x, r0.y), imgui.ImVec2(x, r1.y),
+            imgui.get_color_u32(imgui.ImVec4(0.2, 1.0, 0.3, 1.0)), 2.0)
+    far = distance_text(1.0 / w_lo) if w_lo > 0 else "inf"
+    near = distance_text(1.0 / w_hi) if w_hi > 0 else "inf"
+    imgui.text_colored(_DIM, f"far {far}  <- 1/depth ->  near {near}")
 
 
 def _overlays(state: UiState) -> None:

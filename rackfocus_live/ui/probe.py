@@ -25,7 +25,8 @@ from imgui_bundle import imgui
 #: The widget functions recorded (each takes its label first).
 WIDGETS = (
     "button", "small_button", "checkbox", "slider_float", "slider_int", "combo", "begin_combo",
-    "input_float", "input_int", "input_text", "input_text_with_hint", "collapsing_header",
+    "input_float", "input_double", "input_int", "input_text", "input_text_with_hint",
+    "collapsing_header",
     "selectable", "menu_item_simple", "begin_menu", "drag_float", "invisible_button",
     "radio_button", "tree_node",
 )
@@ -37,7 +38,8 @@ class IdConflictError(AssertionError):
 
 @dataclass(frozen=True)
 class WidgetRect:
-    """One widget as drawn in the last complete frame (window units, top-left origin)."""
+    """One widget as drawn in the last complete frame: its interactive frame (without the
+    label), in window units, top-left origin."""
 
     window: str
     label: str
@@ -90,7 +92,10 @@ class WidgetProbe:
     def _record(self, label: str) -> None:
         item_id = int(imgui.get_item_id())
         window = imgui.internal.get_current_window().name
-        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        # The interactive frame (the navigation rectangle), not the frame plus its label: the
+        # label of a slider or a field is not where a click lands on it.
+        nav = imgui.get_current_context().last_item_data.nav_rect
+        lo, hi = nav.min, nav.max
         key = f"{window}/{label}"
         if item_id:
             other = self._ids.get(item_id)

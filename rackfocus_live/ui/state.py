@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.depth import DepthMapping
+# Click-to-focus's depth statistic lives with the depth conventions (the render command's
+# --focus-at uses it too); re-exported here for the UI.
+from rackfocus_live.depth import (
+    CLICK_RADIUS_PX,
+    DepthMapping,
+    robust_inverse_depth,
+    window_around,
+)
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from rackfocus_live.timeline.clock import PlaybackClock
@@ -37,8 +44,6 @@ RATES: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 #: Focus slider range in metres (the slider is logarithmic); clamped further by the lens.
 FOCUS_MIN_M = 0.1
 FOCUS_MAX_M = 1000.0
-#: Half size of the click-to-focus window: (2 r + 1)^2 depth samples.
-CLICK_RADIUS_PX = 3
 #: Quality used while the focus slider is being dragged (cheaper, keeps playback at rate).
 DRAG_QUALITY = "draft"
 
@@ -101,32 +106,6 @@ def _ease(name: str, u: float) -> float:
         return get_easing(name).scalar(u)
     except (ImportError, KeyError, ValueError):
         return u * u * (3.0 - 2.0 * u)
-
-
-def robust_inverse_depth(window: npt.ArrayLike) -> float | None:
-    """Median inverse depth (1/m) of the valid samples in a small window, or None.
-
-    Valid means finite and > 0: NaN and inf are invalid, 0 is "infinitely far" (nothing to focus
-    on) and negatives are garbage. The median ignores the odd outlier sample at an object's edge,
-    so clicking near a silhouette picks the surface most of the window covers.
-    """
-    w = np.asarray(window, dtype=np.float64).ravel()
-    valid = w[np.isfinite(w) & (w > 0)]
-    if valid.size == 0:
-        return None
-    return float(np.median(valid))
-
-
-def window_around(
-    image: npt.NDArray[np.generic], x: float, y: float, radius: int = CLICK_RADIUS_PX
-) -> npt.NDArray[np.generic]:
-    """The (2r+1)^2 window of ``image`` (HxW, row 0 at the top) around pixel (x, y), cut at the
-    borders; empty when (x, y) is outside the image."""
-    h, w = image.shape[:2]
-    ix, iy = math.floor(x), math.floor(y)
-    if not (0 <= ix < w and 0 <= iy < h):
-        return image[0:0, 0:0]
-    return image[max(iy - radius, 0) : iy + radius + 1, max(ix - radius, 0) : ix + radius + 1]
 
 
 class Transport:

@@ -74,12 +74,13 @@ def focus_axis_limits(track: FocusTrack, current_focus_m: float) -> tuple[float,
 
 
 def focus_ticks(lo: float = 0.1, hi: float = 1000.0) -> list[float]:
-    """Tick values (m) for the log focus axis: 1-2-5 steps per decade from ``lo`` to ``hi``.
-    One fixed list (ImPlot shows those in view), so the labels do not change width, and the
-    plot does not shift, while a key is dragged."""
-    return [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))),
-                                         int(np.ceil(np.log10(hi))) + 1)
-            for m in (1.0, 2.0, 5.0) if lo <= m * 10.0 ** e <= hi]
+    """Tick values (m) for the log focus axis: 1, 1.5, 2, 3, 5, 7 per decade from ``lo`` to
+    ``hi`` (a pull across a few metres still gets three or four labels). One fixed list (ImPlot
+    shows those in view), so the labels do not change width, and the plot does not shift,
+    while a key is dragged."""
+    return [round(m * 10.0 ** e, 6) for e in range(int(np.floor(np.log10(lo))),
+                                                   int(np.ceil(np.log10(hi))) + 1)
+            for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if lo <= m * 10.0 ** e <= hi]
 
 
 _TICKS = focus_ticks()
@@ -151,9 +152,6 @@ def _toolbar(view: TimelineViewState, editor: TrackEditor, playhead_s: float,
     if imgui.button("+ mark") and label is not None:
         _mark(view, editor, "set", label, playhead_s, current_focus_m, events)
     imgui.end_disabled()
-    if view.message:
-        imgui.same_line()
-        imgui.text_disabled(view.message)
 
 
 def _easing_items(editor: TrackEditor, index: int) -> None:

@@ -18,8 +18,6 @@ from rackfocus_live.gpu.context import REQUIRED_GL_VERSION
 
 #: glfw's drop callback: (window, paths).
 DropCallback = Callable[[object, list[str]], None]
-#: glfw's key callback: (window, key, scancode, action, mods).
-KeyCallback = Callable[[object, int, int, int, int], None]
 
 
 class WindowError(RuntimeError):
@@ -27,13 +25,9 @@ class WindowError(RuntimeError):
 
 
 def open_window(
-    size: tuple[int, int], title: str, *, vsync: bool, on_drop: DropCallback,
-    on_key: KeyCallback | None = None,
+    size: tuple[int, int], title: str, *, vsync: bool, on_drop: DropCallback
 ) -> object:
     """Create the window, make its context current and return glfw's handle.
-
-    ``on_key`` sees every key event as it arrives (ImGui's backend, installed afterwards,
-    chains to it), so the app can count presses that come faster than its frames.
 
     Raises:
         WindowError: no display, or no OpenGL 3.3 core context; glfw is terminated again.
@@ -68,8 +62,6 @@ def open_window(
     glfw.make_context_current(window)
     glfw.swap_interval(1 if vsync else 0)
     glfw.set_drop_callback(window, on_drop)
-    if on_key is not None:
-        glfw.set_key_callback(window, on_key)
     return window
 
 
@@ -90,11 +82,10 @@ def init_imgui(window: object) -> bool:
     imgui.create_context()
     io = imgui.get_io()
     io.set_ini_filename(None)  # layout is fixed; never litter the working directory
-    # Input is never replayed late: by default ImGui spreads the events that arrived during one
-    # (slow) frame over the following frames, one per frame; at 3 fps a wheel turn or a burst of
-    # key presses would then arrive seconds later. Key presses are counted as they arrive
-    # (``ui.input.KeyQueue``), so none is lost either.
-    io.config_input_trickle_event_queue = False
+    # ImGui's input trickling stays on: it spreads a press and a release that arrive within one
+    # (slow) frame over two frames, so a quick click is never lost at 2 fps. What it made late
+    # was a burst of shortcut keys (35 Up presses replayed one per frame); those no longer go
+    # through ImGui at all (``ui.input.InputHandler.on_key``).
     imgui.style_colors_dark()
     address = ctypes.cast(window, ctypes.c_void_p).value
     if address is None:
