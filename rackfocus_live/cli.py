@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "render": "rackfocus_live.commands.render",
     "keys": "rackfocus_live.commands.keys",
     "export": "rackfocus_live.commands.export",
+    "track": "rackfocus_live.commands.track",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"
