@@ -83,7 +83,7 @@ class TrackerParams:
     max_points: int = 120
     min_points: int = 4
     fb_max_px: float = 1.0
-    lk_window: int = 15
+    lk_window: int = 0  # 0: about 2 % of the frame width
     lk_levels: int = 2
     min_subject_fraction: float = 0.12  # of the box at the subject's depth, to count as seen
     min_visible_fraction: float = 0.35  # of the box inside the picture
@@ -157,7 +157,7 @@ class SubjectTracker:
         self._w_velocity = 0.0
         self._spread = 0.0
         self._template: npt.NDArray[np.uint8] | None = None
-        self._template_box: Box = self._box
+        self._template_w = 0.0
         self._lost_for = 0
 
     @property
@@ -183,7 +183,10 @@ class SubjectTracker:
             raise RuntimeError("start() first")
         p = self.params
         height, width = frame.luma.shape
-        w_pred = self._w + self._w_velocity
+        # While lost, the subject keeps its motion: depth and position are extrapolated from
+        # the last seen frame, and the box scales with inverse depth (image size ~ 1/z).
+        steps = self._lost_for + 1
+        w_pred = max(self._w + self._w_velocity * steps, 0.25 * self._w)
         band = depth_band(w_pred, self._spread) * (1.0 + 0.1 * min(self._lost_for, 10))
         old_box = self._box
         moved = self._flow(frame, w_pred, band) if self._lost_for == 0 else None
@@ -191,24 +194,26 @@ class SubjectTracker:
             self._box = moved
         else:
             x, y, bw, bh = self._box
-            self._box = (x + self._velocity[0], y + self._velocity[1], bw, bh)
+            grow = (self._w + self._w_velocity * steps) / (self._w + self._w_velocity * (steps - 1))
+            grow = min(max(grow, 0.9), 1.1) if math.isfinite(grow) else 1.0
+            cx = x + bw / 2 + self._velocity[0]
+            cy = y + bh / 2 + self._velocity[1]
+            self._box = (cx - bw * grow / 2, cy - bh * grow / 2, bw * grow, bh * grow)
         status = TrackStatus.TRACKED
-        w_meas = math.nan
+        w_meas, fraction = math.nan, 0.0
         if visible_fraction(self._box, width, height) < p.min_visible_fraction:
             status = TrackStatus.OUT_OF_FRAME
         else:
+            if moved is None and self._lost_for > 0 and self._reacquire(frame, w_pred, band):
+                self._lost_for = 1  # found by its look: trust it like a fresh loss
             w_meas, fraction = self._measure(frame, w_pred, band)
-            seen = fraction >= p.min_subject_fraction and (
-                len(self._points) >= p.min_points or fraction >= 2 * p.min_subject_fraction)
-            if moved is None and self._lost_for > 0:
-                seen = self._reacquire(frame, w_pred, band)
-                if seen:
-                    w_meas, fraction = self._measure(frame, w_pred, band)
-                    seen = math.isfinite(w_meas)
-            if not seen:
+            # With the flow (or straight after it), a little of the box at the subject's depth
+            # is enough: the rest is behind an occluder. Coasting longer, ask for more.
+            need = p.min_subject_fraction * (1.0 if self._lost_for <= 1 else 2.0)
+            if not (math.isfinite(w_meas) and fraction >= need):
                 status = TrackStatus.HIDDEN
         if status is TrackStatus.TRACKED:
-            self._commit(frame, old_box, w_meas, band)
+            self._commit(frame, old_box, w_meas, band, fraction, moved is not None)
         else:
             self._lost_for += 1
             self._points = np.empty((0, 1, 2), np.float32)
@@ -216,8 +221,9 @@ class SubjectTracker:
         self._prev = frame.luma
         return Observation(frame.index, self._box, w_meas, status, len(self._points))
 
-    def _commit(self, frame: TrackFrame, old_box: Box, w_meas: float, band: float) -> None:
-        if self._lost_for == 0:
+    def _commit(self, frame: TrackFrame, old_box: Box, w_meas: float, band: float,
+                fraction: float, flowed: bool) -> None:
+        if self._lost_for == 0 and flowed:
             cx0, cy0 = old_box[0] + old_box[2] / 2, old_box[1] + old_box[3] / 2
             cx1, cy1 = self._box[0] + self._box[2] / 2, self._box[1] + self._box[3] / 2
             vx, vy = self._velocity
@@ -229,8 +235,8 @@ class SubjectTracker:
         self._lost_for = 0
         if len(self._points) < self.params.max_points * 0.6:
             self._add_features(frame, band)
-        if len(self._points) >= self.params.max_points * 0.3:
-            self._keep_template(frame)
+        if len(self._points) >= self.params.max_points * 0.3 and fraction >= 0.5:
+            self._keep_template(frame)  # only a clear view: no occluder in the picture of it
 
     def _flow(self, frame: TrackFrame, w_pred: float, band: float) -> Box | None:
         """The box moved by the points' median flow, or None with too few good points."""
@@ -239,7 +245,10 @@ class SubjectTracker:
         if len(self._points) < p.min_points:
             self._points = np.empty((0, 1, 2), np.float32)
             return None
-        win = (p.lk_window, p.lk_window)
+        # A window of about 2 % of the width: big enough for texture, small enough that an
+        # occluder's edge sweeping past corrupts few points.
+        side = p.lk_window or max(9, round(frame.luma.shape[1] / 45)) | 1
+        win = (side, side)
         # Start from the predicted motion: then a few pyramid levels suffice, and coarse levels
         # (whose window would span an occluder sweeping past) cannot drag points along with it.
         guess = self._points + np.array(self._velocity, np.float32).reshape(1, 1, 2)
@@ -317,32 +326,38 @@ class SubjectTracker:
         x0, y0, x1, y1 = _clip_box(self._box, width, height)
         if x1 - x0 >= 8 and y1 - y0 >= 8:
             self._template = frame.luma[y0:y1, x0:x1].copy()
-            self._template_box = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+            self._template_w = self._w
 
     def _reacquire(self, frame: TrackFrame, w_pred: float, band: float) -> bool:
-        """Look for the subject's last good appearance around the coasting box."""
+        """Look for the subject's last clear appearance around the coasting box, scaled by how
+        much nearer it is predicted to be; accepted only at the subject's predicted depth."""
         if self._template is None:
             return False
         height, width = frame.luma.shape
-        tpl = self._template
-        th, tw = tpl.shape
         x, y, bw, bh = self._box
         cx, cy = x + bw / 2, y + bh / 2
-        reach = max(tw, th) * (1.0 + 0.25 * min(self._lost_for, 8))
-        sx0, sy0 = max(int(cx - reach), 0), max(int(cy - reach), 0)
-        sx1, sy1 = min(int(cx + reach), width), min(int(cy + reach), height)
-        if sx1 - sx0 <= tw or sy1 - sy0 <= th:
+        base = w_pred / self._template_w if self._template_w > 0 else 1.0
+        best_score, best_box = -1.0, None
+        for s in (0.92 * base, base, 1.08 * base):
+            th, tw = (max(round(v * s), 8) for v in self._template.shape)
+            tpl = cv2.resize(self._template, (tw, th), interpolation=cv2.INTER_AREA)
+            reach = max(tw, th) * (1.0 + 0.25 * min(self._lost_for, 8))
+            sx0, sy0 = max(int(cx - reach), 0), max(int(cy - reach), 0)
+            sx1, sy1 = min(int(cx + reach), width), min(int(cy + reach), height)
+            if sx1 - sx0 <= tw or sy1 - sy0 <= th:
+                continue
+            scores = cv2.matchTemplate(frame.luma[sy0:sy1, sx0:sx1], tpl, cv2.TM_CCOEFF_NORMED)
+            _, score, _, (bx, by) = cv2.minMaxLoc(scores)
+            if score > best_score:
+                best_score = score
+                best_box = (float(sx0 + bx), float(sy0 + by), float(tw), float(th))
+        if best_box is None or best_score < self.params.reacquire_ncc:
             return False
-        scores = cv2.matchTemplate(frame.luma[sy0:sy1, sx0:sx1], tpl, cv2.TM_CCOEFF_NORMED)
-        _, best, _, (bx, by) = cv2.minMaxLoc(scores)
-        if best < self.params.reacquire_ncc:
-            return False
-        box = (float(sx0 + bx), float(sy0 + by), float(tw), float(th))
-        bx0, by0, bx1, by1 = _clip_box(box, width, height)
-        _, fraction = region_inverse_depth(frame.inv_depth[by0:by1, bx0:bx1], self._w, band)
+        bx0, by0, bx1, by1 = _clip_box(best_box, width, height)
+        _, fraction = region_inverse_depth(frame.inv_depth[by0:by1, bx0:bx1], w_pred, band)
         if fraction < 2 * self.params.min_subject_fraction:
             return False
-        self._box = box
+        self._box = best_box
         self._points = np.empty((0, 1, 2), np.float32)
         return True
 
