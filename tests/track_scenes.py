@@ -168,12 +168,22 @@ def make_scene(spec: SceneSpec = SceneSpec()) -> Scene:
 
 def degrade_depth(depth_m: npt.NDArray[np.float64], rng: np.random.Generator,
                   noise: float = 0.02, blur_px: float = 1.5) -> npt.NDArray[np.float64]:
-    """Estimated-depth look: half resolution, soft edges (blurred in inverse depth), noise."""
+    """Estimated-depth look: half resolution, soft edges (blurred in inverse depth), errors.
+
+    The errors are what depth models make: smooth blotches (``noise`` relative, about 8 px
+    across, new every frame, so the depth also flickers), a per-frame scale drift of a third of
+    that, and a little fine grain (0.5 %).
+    """
     h, w = depth_m.shape
     inv = np.where(np.isfinite(depth_m), 1.0 / depth_m, 0.0).astype(np.float32)
-    small = cv2.resize(inv, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    sw, sh = w // 2, h // 2
+    small = cv2.resize(inv, (sw, sh), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), blur_px)
-    small *= (1.0 + rng.normal(0.0, noise, small.shape)).astype(np.float32)
+    coarse = rng.normal(0.0, noise, (max(sh // 8, 2), max(sw // 8, 2))).astype(np.float32)
+    blotches = cv2.resize(coarse, (sw, sh), interpolation=cv2.INTER_CUBIC)
+    drift = rng.normal(0.0, noise / 3)
+    grain = rng.normal(0.0, 0.005, small.shape).astype(np.float32)
+    small *= (1.0 + drift + blotches + grain).astype(np.float32)
     return 1.0 / np.maximum(small.astype(np.float64), 1e-3)
 
 

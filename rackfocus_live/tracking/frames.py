@@ -8,11 +8,16 @@ downscaled: flow at 640-960 px is as accurate for a focus subject and several ti
 
 Backward tracking reads blocks forward and hands them out in reverse: a ``VideoReader`` reading
 backwards would seek and decode a whole GOP for every frame.
+
+``prefetched`` decodes on a second thread while the tracker works on the previous frame (PyAV
+and OpenCV release the GIL), handing frames over through a bounded queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 
 import cv2
 import numpy as np
@@ -26,6 +31,8 @@ from rackfocus_live.tracking.tracker import TrackFrame
 MAX_WORK_WIDTH = 960
 #: Frames read ahead per block when tracking backwards.
 BACKWARD_BLOCK = 32
+#: Frames decoded ahead of the tracker (bounded: a few MB at the working size).
+PREFETCH_FRAMES = 6
 
 
 def work_size(display_size: tuple[int, int], max_width: int = MAX_WORK_WIDTH) -> tuple[int, int]:
@@ -106,3 +113,52 @@ class TrackFrames:
         if self._depth is not None:
             self._depth.close()
             self._depth = None
+
+
+_END = object()
+
+
+def prefetched(frames: Iterator[TrackFrame],
+               depth: int = PREFETCH_FRAMES) -> Generator[TrackFrame, None, None]:
+    """``frames``, produced on a reader thread up to ``depth`` frames ahead.
+
+    The readers behind ``frames`` are used by that thread only while this generator runs; when
+    the consumer stops early (closing the generator) the reader thread is stopped and joined
+    before this returns, so the next pass may use the readers again. A reader error is raised
+    in the consumer.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="track-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, TrackFrame)
+            yield item
+    finally:
+        stop.set()
+        thread.join()

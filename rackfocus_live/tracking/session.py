@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.timeline.keyframes import MAX_FOCUS_M, MIN_FOCUS_M
-from rackfocus_live.tracking.frames import TrackFrames
+from rackfocus_live.tracking.frames import TrackFrames, prefetched
 from rackfocus_live.tracking.subject_depth import smooth_inverse_depth
 from rackfocus_live.tracking.tracker import (
     Box,
@@ -185,12 +185,19 @@ class SubjectTrack:
         obs = tracker.start(first, anchor.x / scale, anchor.y / scale)
         record(obs.index, obs.box, obs.inv_depth, obs.status)
         tick()
-        self._run(tracker, frames.forward(anchor.frame + 1, fwd_stop), record, tick, None, scale)
+        forward = prefetched(frames.forward(anchor.frame + 1, fwd_stop))
+        try:
+            self._run(tracker, forward, record, tick, None, scale)
+        finally:
+            forward.close()  # stops the reader thread before the backward pass uses the readers
         back = SubjectTracker(params)
         back.start(first, anchor.x / scale, anchor.y / scale)
         rejoin = self if self.anchors else None
-        self._run(back, frames.backward(anchor.frame - 1, back_stop, cancelled), record, tick,
-                  rejoin, scale)
+        backward = prefetched(frames.backward(anchor.frame - 1, back_stop, cancelled))
+        try:
+            self._run(back, backward, record, tick, rejoin, scale)
+        finally:
+            backward.close()
         return new
 
     def _run(self, tracker: SubjectTracker, source: Iterator[TrackFrame],

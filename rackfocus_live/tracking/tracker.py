@@ -80,7 +80,7 @@ class Observation:
 class TrackerParams:
     """Tuning; the defaults suit 320-960 px wide working frames."""
 
-    max_points: int = 120
+    max_points: int = 80
     min_points: int = 4
     fb_max_px: float = 1.0
     lk_window: int = 0  # 0: about 2 % of the frame width
@@ -92,7 +92,8 @@ class TrackerParams:
     max_scale_step: float = 0.08  # per frame
 
 
-_LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+# Started from the predicted motion, LK converges in a few iterations.
+_LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)
 
 
 def _clip_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
