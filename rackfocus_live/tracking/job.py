@@ -20,8 +20,8 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.probe import MediaInfo
 from rackfocus_live.tracking.frames import MAX_WORK_WIDTH, TrackFrames
-from rackfocus_live.tracking.session import Anchor, SubjectTrack, TrackCancelledError
-from rackfocus_live.tracking.tracker import TrackerParams
+from rackfocus_live.tracking.session import Anchor, Observer, SubjectTrack, TrackCancelledError
+from rackfocus_live.tracking.tracker import Box, TrackerParams, TrackStatus
 
 JobState = Literal["running", "done", "cancelled", "failed"]
 Progress = Callable[[int, int], None]
@@ -37,6 +37,8 @@ class TrackProgress:
     state: JobState
     elapsed_s: float
     message: str = ""
+    #: The newest frame tracked: (clip frame, box in display px, status), for drawing.
+    latest: tuple[int, Box, TrackStatus] | None = None
 
     @property
     def fraction(self) -> float:
@@ -45,13 +47,13 @@ class TrackProgress:
 
 def run_tracking(info: MediaInfo, depth: DepthSource, base: SubjectTrack, anchor: Anchor,
                  *, progress: Progress | None = None, cancelled: CancelFn | None = None,
-                 params: TrackerParams | None = None,
+                 params: TrackerParams | None = None, observe: Observer | None = None,
                  max_width: int = MAX_WORK_WIDTH) -> SubjectTrack:
     """``base`` with ``anchor`` tracked, on the calling thread (the CLI, the worker)."""
     frames = TrackFrames(info, depth, max_width)
     try:
         return base.with_anchor(frames, anchor, progress,
-                                cancelled or (lambda: False), params)
+                                cancelled or (lambda: False), params, observe)
     finally:
         frames.close()
 
@@ -75,6 +77,7 @@ class TrackJob:
         self._updates: queue.Queue[TrackProgress] = queue.Queue(maxsize=4)
         self._last = TrackProgress(0, 1, "running", 0.0)
         self._t0 = time.monotonic()
+        self._latest: tuple[int, Box, TrackStatus] | None = None
         self._thread = threading.Thread(target=self._work, name="track", daemon=True)
 
     def start(self) -> TrackJob:
@@ -111,8 +114,12 @@ class TrackJob:
                                            elapsed)
         return self._last
 
+    def _observe(self, frame: int, box: Box, status: TrackStatus) -> None:
+        self._latest = (frame, box, status)
+
     def _report(self, done: int, total: int) -> None:
-        update = TrackProgress(done, total, "running", time.monotonic() - self._t0)
+        update = TrackProgress(done, total, "running", time.monotonic() - self._t0,
+                               latest=self._latest)
         # A full queue drops this update: the UI shows the next one; the worker never waits.
         with contextlib.suppress(queue.Full):
             self._updates.put_nowait(update)
@@ -121,7 +128,7 @@ class TrackJob:
         try:
             self.result = run_tracking(self.info, self.depth, self.base, self.anchor,
                                        progress=self._report, cancelled=self._cancel.is_set,
-                                       params=self.params)
+                                       params=self.params, observe=self._observe)
         except TrackCancelledError:
             pass
         except InputError as exc:

@@ -33,6 +33,8 @@ from rackfocus_live.tracking.tracker import (
 )
 
 Progress = Callable[[int, int], None]  # (frames done, frames to do)
+#: Told each frame's result as it is tracked: (clip frame, box in display px, status).
+Observer = Callable[[int, Box, TrackStatus], None]
 #: Overlap (intersection over union) at which a correcting track has rejoined the old one.
 REJOIN_IOU = 0.5
 
@@ -145,7 +147,8 @@ class SubjectTrack:
     def with_anchor(self, frames: TrackFrames, anchor: Anchor,
                     progress: Progress | None = None,
                     cancelled: Callable[[], bool] = lambda: False,
-                    params: TrackerParams | None = None) -> SubjectTrack:
+                    params: TrackerParams | None = None,
+                    observe: Observer | None = None) -> SubjectTrack:
         """A new SubjectTrack with ``anchor`` added and tracked (see the module docstring).
 
         Raises:
@@ -167,10 +170,13 @@ class SubjectTrack:
 
         def record(obs_frame: int, box: Box, w: float, status: TrackStatus) -> None:
             i = obs_frame - self.start
-            new.boxes[i] = [v * scale for v in box]
+            shown = (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale)
+            new.boxes[i] = shown
             new.inv_depth[i] = w
             new.status[i] = status
             new.owner[i] = k
+            if observe is not None:
+                observe(obs_frame, shown, status)
 
         def tick() -> None:
             nonlocal done

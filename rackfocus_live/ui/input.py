@@ -69,7 +69,9 @@ class InputHandler:
         clicked = imgui.is_mouse_clicked(imgui.MouseButton_.left)
         if clicked and not viewer.begin_divider_drag((vw, vh), mx):
             point = viewer.to_image((vw, vh), size, mx, my)
-            if point is not None:
+            if point is not None and app.tracking.wants_click(io.key_alt):
+                app.tracking.click(app, *point)  # Track mode or alt-click: pick the subject
+            elif point is not None:
                 app.click_focus(*point, pull=io.key_shift)
         for button in (imgui.MouseButton_.right, imgui.MouseButton_.middle):
             if imgui.is_mouse_dragging(button):
