@@ -110,3 +110,33 @@ def test_output_may_not_overwrite_an_input(shot, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert rc == 2 and "would overwrite an input" in err
     assert digest(depth) == before
+
+
+REAL = ROOT.parent / "shared" / "data" / "open3d_rgbd"
+
+
+@pytest.mark.skipif(not (REAL / "depth_00000.png").exists(), reason="../shared/data not here")
+def test_real_rgbd_frames_with_depth_holes(tmp_path: Path) -> None:
+    """Five real frames (Redwood, depth camera: 16-bit mm, ~13 % holes): the focus is the
+    depth of the clicked surface, never a hole's."""
+    import av
+    import cv2
+
+    clip = tmp_path / "real.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(5):
+            rgb = cv2.cvtColor(cv2.imread(str(REAL / f"color_{i:05d}.jpg")), cv2.COLOR_BGR2RGB)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    out = tmp_path / "real.json"
+    pattern = str(REAL / "depth_%05d.png")
+    assert main(["track", str(clip), "--depth", pattern, "--frame", "2", "--at", "320,240",
+                 "-o", str(out)]) == 0
+    depth = cv2.imread(str(REAL / "depth_00002.png"), cv2.IMREAD_UNCHANGED)[230:251, 310:331]
+    expected = float(np.median(depth[depth > 0])) / 1000.0
+    focus = load_pull(out).pull.track.bake(5)
+    assert np.all(np.abs(focus / expected - 1) < 0.05), (focus, expected)

@@ -162,6 +162,19 @@ def test_a_new_anchor_on_a_right_track_changes_only_frames_from_there(shot) -> N
     np.testing.assert_array_equal(both.boxes[:30], first.boxes[:30])
 
 
+def test_a_rack_anchor_takes_over_only_from_its_frame(shot) -> None:
+    scene, clip, depth, truth = shot
+    distractor = scene.planes[1]
+    racked = track(clip, depth, [Anchor(0, *scene.subject_centre(0)),
+                                 Anchor(30, *_centre(scene.project(distractor, 30)),
+                                        backward=False)])
+    assert racked.owner[:30].tolist() == [0] * 30
+    assert racked.owner[30:].tolist() == [1] * 18
+    focus = racked.focus_m()
+    assert coc_error_px(focus[:30], truth[:30]).max() <= 1.0  # the subject until frame 30
+    np.testing.assert_allclose(focus[32:], scene.spec.distractor_z, rtol=0.03)  # then the other
+
+
 def _centre(box: tuple[float, float, float, float]) -> tuple[float, float]:
     return box[0] + box[2] / 2, box[1] + box[3] / 2
 

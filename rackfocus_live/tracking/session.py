@@ -4,7 +4,8 @@ The first anchor is tracked forward to the end of the range and backward to its 
 anchor (a click on the subject at another frame, to correct a wrong or lost track) owns the
 frames from it forward up to the next anchor, and backward until its track meets the old one
 again (the boxes overlap, both tracked) or the previous anchor: a correction replaces only what
-was wrong.
+was wrong. A later anchor with ``backward=False`` owns only the frames from it forward (a rack
+to another subject).
 
 Focus per frame: the smoothed subject depth (``subject_depth.smooth_inverse_depth``, runs never
 crossing an anchor) where the subject was seen; where it was lost (hidden, out of frame), the
@@ -41,11 +42,16 @@ REJOIN_IOU = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """A click on the subject: clip frame and position in display pixels."""
+    """A click on the subject: clip frame and position in display pixels.
+
+    ``backward`` False makes a later anchor own only the frames from it forward: a rack to
+    another subject from this frame on, rather than a correction of the same subject.
+    """
 
     frame: int
     x: float
     y: float
+    backward: bool = True
 
 
 class TrackCancelledError(Exception):
@@ -164,6 +170,8 @@ class SubjectTrack:
         earlier = [a.frame for a in self.anchors if a.frame < anchor.frame]
         fwd_stop = min(later, default=self.stop)
         back_stop = max(earlier, default=self.start - 1)
+        if not anchor.backward and self.anchors:
+            back_stop = anchor.frame - 1
         total = (fwd_stop - anchor.frame) + (anchor.frame - back_stop - 1)
         done = 0
         scale = frames.scale

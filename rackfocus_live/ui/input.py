@@ -70,7 +70,8 @@ class InputHandler:
         if clicked and not viewer.begin_divider_drag((vw, vh), mx):
             point = viewer.to_image((vw, vh), size, mx, my)
             if point is not None and app.tracking.wants_click(io.key_alt):
-                app.tracking.click(app, *point)  # Track mode or alt-click: pick the subject
+                # Track mode or alt-click: pick the subject; alt-shift: rack to it from here.
+                app.tracking.click(app, *point, rack=io.key_alt and io.key_shift)
             elif point is not None:
                 app.click_focus(*point, pull=io.key_shift)
         for button in (imgui.MouseButton_.right, imgui.MouseButton_.middle):

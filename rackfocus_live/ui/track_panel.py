@@ -7,6 +7,8 @@ preview stays live, with a progress bar and Cancel. When it finishes, the subjec
 committed to the pull as one take through the recorder's path (``tracking.take``): the same
 simplification, punch-in and undo as a recorded take. Clicking the subject again at another
 frame adds an anchor: the track is corrected from there, and only those frames are re-committed.
+Alt-shift-click on another subject racks to it: the new subject owns the frames from there on
+only, the first keeps the frames before.
 
 Over the picture, the tracked box of the shown frame is drawn (solid when tracked, dashed and
 red where the subject is lost and the focus is held), also while tracking is running for frames
@@ -96,9 +98,10 @@ class TrackController:
             self.job.join(5.0)
 
     def start(self, info: MediaInfo, depth: DepthSource | None, frame: int,
-              x: float, y: float) -> bool:
+              x: float, y: float, *, rack: bool = False) -> bool:
         """Track the subject at display pixel (x, y) of ``frame``; False (with a message) when
-        it cannot start. A click on the same clip adds an anchor to the current subject."""
+        it cannot start. A click on the same clip adds an anchor to the current subject; with
+        ``rack`` it takes over only from ``frame`` on (a rack to another subject)."""
         if depth is None:
             self.message = "tracking needs depth: open the clip's depth first"
             return False
@@ -111,7 +114,8 @@ class TrackController:
         if self._clip != info.path or self.subject is None:
             self.subject = SubjectTrack(0, info.frame_count)
             self._clip = info.path
-        self.job = TrackJob(info, depth, self.subject, Anchor(frame, x, y)).start()
+        anchor = Anchor(frame, x, y, backward=not rack)
+        self.job = TrackJob(info, depth, self.subject, anchor).start()
         self.progress = None
         self.live = {}
         self.armed = False
@@ -151,14 +155,15 @@ class TrackController:
 
     # -- the app's hooks (main thread) -----------------------------------------------------------
 
-    def click(self, app: App, ix: float, iy: float) -> bool:
+    def click(self, app: App, ix: float, iy: float, *, rack: bool = False) -> bool:
         """Pick the subject at image pixel (ix, iy) of the shown frame (the Track mode's click,
-        alt-click, or a test)."""
+        alt-click; alt-shift-click racks to it from this frame on)."""
         session = app.session
         if session is None:
             app.state.say("open a clip first")
             return False
-        ok = self.start(session.info, session.depth_source, app.state.transport.frame, ix, iy)
+        ok = self.start(session.info, session.depth_source, app.state.transport.frame, ix, iy,
+                        rack=rack)
         app.state.say(self.message)
         return ok
 
