@@ -97,6 +97,13 @@ def scenario(out: Path) -> None:
         assert app.wait_for_frame(anchor, timeout_s=20.0)
         app.hud_visible = False
         app.frame()
+        io = imgui.get_io()
+        for _ in range(2):  # the T key toggles Track mode
+            io.add_key_event(imgui.Key.t, True)
+            app.frame()
+            io.add_key_event(imgui.Key.t, False)
+            app.frame()
+            result.setdefault("t_key", []).append(app.tracking.armed)  # type: ignore[union-attr]
         reveal()
         click(*centre("Track##track"))
         result["armed"] = app.tracking.armed
@@ -159,6 +166,7 @@ def test_track_button_click_and_strip(xvfb: str, tmp_path: Path) -> None:  # noq
     assert proc.returncode == 0, f"scenario failed:\n{proc.stdout}\n{proc.stderr}"
     r = json.loads((tmp_path / "result.json").read_text())
 
+    assert r["t_key"] == [True, False]
     assert r["armed"] is True and r["job_started"] is True
     assert r["ui_frames_while_tracking"] >= 1  # the window kept drawing while it tracked
     assert r["undo_label"] == "record", r["message"]

@@ -107,6 +107,7 @@ class InputHandler:
             (k._1, lambda: s.viewer.set_one_to_one(s.image_size)),
             (k.h, app.toggle_hud),
             (k.r, app.toggle_record),
+            (k.t, app.tracking.toggle_arm),
             (k.up_arrow, lambda: s.set_focus(s.focus_m * FOCUS_KEY_STEP)),
             (k.down_arrow, lambda: s.set_focus(s.focus_m / FOCUS_KEY_STEP)),
             (k.o, lambda: self.start_dialog("Open a clip", "clip")),

@@ -78,6 +78,10 @@ class TrackController:
     def running(self) -> bool:
         return self.job is not None and self.job.running
 
+    def toggle_arm(self) -> None:
+        """Track mode on/off (the Track button, the T key): the next click picks the subject."""
+        self.armed = not self.armed and not self.running
+
     def wants_click(self, alt: bool) -> bool:
         """Whether a click on the picture picks the subject (armed, or alt held)."""
         return self.armed or alt
@@ -174,7 +178,7 @@ class TrackController:
         has_depth = session is not None and session.depth_source is not None
         ev = self.draw_section(app.state.transport.frame, count, has_depth)
         if ev.toggle_arm:
-            self.armed = not self.armed
+            self.toggle_arm()
         if ev.cancel:
             self.cancel()
         if ev.clear:
