@@ -230,8 +230,7 @@ class SubjectTracker:
             vx, vy = self._velocity
             self._velocity = (0.6 * vx + 0.4 * (cx1 - cx0), 0.6 * vy + 0.4 * (cy1 - cy0))
             self._w_velocity = 0.7 * self._w_velocity + 0.3 * (w_meas - self._w)
-        else:
-            self._w_velocity = 0.0
+        # Coasting or just re-acquired: the motion learnt before stays the best prediction.
         self._w = w_meas
         self._lost_for = 0
         if len(self._points) < self.params.max_points * 0.6:
