@@ -250,3 +250,31 @@ def test_tracking_modules_import_no_gl_window_or_ui() -> None:
     loaded = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
     assert "cv2" in loaded and "rackfocus_live" in loaded
     assert not loaded & {"moderngl", "glfw", "imgui_bundle"}
+
+
+@pytest.mark.parametrize(("rotation", "pix_fmt"), [(90, "yuv420p"), (0, "yuv420p10le")])
+def test_frames_are_in_display_orientation_and_8_bit(tmp_path: Path, rotation: int,
+                                                     pix_fmt: str) -> None:
+    from rackfocus_live.media.reader import VideoReader, frame_planes
+    from rackfocus_live.tracking.frames import TrackFrames
+    from tests import media_factory as mf
+
+    clip = mf.make_clip(tmp_path / "c.mp4", frames=3, size=(64, 48), rotation=rotation,
+                        pix_fmt=pix_fmt, lossless=True)
+    depth = mf.make_depth_still(tmp_path / "d.png", size=(64, 48))
+    info = probe_clip(clip)
+    frames = TrackFrames(info, open_depth(depth, mf.DEPTH_MAPPING, info, warn=lambda _: None))
+    try:
+        got = frames.read(1)
+    finally:
+        frames.close()
+    width, height = info.display_size
+    assert got.luma.shape == got.inv_depth.shape == (height, width)
+    assert got.luma.dtype == np.uint8
+    reader = VideoReader(info)
+    frame = reader.read(1)
+    assert frame is not None
+    y = np.asarray(frame_planes(frame, info)[0]).astype(np.int64) >> (info.layout.bits - 8)
+    reader.close()
+    np.testing.assert_array_equal(got.luma, np.rot90(y, k=rotation // 90))
+    assert mf.read_code(got.luma if rotation == 0 else np.rot90(got.luma, k=-1)) == 1
