@@ -66,6 +66,18 @@ def scenario(out: Path) -> None:
             io.add_key_event(imgui.Key.mod_alt, False)
             app.frame()
 
+    def press_t() -> None:
+        if hasattr(app.input, "on_key"):
+            # Shortcuts read glfw's key callback (queued presses), as a real key press arrives.
+            app.input.on_key(app.window, glfw.KEY_T, 0, glfw.PRESS, 0)
+            app.frame()
+            return
+        io = imgui.get_io()  # shortcuts read ImGui's key state
+        io.add_key_event(imgui.Key.t, True)
+        app.frame()
+        io.add_key_event(imgui.Key.t, False)
+        app.frame()
+
     def centre(label: str) -> tuple[float, float]:
         x0, y0, x1, y1 = app.tracking.rects[label]
         return (x0 + x1) / 2, (y0 + y1) / 2
@@ -97,12 +109,8 @@ def scenario(out: Path) -> None:
         assert app.wait_for_frame(anchor, timeout_s=20.0)
         app.hud_visible = False
         app.frame()
-        io = imgui.get_io()
         for _ in range(2):  # the T key toggles Track mode
-            io.add_key_event(imgui.Key.t, True)
-            app.frame()
-            io.add_key_event(imgui.Key.t, False)
-            app.frame()
+            press_t()
             result.setdefault("t_key", []).append(app.tracking.armed)  # type: ignore[union-attr]
         reveal()
         click(*centre("Track##track"))
