@@ -101,6 +101,21 @@ def test_no_depth_and_missing_depth(shot, tmp_path: Path,
     assert not out.exists()
 
 
+def test_a_clip_cut_short_is_one_line(shot, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests import media_factory as mf
+
+    scene, clip, depth, _ = shot
+    cut = mf.truncate_file(clip, 0.5, tmp_path / "cut.mp4")
+    x, y = scene.subject_centre(0)
+    rc = main(["track", str(cut), "--depth", str(depth), "--frame", "0", "--at", f"{x},{y}",
+               "-o", str(tmp_path / "pull.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and "cut.mp4" in err[-1] and "cut short or damaged" in err[-1], err
+    assert all("Traceback" not in line for line in err)
+    assert not (tmp_path / "pull.json").exists()
+
+
 def test_output_may_not_overwrite_an_input(shot, capsys: pytest.CaptureFixture[str]) -> None:
     scene, clip, depth, _ = shot
     before = digest(depth)

@@ -19,13 +19,15 @@ import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
 
+import av
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import DepthReader, DepthSource
-from rackfocus_live.media.probe import MediaInfo
-from rackfocus_live.media.reader import VideoReader, frame_planes
+from rackfocus_live.media.probe import MediaInfo, reason
+from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_planes
 from rackfocus_live.tracking.tracker import TrackFrame
 
 MAX_WORK_WIDTH = 960
@@ -71,7 +73,16 @@ class TrackFrames:
         return self.info.display_size[0] / self.size[0]
 
     def read(self, index: int) -> TrackFrame:
-        frame = self._video.read(index)
+        """Frame ``index``; a damaged or cut-short clip is an InputError naming the file."""
+        try:
+            frame = self._video.read(index)
+        except (StreamEndedError, av.EOFError) as exc:
+            last = exc.last_index + 1 if isinstance(exc, StreamEndedError) else index
+            raise InputError(f"video ends at frame {last} of {self.info.frame_count} "
+                             "(cut short or damaged)", self.info.path) from None
+        except av.FFmpegError as exc:
+            raise InputError(f"decode error at frame {index} ({reason(exc)})",
+                             self.info.path) from None
         assert frame is not None  # no abort callback: read() always returns a frame
         luma = self._luma(frame_planes(frame, self.info)[0])
         assert self._depth is not None
