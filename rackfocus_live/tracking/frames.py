@@ -3,8 +3,9 @@
 The clip's Y plane is the tracker's colour input (no colour conversion: luma carries the texture
 optical flow needs); depth comes from ``DepthSource.reader()`` (already inverse depth, 1/m) and is
 resampled to the working size with nearest-neighbour, so no pixel takes an in-between depth that
-exists neither on the subject nor behind it. Frames larger than ``MAX_WORK_WIDTH`` are tracked
-downscaled: flow at 640-960 px is as accurate for a focus subject and several times cheaper.
+exists neither on the subject nor behind it. Frames wider than ``MAX_WORK_WIDTH`` are tracked
+downscaled: for a focus distance, flow at 640 px is as accurate (bench/track.py at 1280x720) and
+several times cheaper than at full resolution.
 
 Backward tracking reads blocks forward and hands them out in reverse: a ``VideoReader`` reading
 backwards would seek and decode a whole GOP for every frame.
@@ -30,7 +31,7 @@ from rackfocus_live.media.probe import MediaInfo, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_planes
 from rackfocus_live.tracking.tracker import TrackFrame
 
-MAX_WORK_WIDTH = 960
+MAX_WORK_WIDTH = 640
 #: Frames read ahead per block when tracking backwards.
 BACKWARD_BLOCK = 32
 #: Frames decoded ahead of the tracker (bounded: a few MB at the working size).

@@ -30,6 +30,8 @@ BoolArray = npt.NDArray[np.bool_]
 MIN_BAND_FRACTION = 0.06
 #: Largest half-width of the band (noisy depth widens it up to this).
 MAX_BAND_FRACTION = 0.22
+#: Pixels of a region the depth statistic looks at, at most (larger regions are subsampled).
+MAX_REGION_SAMPLES = 6000
 #: Odd window of the Savitzky-Golay smoother, in frames.
 SMOOTH_WINDOW = 9
 
@@ -67,7 +69,13 @@ def region_inverse_depth(
     Returns:
         (w, fraction); w is NaN when no pixel lies in the band.
     """
-    values = np.asarray(inv_depth, dtype=np.float32).ravel()
+    region = np.asarray(inv_depth, dtype=np.float32)
+    if region.ndim == 2 and region.size > MAX_REGION_SAMPLES:
+        # A regular subsample: the median and the fraction need no more, and a big box near
+        # the camera would otherwise cost most of a frame's budget in sorting.
+        step = math.ceil(math.sqrt(region.size / MAX_REGION_SAMPLES))
+        region = region[::step, ::step]
+    values = region.ravel()
     if values.size == 0:
         return math.nan, 0.0
     centre = float(expected_w)

@@ -78,7 +78,7 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class TrackerParams:
-    """Tuning; the defaults suit 320-960 px wide working frames."""
+    """Tuning; the defaults suit 320-640 px wide working frames."""
 
     max_points: int = 80
     min_points: int = 4
