@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "farm": "rackfocus_live.commands.farm",
     "batch": "rackfocus_live.commands.batch",
     "depth": "rackfocus_live.commands.depth",
+    "track": "rackfocus_live.commands.track",
 }
 DEFAULT_COMMAND = "open"
 DEFAULT_COMMAND_MODULE = "rackfocus_live.commands.open"

@@ -57,6 +57,7 @@ from rackfocus_live.ui.recovery import PullAutosave, RecoveryOffer, find_recover
 from rackfocus_live.ui.session import MediaSession
 from rackfocus_live.ui.settings_store import LensSettings, SettingsStore, UserSettings
 from rackfocus_live.ui.state import CLICK_RADIUS_PX, Transport, UiState
+from rackfocus_live.ui.track_panel import TrackController
 from rackfocus_live.ui.window import (
     WindowError,
     close_window,
@@ -130,6 +131,7 @@ class App:
         self.depth_maker = DepthMakerController()
         self.session: MediaSession | None = None
         self.pulls = PullController(self.state)
+        self.tracking = TrackController()  # track-to-focus (ui/track_panel.py)
         # Crash safety: the pull (a take in progress too) is autosaved while it changes, and an
         # autosave left by a crash is offered back when its clip or pull is opened.
         self.autosave = PullAutosave(self.pulls)
@@ -216,6 +218,7 @@ class App:
                 self._store_clip_state()
             self.session.close()
         self.session = session
+        self.tracking.reset()
         self.state.mapping = mapping
         info = session.info
         self.state.transport.reset(info.frame_count, info.fps)
@@ -502,6 +505,7 @@ class App:
         self.picture.render(self.session, self.state)
         area, scale = self.layout()
         self.picture.draw((fw, fh), area, scale, self.session, self.state, self.histogram)
+        self.tracking.frame(self)
         if self.hud_visible:
             draw_hud(self._hud_stats(), (10.0, 10.0))
         imgui.render()
@@ -618,6 +622,7 @@ class App:
                 # joined (and its partial file removed) before the window goes away.
                 self.exporter.close()
                 self.depth_maker.close()  # cancels a depth job: its temp file is removed
+                self.tracking.cancel()
             finally:
                 if self.session is not None:
                     self.session.close()

@@ -40,7 +40,7 @@ SHORTCUT_KEYS = frozenset({
     glfw.KEY_SPACE, glfw.KEY_LEFT, glfw.KEY_RIGHT, glfw.KEY_UP, glfw.KEY_DOWN, glfw.KEY_HOME,
     glfw.KEY_END, glfw.KEY_L, glfw.KEY_LEFT_BRACKET, glfw.KEY_RIGHT_BRACKET, glfw.KEY_D,
     glfw.KEY_F, glfw.KEY_P, glfw.KEY_C, glfw.KEY_S, glfw.KEY_0, glfw.KEY_Z, glfw.KEY_H,
-    glfw.KEY_R, glfw.KEY_O, glfw.KEY_Q, *range(glfw.KEY_1, glfw.KEY_9 + 1),
+    glfw.KEY_R, glfw.KEY_T, glfw.KEY_O, glfw.KEY_Q, *range(glfw.KEY_1, glfw.KEY_9 + 1),
 })
 
 
@@ -85,7 +85,10 @@ class InputHandler:
         clicked = imgui.is_mouse_clicked(imgui.MouseButton_.left)
         if clicked and not viewer.begin_divider_drag((vw, vh), mx):
             point = viewer.to_image((vw, vh), size, mx, my)
-            if point is not None:
+            if point is not None and app.tracking.wants_click(io.key_alt):
+                # Track mode or alt-click: pick the subject; alt-shift: rack to it from here.
+                app.tracking.click(app, *point, rack=io.key_alt and io.key_shift)
+            elif point is not None:
                 app.click_focus(*point, pull=io.key_shift)
         for button in (imgui.MouseButton_.right, imgui.MouseButton_.middle):
             if imgui.is_mouse_dragging(button):
@@ -151,6 +154,7 @@ class InputHandler:
             glfw.KEY_Z: lambda: s.viewer.set_one_to_one(s.image_size),
             glfw.KEY_H: app.toggle_hud,
             glfw.KEY_R: app.toggle_record,
+            glfw.KEY_T: app.tracking.toggle_arm,
             glfw.KEY_UP: lambda: s.set_focus(s.focus_m * FOCUS_KEY_STEP),
             glfw.KEY_DOWN: lambda: s.set_focus(s.focus_m / FOCUS_KEY_STEP),
             glfw.KEY_O: lambda: self.start_dialog("Open a clip", "clip"),

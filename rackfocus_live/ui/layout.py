@@ -70,6 +70,7 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
         has_pull=state.track is not None and len(state.track.keys) > 0,
         focus_m=state.focus_m, frame=state.transport.frame,
     ))
+    app.tracking.panel(app)
     imgui.end()
     shown = app.timeline_shown()
     bottom = bottom_height(shown)
