@@ -12,6 +12,7 @@ uniform sampler2D u_half;
 uniform sampler2D u_far;
 uniform sampler2D u_near;
 uniform sampler2D u_tiles;         // dilated (near, far, slight near) radius in full-res px
+uniform sampler2D u_sprites;       // bokeh sprites of bright far sources (linear, additive)
 uniform int u_tile;
 
 in vec2 v_uv;
@@ -112,6 +113,7 @@ void main() {
         }
         result = to_far < 1.0 ? mix(result, far_color, to_far) : far_color;
     }
+    result += texelFetch(u_sprites, p, 0).rgb;
     result = mix(result, near.rgb, near.a);
     f_color = vec4(linear_to_srgb(result), 1.0);
 }

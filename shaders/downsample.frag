@@ -10,7 +10,9 @@ uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
 uniform float u_highlight_threshold;
 uniform float u_highlight_gain;
 
-out vec4 f_half;  // linear rgb, signed CoC diameter (full-res px)
+layout(location = 0) out vec4 f_half;      // linear rgb, signed CoC diameter (full-res px)
+layout(location = 1) out vec2 f_centroid;  // light-weighted centre of the 2x2 block, full-res px
+                                           // from the block's centre (where a sprite is drawn)
 
 vec3 boost(vec3 lin) {
     // The threshold is a display level: compare the brightest channel in display encoding.
@@ -34,11 +36,17 @@ void main() {
     }
     vec3 acc = vec3(0.0);
     float wsum = 0.0;
+    vec2 light_centre = vec2(0.0);
+    float lsum = 0.0;
     for (int i = 0; i < 4; ++i) {
+        float l = luma(col[i]);
+        light_centre += l * (vec2(float(i & 1), float(i >> 1)) - 0.5);
+        lsum += l;
         float similar = clamp(1.0 - abs(coc[i] - cref) / (1.0 + 0.25 * abs(cref)), 0.0, 1.0);
         float w = similar / (1.0 + max(luma(col[i]) - FIREFLY_LUMA, 0.0));
         acc += col[i] * w;
         wsum += w;
     }
     f_half = vec4(acc / max(wsum, 1e-6), cref);
+    f_centroid = lsum > 1e-6 ? light_centre / lsum : vec2(0.0);
 }

@@ -7,9 +7,12 @@ Passes (see shaders/ for the details of each):
 2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
 3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
 4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
+   ``sprite_detect.frag`` half res  light of bright isolated far sources moves to sprites
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
 6. ``gather_near.frag`` half res   near layer with coverage alpha
-7. ``composite.frag``  full res    sharp + slight full-res gather + far layer, near laid over
+   ``sprite.vert/.frag`` full res   those sources drawn as exact aperture images (scatter)
+7. ``composite.frag``  full res    sharp + slight full-res gather + far layer + sprites, near
+                                   laid over
 
 Sample counts per pixel follow the tile's largest reachable CoC (``sample_count`` in
 sampling.glsl), capped by the quality preset, so in-focus regions cost almost nothing.
@@ -26,6 +29,7 @@ import numpy as np
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.gpu.sprites import SpritePass
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import HighlightBoost, QualityPreset, quality_preset
 
@@ -40,6 +44,10 @@ FOOTPRINT_MAX_PX = 5
 NEAR_FADE = ((SLIGHT_END_PX - 1.0) / 2.0, SLIGHT_END_PX / 2.0)
 #: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
 FIREFLY_LUMA = 8.0
+#: Bokeh sprites: sources whose CoC radius (full-res px) exceeds this, and whose light above
+#: their surroundings (linear luma) ramps from START to FULL, are scattered, not gathered.
+SPRITE_MIN_RADIUS_PX = 5.0
+SPRITE_EXCESS = (0.8, 1.6)
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -54,6 +62,9 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "NEAR_FADE_END": NEAR_FADE[1],
         "FIREFLY_LUMA": FIREFLY_LUMA,
         "JITTER": 1.0,
+        "SPRITE_MIN_RADIUS": SPRITE_MIN_RADIUS_PX,
+        "SPRITE_EXCESS_START": SPRITE_EXCESS[0],
+        "SPRITE_EXCESS_FULL": SPRITE_EXCESS[1],
     }
 
 
@@ -83,6 +94,7 @@ class DofRenderer:
         self.size = (int(size[0]), int(size[1]))
         self.quality = quality
         self._passes: dict[str, FullscreenPass] = {}
+        self._sprites: SpritePass | None = None
         self._textures: list[moderngl.Texture] = []
         self._framebuffers: list[moderngl.Framebuffer] = []
         self._queries = [ctx.query(time=True), ctx.query(time=True)] if timer_query else []
@@ -100,9 +112,12 @@ class DofRenderer:
         defines = _defines(quality_preset(self.quality))
         self._passes = {
             name: FullscreenPass(self.programs, f"{name}.frag", defines)
-            for name in ("coc", "tiles", "tile_dilate", "downsample", "gather_far",
-                         "gather_near", "composite")
+            for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
+                         "gather_far", "gather_near", "composite")
         }
+        if self._sprites is not None:
+            self._sprites.release()
+        self._sprites = SpritePass(self.programs, defines)
 
     def _texture(
         self, size: tuple[int, int], components: int, dtype: str, *, linear: bool = False
@@ -128,14 +143,20 @@ class DofRenderer:
         self.full = self._texture((w, h), 4, "f2")
         self.tiles = self._texture(tiles, 3, "f2")
         self.tiles_dilated = self._texture(tiles, 3, "f2")
+        self.half_raw = self._texture(half, 4, "f2")
+        self.centroid = self._texture(half, 2, "f2")
         self.half = self._texture(half, 4, "f2", linear=True)
+        self.sprite_src = self._texture(half, 4, "f2")
+        self.sprite_layer = self._texture((w, h), 4, "f2")
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
         self.output = self._texture((w, h), 4, "f1", linear=True)
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
-        self._half_fbo = self._fbo(self.half)
+        self._half_fbo = self._fbo(self.half_raw, self.centroid)
+        self._detect_fbo = self._fbo(self.half, self.sprite_src)
+        self._sprite_fbo = self._fbo(self.sprite_layer)
         self._far_fbo = self._fbo(self.far)
         self._near_fbo = self._fbo(self.near)
         self.output_fbo = self._fbo(self.output)
@@ -223,6 +244,14 @@ class DofRenderer:
                 "u_highlight_threshold": highlight.threshold,
                 "u_highlight_gain": highlight.gain,
             })
+            p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
+            hw, hh = self.half.size
+            sprites = self._sprites
+            assert sprites is not None
+            sprites.render(self._sprite_fbo, hw * hh, [
+                ("u_sprites", self.sprite_src), ("u_centroid", self.centroid),
+                ("u_full", self.full),
+            ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
             p["gather_far"].render(self._far_fbo, gather_inputs,
                                    {"u_tile": TILE_SIZE, **aperture})
@@ -231,6 +260,7 @@ class DofRenderer:
             p["composite"].render(self.output_fbo, [
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
+                ("u_sprites", self.sprite_layer),
             ], {"u_footprint": self._footprint(lens),
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
@@ -255,6 +285,9 @@ class DofRenderer:
         for p in self._passes.values():
             p.release()
         self._passes.clear()
+        if self._sprites is not None:
+            self._sprites.release()
+            self._sprites = None
         self._free_targets()
         # moderngl Query objects have no release(); dropping them lets ctx.gc() free them.
         self._queries.clear()
