@@ -37,6 +37,8 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
     int reach = int(ceil(max(r0, near_reach) + 0.5));
     vec3 acc = vec3(0.0);
     float wsum = 0.0;
+    vec3 behind = vec3(0.0);   // what lies behind p, for light its nearer neighbours let through
+    float behind_n = 0.0;
     // Rows span only the disc of the reach (stretched vertically for anamorphic apertures).
     int rows = int(ceil(float(reach) * u_squeeze));
     for (int dy = -rows; dy <= rows; ++dy) {
@@ -49,6 +51,10 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
             float r = abs(c) * 0.5;
             if (c > c0) {
                 r = min(r, r0);  // behind p: may not blur over it by more than p's own CoC
+                if (c > c0 + 1.0) {
+                    behind += s.rgb;
+                    behind_n += 1.0;
+                }
             }
             // Offset from the sample to p; reflected for samples in front of the focus plane.
             vec2 to_p = vec2(-dx, -dy) * (c < 0.0 ? -1.0 : 1.0);
@@ -64,7 +70,16 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
             }
         }
     }
-    return wsum > 0.0 ? acc / wsum : texelFetch(u_full, p, 0).rgb;
+    if (wsum <= 0.0) {
+        return texelFetch(u_full, p, 0).rgb;
+    }
+    // A slightly blurred near pixel is partly transparent: the aperture sees around it. Light
+    // that lands on p covers only part of it there (wsum < 1); the rest is the background hidden
+    // behind p, estimated from the farther pixels around it. Without one, renormalise.
+    if (wsum < 1.0 && behind_n > 0.0) {
+        return acc + (1.0 - wsum) * behind / behind_n;
+    }
+    return acc / wsum;
 }
 
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
