@@ -1,9 +1,13 @@
 """Bokeh quality: flat discs with crisp rims, partial occlusion, borders, highlights."""
 
 from __future__ import annotations
+
+import numpy as np
 import pytest
 
 from bench.disc import disc_stats
+from rackfocus_live.lens import LensState
+from tests.dof_helpers import render, srgb_to_linear
 
 pytestmark = pytest.mark.gl
 
@@ -19,3 +23,69 @@ def test_a_lone_light_far_out_of_focus_is_a_flat_disc_with_a_crisp_rim(
     assert s.rim_10_90_px < 2.0
     # Temporally stable: moving the light by a pixel moves the disc, it does not re-texture it.
     assert s.shimmer < (0.12 if quality == "draft" else 0.06)
+
+
+W, H = 256, 192
+
+
+def _lens(focus_m: float, f_stop: float = 2.8) -> LensState:
+    return LensState(focal_length_mm=85.0, f_stop=f_stop, sensor_width_mm=36.0, focus_m=focus_m)
+
+
+def _depth_for_coc(lens: LensState, coc_px: float) -> float:
+    """The depth (m) whose signed CoC diameter is ``coc_px`` at width W."""
+    return 1.0 / (1.0 / lens.focus_m - coc_px / lens.coc_scale_px(W))
+
+
+@pytest.mark.parametrize("quality", ["default", "draft"])
+def test_a_thin_near_bar_becomes_a_soft_band_without_a_sharp_core(
+        ctx, programs, quality: str) -> None:
+    lens = _lens(2.0)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 2] = 200                      # blue background in focus
+    img[:, 127:130] = (230, 0, 0)          # a 3 px red bar in front, CoC 12 px
+    z = np.full((H, W), 2.0, np.float32)
+    z[:, 127:130] = _depth_for_coc(lens, -12.0)
+    out, coc = render(ctx, programs, img, 1 / z, lens, quality=quality)
+    assert coc[H // 2, 128] == pytest.approx(-12.0, abs=0.1)
+    red = srgb_to_linear(out[16:-16, :, 0] / 255.0) / srgb_to_linear(230 / 255.0)
+    profile = red.mean(axis=0)
+    # Exact thin lens: a band 15 px wide whose middle keeps about a third of the bar's colour.
+    assert (profile > 0.05).sum() >= 10
+    assert red.max() <= 0.5
+    # The background shows through where the bar was.
+    blue = srgb_to_linear(out[16:-16, 128, 2] / 255.0) / srgb_to_linear(200 / 255.0)
+    assert blue.mean() > 0.5
+
+
+def test_a_mid_ground_silhouette_spreads_by_its_own_coc_over_a_blurrier_background(
+        ctx, programs) -> None:
+    lens = _lens(1.0)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 2] = 180
+    img[:, :128] = (220, 0, 0)             # mid-ground object: left half, CoC 8 px (behind focus)
+    z = np.full((H, W), _depth_for_coc(lens, 24.0), np.float32)   # background CoC 24 px
+    z[:, :128] = _depth_for_coc(lens, 8.0)
+    out, _ = render(ctx, programs, img, 1 / z, lens)
+    red = (srgb_to_linear(out[16:-16, :, 0] / 255.0) / srgb_to_linear(220 / 255.0)).mean(axis=0)
+    radius = 4.0
+    # Exact: at d px outside the silhouette the object keeps the disc segment beyond d (7 % at
+    # 0.75 r); require it to reach at least half its radius out, and the silhouette to be soft.
+    outside = np.nonzero(red[128:] < 0.05)[0][0]
+    assert outside >= 0.5 * radius
+    assert 0.25 < red[128] < 0.75
+    assert red[:120].min() > 0.9           # the object itself keeps its colour
+
+
+def test_border_rows_match_the_interior_in_large_blur(ctx, programs, rng) -> None:
+    img = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    z = np.full((H, W), 20.0, np.float32)
+    out, coc = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=1.4))
+    assert coc[0, 0] > 30
+    lum = out.astype(np.float64).mean(axis=2)
+    interior_rough = np.abs(np.diff(lum[20:-20, 20:-20], axis=1)).mean()
+    interior_mean = lum[20:-20, 20:-20].mean()
+    for edge in (lum[:2], lum[-2:], lum[:, :2].T, lum[:, -2:].T):
+        # Same blur (no sharp texture left along the edge) and the same level (no darkening).
+        assert np.abs(np.diff(edge, axis=1)).mean() < 1.5 * interior_rough + 0.2
+        assert edge.mean() == pytest.approx(interior_mean, abs=3.0)
