@@ -7,6 +7,7 @@ import pytest
 
 from bench.disc import disc_stats
 from rackfocus_live.lens import LensState
+from rackfocus_live.settings import HighlightBoost
 from tests.dof_helpers import render, srgb_to_linear
 
 pytestmark = pytest.mark.gl
@@ -89,3 +90,60 @@ def test_border_rows_match_the_interior_in_large_blur(ctx, programs, rng) -> Non
         # Same blur (no sharp texture left along the edge) and the same level (no darkening).
         assert np.abs(np.diff(edge, axis=1)).mean() < 1.5 * interior_rough + 0.2
         assert edge.mean() == pytest.approx(interior_mean, abs=3.0)
+
+
+def _chromaticity(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb, np.float64)
+    return rgb[..., :2] / rgb.sum(axis=-1, keepdims=True)
+
+
+def _clipped_light_scene(core: int, glow: int) -> np.ndarray:
+    """A clipped white core inside an unclipped orange glow, on a dark background."""
+    img = np.full((H, W, 3), 20, np.uint8)
+    ys, xs = np.mgrid[0:H, 0:W]
+    d = np.hypot(ys - H / 2, xs - W / 2)
+    img[d <= glow] = (235, 150, 50)
+    img[d <= core] = 255
+    return img
+
+
+def test_a_clipped_light_keeps_the_hue_of_its_unclipped_glow(ctx, programs) -> None:
+    img = _clipped_light_scene(core=3, glow=6)
+    z = np.full((H, W), 20.0, np.float32)
+    out, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0), highlight=HighlightBoost())
+    centre = srgb_to_linear(out[H // 2 - 4: H // 2 + 5, W // 2 - 4: W // 2 + 5] / 255.0)
+    glow = _chromaticity(srgb_to_linear(np.array([235, 150, 50]) / 255.0))
+    got = _chromaticity(centre.reshape(-1, 3).mean(axis=0))
+    assert got == pytest.approx(glow, rel=0.10)
+    # And the light was boosted: the disc is brighter than the glow alone could make it.
+    plain, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0))
+    base = srgb_to_linear(np.full((H, W, 3), 20) / 255.0).sum()
+    assert srgb_to_linear(out / 255.0).sum() - base > 2 * (srgb_to_linear(plain / 255.0).sum()
+                                                           - base)
+
+
+def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, programs) -> None:
+    z = np.full((H, W), 20.0, np.float32)
+    lens = _lens(1.0, f_stop=2.0)
+    gains = []
+    for size in (4, 40):
+        img = np.full((H, W, 3), 20, np.uint8)
+        img[H // 2 - size // 2: H // 2 + size // 2, W // 2 - size // 2: W // 2 + size // 2] = 255
+        boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
+        plain, _ = render(ctx, programs, img, 1 / z, lens)
+        base = srgb_to_linear(np.full((H, W, 3), 20) / 255.0).sum()
+        gains.append((srgb_to_linear(boosted / 255.0).sum() - base)
+                     / (srgb_to_linear(plain / 255.0).sum() - base))
+    small, large = gains
+    assert small == pytest.approx(1 + HighlightBoost().gain, rel=0.15)
+    assert large < 0.6 * small
+
+
+def test_linear_light_input_takes_its_true_energy_without_boost(ctx, programs) -> None:
+    img = np.full((H, W, 3), 0.05, np.float32)
+    img[90:98, 124:132] = 3.0              # an HDR light: its energy is known
+    z = np.full((H, W), 20.0, np.float32)
+    lens = _lens(1.0, f_stop=4.0)
+    boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
+    plain, _ = render(ctx, programs, img, 1 / z, lens)
+    assert np.array_equal(boosted, plain)

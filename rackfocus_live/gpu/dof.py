@@ -48,6 +48,12 @@ FIREFLY_LUMA = 8.0
 #: their surroundings (linear luma) ramps from START to FULL, are scattered, not gathered.
 SPRITE_MIN_RADIUS_PX = 5.0
 SPRITE_EXCESS = (0.8, 1.6)
+#: Highlight boost: the ring (full-res px) around a clipped pixel that tells a small light from
+#: a large over-exposed surface, and how much less a fully surrounded one is boosted.
+HIGHLIGHT_RING_PX = 12.0
+HIGHLIGHT_SIZE_DAMP = 0.8
+#: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
+HUE_GLOW_START = 0.6
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -65,6 +71,9 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "SPRITE_MIN_RADIUS": SPRITE_MIN_RADIUS_PX,
         "SPRITE_EXCESS_START": SPRITE_EXCESS[0],
         "SPRITE_EXCESS_FULL": SPRITE_EXCESS[1],
+        "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
+        "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
+        "HUE_GLOW_START": HUE_GLOW_START,
     }
 
 
@@ -207,7 +216,8 @@ class DofRenderer:
             inv_depth: inverse depth in 1/m (R32F), any resolution; it is resampled bilinearly
                 (in inverse depth) when its size differs from the output.
             lens: optics and focus.
-            highlight: clipped-highlight re-expansion for LDR input.
+            highlight: clipped-highlight re-expansion for display-encoded (LDR) input; linear
+                input is never boosted.
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
@@ -242,7 +252,8 @@ class DofRenderer:
             })
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
-                "u_highlight_gain": highlight.gain,
+                # Linear (float, HDR) input carries its true energy: no re-expansion.
+                "u_highlight_gain": highlight.gain if color_is_srgb else 0.0,
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
             hw, hh = self.half.size
