@@ -11,6 +11,7 @@ Passes (see shaders/ for the details of each):
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
 6. ``gather_near.frag`` half res   near layer with coverage alpha
    ``sprite.vert/.frag`` full res   those sources drawn as exact aperture images (scatter)
+   ``postfilter.frag``  half res    3x3 CoC-aware tent over both layers against sampling noise
 7. ``composite.frag``  full res    sharp + slight full-res gather + far layer + sprites, near
                                    laid over
 
@@ -54,6 +55,8 @@ HIGHLIGHT_RING_PX = 12.0
 HIGHLIGHT_SIZE_DAMP = 0.8
 #: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
 HUE_GLOW_START = 0.6
+#: Post-filter of the half-res layers: blur radius (half-res px) over which it fades in.
+POSTFILTER = (1.5, 4.0)
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -74,6 +77,9 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
         "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
         "HUE_GLOW_START": HUE_GLOW_START,
+        "POSTFILTER_START": POSTFILTER[0],
+        "POSTFILTER_FULL": POSTFILTER[1],
+        "POSTFILTER_STRENGTH": float(preset.postfilter),
     }
 
 
@@ -122,7 +128,7 @@ class DofRenderer:
         self._passes = {
             name: FullscreenPass(self.programs, f"{name}.frag", defines)
             for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
-                         "gather_far", "gather_near", "composite")
+                         "gather_far", "gather_near", "postfilter", "composite")
         }
         if self._sprites is not None:
             self._sprites.release()
@@ -159,6 +165,8 @@ class DofRenderer:
         self.sprite_layer = self._texture((w, h), 4, "f2")
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
+        self.far_raw = self._texture(half, 4, "f2")
+        self.near_raw = self._texture(half, 4, "f2")
         self.output = self._texture((w, h), 4, "f1", linear=True)
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
@@ -166,6 +174,8 @@ class DofRenderer:
         self._half_fbo = self._fbo(self.half_raw, self.centroid)
         self._detect_fbo = self._fbo(self.half, self.sprite_src)
         self._sprite_fbo = self._fbo(self.sprite_layer)
+        self._far_raw_fbo = self._fbo(self.far_raw)
+        self._near_raw_fbo = self._fbo(self.near_raw)
         self._far_fbo = self._fbo(self.far)
         self._near_fbo = self._fbo(self.near)
         self.output_fbo = self._fbo(self.output)
@@ -264,10 +274,14 @@ class DofRenderer:
                 ("u_full", self.full),
             ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
-            p["gather_far"].render(self._far_fbo, gather_inputs,
+            p["gather_far"].render(self._far_raw_fbo, gather_inputs,
                                    {"u_tile": TILE_SIZE, **aperture})
-            p["gather_near"].render(self._near_fbo, gather_inputs,
+            p["gather_near"].render(self._near_raw_fbo, gather_inputs,
                                     {"u_tile": TILE_SIZE, **aperture})
+            for layer, fbo, near in ((self.far_raw, self._far_fbo, False),
+                                     (self.near_raw, self._near_fbo, True)):
+                p["postfilter"].render(fbo, [("u_layer", layer), *gather_inputs],
+                                       {"u_tile": TILE_SIZE, "u_near": near})
             p["composite"].render(self.output_fbo, [
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
