@@ -55,6 +55,9 @@ HIGHLIGHT_RING_PX = 12.0
 HIGHLIGHT_SIZE_DAMP = 0.8
 #: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
 HUE_GLOW_START = 0.6
+#: One-pixel near-field dilation of the CoC (coc.frag): a pixel whose neighbour is nearer by
+#: more than GAP px of CoC diameter, and blurred by more than MIN px, takes the neighbour's CoC.
+NEAR_DILATE = (4.0, 2.0)
 #: Post-filter of the half-res layers: blur radius (half-res px) over which it fades in.
 POSTFILTER = (1.5, 4.0)
 
@@ -77,6 +80,8 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
         "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
         "HUE_GLOW_START": HUE_GLOW_START,
+        "NEAR_DILATE_MIN": NEAR_DILATE[0],
+        "NEAR_DILATE_GAP": NEAR_DILATE[1],
         "POSTFILTER_START": POSTFILTER[0],
         "POSTFILTER_FULL": POSTFILTER[1],
         "POSTFILTER_STRENGTH": float(preset.postfilter),
