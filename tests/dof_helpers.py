@@ -38,10 +38,12 @@ def render(
     *,
     highlight: HighlightBoost = NO_BOOST,
     quality: str = "default",
+    hdr_input: bool = False,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Render; returns (HxWx3 uint8 sRGB output, HxW float CoC map in px).
 
-    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed).
+    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``hdr_input``
+    tells the renderer float colour carries true energy (no highlight boost).
     """
     h, w = color.shape[:2]
     if color.dtype == np.uint8:
@@ -56,7 +58,8 @@ def render(
                        dtype="f4", alignment=1)
     dof = DofRenderer(ctx, programs, (w, h), quality)
     try:
-        dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight)
+        dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight,
+                   hdr_input=hdr_input)
         out = np.frombuffer(dof.read_output(), np.uint8).reshape(h, w, 3).copy()
         coc = np.frombuffer(dof.coc.read(), np.float16).reshape(h, w).astype(np.float32)
     finally:

@@ -222,6 +222,7 @@ class DofRenderer:
         *,
         color_is_srgb: bool,
         highlight: HighlightBoost | None = None,
+        hdr_input: bool = False,
     ) -> moderngl.Texture:
         """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
 
@@ -231,8 +232,10 @@ class DofRenderer:
             inv_depth: inverse depth in 1/m (R32F), any resolution; it is resampled bilinearly
                 (in inverse depth) when its size differs from the output.
             lens: optics and focus.
-            highlight: clipped-highlight re-expansion for display-encoded (LDR) input; linear
-                input is never boosted.
+            highlight: clipped-highlight re-expansion for LDR input (8/16-bit, video: also when
+                the upload has converted it to linear light).
+            hdr_input: the colour is scene-referred float (HDR, e.g. EXR) that carries its
+                lights' true energy: no highlight re-expansion.
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
@@ -267,8 +270,8 @@ class DofRenderer:
             })
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
-                # Linear (float, HDR) input carries its true energy: no re-expansion.
-                "u_highlight_gain": highlight.gain if color_is_srgb else 0.0,
+                # HDR input carries its lights' true energy: no re-expansion.
+                "u_highlight_gain": 0.0 if hdr_input else highlight.gain,
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
             hw, hh = self.half.size
