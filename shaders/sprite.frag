@@ -10,14 +10,16 @@ uniform sampler2D u_full;          // linear rgb + signed CoC diameter, full res
 flat in vec3 v_energy;
 flat in float v_radius;
 flat in float v_coc;
+flat in vec2 v_source;             // the source's position, full-res px
 in vec2 v_offset;
 
 out vec4 f_color;
 
 void main() {
     float c0 = texelFetch(u_full, ivec2(gl_FragCoord.xy), 0).a;
-    float r = v_coc > c0 ? min(v_radius, abs(c0) * 0.5) : v_radius;
-    float cover = clamp(r - aperture_norm(v_offset) + 0.5, 0.0, 1.0);
-    float area = aperture_area_factor() * v_radius * v_radius;
+    vec3 radius = channel_radius(v_coc, 0.5);
+    vec3 r = v_coc > c0 ? min(radius, vec3(abs(c0) * 0.5)) : radius;
+    vec3 cover = clamp(r - shape_norm(v_offset, v_source) + 0.5, 0.0, 1.0);
+    vec3 area = shape_area(v_source) * max(radius * radius, vec3(0.25));
     f_color = vec4(v_energy * (cover / area), 0.0);
 }

@@ -32,6 +32,7 @@ from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.sprites import SpritePass
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import RIM_BINS, LensCharacter
 from rackfocus_live.settings import HighlightBoost, QualityPreset, quality_preset
 
 TILE_SIZE = 16
@@ -74,6 +75,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "NEAR_FADE_END": NEAR_FADE[1],
         "FIREFLY_LUMA": FIREFLY_LUMA,
         "JITTER": 1.0,
+        "RIM_BINS": RIM_BINS,
         "SPRITE_MIN_RADIUS": SPRITE_MIN_RADIUS_PX,
         "SPRITE_EXCESS_START": SPRITE_EXCESS[0],
         "SPRITE_EXCESS_FULL": SPRITE_EXCESS[1],
@@ -223,6 +225,7 @@ class DofRenderer:
         color_is_srgb: bool,
         highlight: HighlightBoost | None = None,
         hdr_input: bool = False,
+        character: LensCharacter | None = None,
     ) -> moderngl.Texture:
         """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
 
@@ -236,6 +239,8 @@ class DofRenderer:
                 the upload has converted it to linear light).
             hdr_input: the colour is scene-referred float (HDR, e.g. EXR) that carries its
                 lights' true energy: no highlight re-expansion.
+            character: cat-eye, axial chromatic aberration, custom aperture (None: none). They
+                shape blur beyond the full-res gather's radius (SLIGHT_END_PX).
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
@@ -249,6 +254,7 @@ class DofRenderer:
             "u_blades": int(lens.blades),
             "u_blade_rotation": math.radians(lens.blade_rotation_deg),
             "u_squeeze": float(lens.squeeze),
+            **_character_uniforms(character or LensCharacter(), self.size),
         }
         max_coc = lens.max_coc_px(w)
         reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
@@ -324,3 +330,19 @@ class DofRenderer:
         self._free_targets()
         # moderngl Query objects have no release(); dropping them lets ctx.gc() free them.
         self._queries.clear()
+
+
+def _character_uniforms(character: LensCharacter, size: tuple[int, int]) -> dict[str, object]:
+    """aperture.glsl's lens-character uniforms."""
+    w, h = size
+    rim = character.aperture_rim
+    ca = character.axial_ca_px
+    return {
+        "u_cat_eye": float(character.cat_eye),
+        "u_frame_centre": (w / 2.0, h / 2.0),
+        "u_frame_radius": math.hypot(w / 2.0, h / 2.0),
+        "u_rim_bins": 0 if rim is None else RIM_BINS,
+        "u_rim": tuple(rim) if rim is not None else (1.0,) * RIM_BINS,
+        "u_rim_area": character.rim_area(),
+        "u_axial_ca": (ca, 0.0, -ca),
+    }

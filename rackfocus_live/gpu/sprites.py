@@ -37,11 +37,9 @@ class SpritePass:
             self.program = program
         for unit, (name, texture) in enumerate(textures):
             texture.use(unit)
-            if name in program:
-                program[name].value = unit
+            _set_uniform(program, name, unit)
         for name, value in uniforms.items():
-            if name in program:
-                program[name].value = value
+            _set_uniform(program, name, value)
         ctx = self.programs.ctx
         target.use()
         target.clear(0.0, 0.0, 0.0, 0.0)
@@ -51,7 +49,14 @@ class SpritePass:
             self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=instances)
         finally:
             ctx.disable(moderngl.BLEND)
-            ctx.blend_func = moderngl.DEFAULT_BLENDING
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
 
     def release(self) -> None:
         self._vao.release()
+
+
+def _set_uniform(program: moderngl.Program, name: str, value: object) -> None:
+    """Set a uniform the program uses (the compiler drops unused ones)."""
+    member = program.get(name, None)
+    if isinstance(member, moderngl.Uniform):
+        member.value = value
