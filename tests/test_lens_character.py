@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from rackfocus_live.aperture_image import with_aperture_image
+from rackfocus_live.cli import main
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
 from rackfocus_live.lens_character import RIM_BINS, LensCharacter
-from rackfocus_live.media.images import write_png
+from rackfocus_live.media.images import read_rgb, write_depth, write_png
 from tests.dof_helpers import render, srgb_to_linear
 
 pytestmark = pytest.mark.gl
@@ -160,3 +161,37 @@ def test_lens_character_values_are_checked() -> None:
         LensCharacter(cat_eye=1.5)
     with pytest.raises(InputError):
         LensCharacter(axial_ca_px=float("nan"))
+
+
+def test_render_cli_takes_the_lens_character_flags(tmp_path: Path, capsys) -> None:
+    img = np.zeros((H, W, 3), np.uint8)
+    img[20:24, 20:24] = 255                # a clipped light near the corner, far behind focus
+    image, depth = tmp_path / "rgb.png", tmp_path / "depth.exr"
+    write_png(image, img)
+    write_depth(depth, np.full((H, W), 50.0, np.float32))
+    iris = tmp_path / "iris.png"
+    ys, xs = np.mgrid[0:32, 0:32]
+    write_png(iris, np.repeat(((np.abs(xs - 16) + np.abs(ys - 16) <= 12) * 255)
+                              .astype(np.uint8)[..., None], 3, axis=2))
+    before = {p: p.read_bytes() for p in (image, depth, iris)}
+    common = ["render", "--image", image, "--depth", depth, "--focal-length", 85,
+              "--f-stop", 2.0, "--focus", 0.9]
+    outs = {}
+    for name, extra in (("plain", []), ("character", ["--cat-eye", 0.8, "--axial-ca", 2,
+                                                      "--aperture-image", iris])):
+        out = tmp_path / f"{name}.png"
+        assert main([str(a) for a in [*common, "-o", out, *extra]]) == 0, capsys.readouterr()
+        outs[name] = read_rgb(out)
+    assert {p: p.read_bytes() for p in before} == before
+    plain, shaped = outs["plain"], outs["character"]
+    assert _mask(shaped).sum() < 0.8 * _mask(plain).sum()     # clipped, diamond iris
+    assert np.abs(shaped[..., 0].astype(int) - shaped[..., 2]).max() > 20   # coloured rims
+    # A bad iris file is one line naming it, exit 2, no output.
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    code = main([str(a) for a in [*common, "-o", tmp_path / "x.png", "--aperture-image",
+                                  tmp_path / "bad.png"]])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.png" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
+    assert main([str(a) for a in [*common, "-o", tmp_path / "x.png", "--cat-eye", 2]]) == 2
+    assert "cat-eye" in capsys.readouterr().err

@@ -10,7 +10,9 @@ from rackfocus_live.commands.common import (
     add_depth_arguments,
     add_highlight_arguments,
     add_lens_arguments,
+    add_lens_character_arguments,
     add_quality_argument,
+    character_from_args,
     depth_mapping_from_args,
     highlight_from_args,
     lens_from_args,
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_depth_arguments(parser)
     add_quality_argument(parser)
     add_highlight_arguments(parser)
+    add_lens_character_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     lens = lens_from_args(args)
     mapping = depth_mapping_from_args(args)
     highlight = highlight_from_args(args)
+    character = character_from_args(args)
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise InputError("output must be a .png file", out)
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     renderer = StillRenderer(ctx, quality=args.quality)
     try:
         renderer.upload(rgb, inv_depth)
-        result = renderer.render(lens, highlight)
+        result = renderer.render(lens, highlight, character)
     finally:
         renderer.release()
         ctx.release()
