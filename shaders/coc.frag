@@ -28,15 +28,30 @@ void main() {
     // as a sharp line beside its blurred self. A pixel next to a much nearer, strongly blurred
     // neighbour is blurred with it (a one-pixel near-field dilation).
     vec2 texel = 1.0 / vec2(textureSize(u_color, 0));
-    float nearest = f_coc;
     const vec2 NEIGHBOURS[8] = vec2[](vec2(1.0, 0.0), vec2(-1.0, 0.0), vec2(0.0, 1.0),
                                       vec2(0.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0),
                                       vec2(1.0, -1.0), vec2(-1.0, -1.0));
+    vec3 own = texture(u_color, v_uv).rgb;
+    float nearest = f_coc;
+    float sharp_rim = f_coc;
     for (int i = 0; i < 8; ++i) {
-        nearest = min(nearest, coc_at(v_uv + NEIGHBOURS[i] * texel));
+        float c = coc_at(v_uv + NEIGHBOURS[i] * texel);
+        nearest = min(nearest, c);
+        // The same for a sharp object before a blurred background, but only where this pixel's
+        // colour is the object's rather than the background's (the neighbour on the far side):
+        // a blurred background must not keep a sharp ring around everything in focus.
+        if (i < 4 && abs(c) < SHARP_COC && f_coc >= SHARP_COC && c < sharp_rim) {
+            vec3 object = texture(u_color, v_uv + NEIGHBOURS[i] * texel).rgb;
+            vec3 behind = texture(u_color, v_uv - NEIGHBOURS[i] * texel).rgb;
+            if (distance(own, object) < distance(own, behind)) {
+                sharp_rim = c;
+            }
+        }
     }
     if (nearest < -NEAR_DILATE_MIN && nearest < f_coc - NEAR_DILATE_GAP) {
         f_coc = nearest;
+    } else if (sharp_rim < f_coc) {
+        f_coc = sharp_rim;
     }
     vec3 c = texelFetch(u_color, ivec2(gl_FragCoord.xy), 0).rgb;
     f_full = vec4(u_color_is_srgb ? srgb_to_linear(c) : c, f_coc);

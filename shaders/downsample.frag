@@ -27,6 +27,7 @@ void main() {
     vec3 col[4];
     float coc[4];
     float cref = 1e9;
+    float cref_blurred = 1e9;
     float any_clip = 0.0;
     for (int i = 0; i < 4; ++i) {
         ivec2 p = min(base + ivec2(i & 1, i >> 1), size - 1);
@@ -34,7 +35,17 @@ void main() {
         col[i] = t.rgb;
         coc[i] = t.a;
         cref = min(cref, coc[i]);
+        if (abs(coc[i]) >= SHARP_COC) {
+            cref_blurred = min(cref_blurred, coc[i]);
+        }
         any_clip = max(any_clip, clip_ramp(t.rgb));
+    }
+    // Pixels sharp enough for the full-resolution gather never take their colour from this
+    // layer; where they share a block with blurred pixels (a thin sharp bar before a blurred
+    // background), the block stands for the blurred ones, or the bar would hide twice its
+    // width of background from the gathers.
+    if (cref_blurred < 1e8) {
+        cref = cref_blurred;
     }
     float gain = u_highlight_gain;
     vec3 hue = vec3(1.0);

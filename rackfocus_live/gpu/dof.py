@@ -69,6 +69,8 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "MIN_SAMPLES": 8,
         "SAMPLE_DENSITY": float(preset.density),
         "SLIGHT_END": SLIGHT_END_PX,
+        # CoC diameter below which a pixel is entirely the full-res gather's (no far layer).
+        "SHARP_COC": 2.0 * (SLIGHT_END_PX - 1.0),
         "FOOTPRINT_STEPS": FOOTPRINT_STEPS_PER_PX,
         "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
