@@ -8,7 +8,7 @@ import pytest
 from bench.disc import disc_stats
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import HighlightBoost
-from tests.dof_helpers import render, srgb_to_linear
+from tests.dof_helpers import linear_to_srgb, psnr, render, scatter_reference, srgb_to_linear
 
 pytestmark = pytest.mark.gl
 
@@ -157,3 +157,28 @@ def test_hdr_input_takes_its_true_energy_without_boost(ctx, programs) -> None:
         return float((lin - lin[0, 0]).sum())
 
     assert light(boosted) > 3 * light(unboosted)
+
+
+def test_the_far_field_behind_thin_sharp_bars_is_neither_darkened_nor_haloed(
+        ctx, programs, rng) -> None:
+    lens = _lens(1.5, f_stop=1.4)
+    cells = rng.integers(30, 230, (H // 6 + 1, W // 6 + 1, 3)).astype(np.uint8)
+    background = np.repeat(np.repeat(cells, 6, 0), 6, 1)[:H, :W]
+    bars = (np.arange(W) % 12) == 0                 # 1 px dark bars, in focus
+    img = background.copy()
+    img[:, bars] = 20
+    z = np.full((H, W), _depth_for_coc(lens, 10.0), np.float32)
+    z[:, bars] = lens.focus_m
+    out, coc = render(ctx, programs, img, 1 / z, lens)
+    # Exact thin lens: bars in the focus plane block no light from the background beside them,
+    # which is the whole background blurred by its CoC (the reference sees behind the bars).
+    assert coc[H // 2, 1] == pytest.approx(10.0, abs=0.1)
+    ref = scatter_reference(srgb_to_linear(background / 255.0), np.full((H, W), 10.0))
+    ref[:, bars] = srgb_to_linear(20 / 255.0)
+    ref8 = np.round(linear_to_srgb(ref) * 255.0)
+    visible = np.broadcast_to(~bars[None, :], (H, W)).copy()
+    visible[:8] = visible[-8:] = False              # the reference loses light off the frame
+    visible[:, :8] = visible[:, -8:] = False
+    assert psnr(out[visible], ref8[visible]) > 35.0
+    assert abs((out[visible].astype(float) - ref8[visible]).mean()) < 1.0   # not darkened
+    assert np.abs(out[:, bars].astype(int) - 20).max() <= 2                 # bars stay sharp
