@@ -82,6 +82,35 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
     return acc / wsum;
 }
 
+// Slightly blurred near sources (CoC radius below SLIGHT_END: in neither half-res layer) that
+// spill over a strongly blurred pixel p, whose colour comes from the far layer: their light
+// landing on p (premultiplied) and their coverage of it.
+vec4 slight_near_over(ivec2 p, float c0, float near_reach) {
+    ivec2 size = textureSize(u_full, 0);
+    int reach = int(ceil(near_reach + 0.5));
+    int rows = int(ceil(float(reach) * u_squeeze));
+    vec4 acc = vec4(0.0);
+    for (int dy = -rows; dy <= rows; ++dy) {
+        int half_width = int(sqrt(max(float(reach * reach) - float(dy * dy) / (u_squeeze *
+                                                                                u_squeeze), 0.0)));
+        for (int dx = -half_width; dx <= half_width; ++dx) {
+            vec4 s = texelFetch(u_full, clamp(p + ivec2(dx, dy), ivec2(0), size - 1), 0);
+            float r = -s.a * 0.5;
+            if (s.a >= 0.0 || s.a >= c0 || r >= SLIGHT_END) {
+                continue;
+            }
+            // Near the focus plane the aperture image is point-reflected: test +offset.
+            float cover = clamp(r - aperture_norm(vec2(dx, dy)) + 0.5, 0.0, 1.0);
+            cover *= 1.0 - smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r);
+            if (cover > 0.0) {
+                float w = cover / footprint(r);
+                acc += vec4(s.rgb * w, w);
+            }
+        }
+    }
+    return acc;
+}
+
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
 // differs from this pixel's, so a sharp edge does not pick up the colour across it.
 vec4 far_upsample(float c0) {
@@ -125,6 +154,10 @@ void main() {
             // through: behind the (slightly under-estimated) near alpha lies the near layer itself,
             // not this pixel's sharp colour.
             far_color = mix(near.rgb, far.rgb, clamp(far.a * 20.0, 0.0, 1.0));
+        }
+        if (near_reach > 0.05) {
+            vec4 spill = slight_near_over(p, c0, near_reach);
+            far_color = far_color * max(1.0 - spill.a, 0.0) + spill.rgb;
         }
         result = to_far < 1.0 ? mix(result, far_color, to_far) : far_color;
     }
