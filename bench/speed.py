@@ -216,7 +216,7 @@ def _bench_root() -> Path:
 
 
 def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] | None:
-    """Per eval case at 640x360: our default preset vs the plain gather, same run."""
+    """Per eval case at 640x360: our default and draft presets vs the plain gather, same run."""
     evaldir = ROOT.parent / "shared" / "eval" / "scenes"
     if not evaldir.is_dir():
         print("eval scenes not found: plain-gather comparison skipped")
@@ -224,8 +224,9 @@ def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] 
     programs = ProgramCache(ctx)
     plain_cache = ProgramCache(ctx, _bench_root())
     plain = FullscreenPass(plain_cache, "plain_gather.frag")
-    ours_total, plain_total = 0.0, 0.0
-    print(f"\n{'case':40s} {'ours ms':>9s} {'plain ms':>9s} {'speed-up':>9s}")
+    ours_total, draft_total, plain_total = 0.0, 0.0, 0.0
+    print(f"\n{'case':40s} {'ours ms':>9s} {'draft ms':>9s} {'plain ms':>9s} {'speed-up':>9s} "
+          f"{'draft':>7s}")
     for scene_json in sorted(evaldir.glob("*/scene.json")):
         scene = json.loads(scene_json.read_text())
         rgb = read_rgb(scene_json.parent / "rgb.png")
@@ -236,10 +237,13 @@ def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] 
         out = ctx.texture((w, h), 4)
         fbo = ctx.framebuffer(color_attachments=[out])
         dof = DofRenderer(ctx, programs, (w, h), "default", timer_query=False)
+        draft = DofRenderer(ctx, programs, (w, h), "draft", timer_query=False)
         for case in scene["cases"]:
             lens = LensState(scene["focal_length_mm"], case["f_stop"], scene["sensor_width_mm"],
                              case["focus_m"], focus_breathing=False)
             ours = timed_ms(ctx, lambda d=dof, i=inputs, ln=lens: d.render(
+                i.color, i.depth, ln, color_is_srgb=True), reps)
+            ours_draft = timed_ms(ctx, lambda d=draft, i=inputs, ln=lens: d.render(
                 i.color, i.depth, ln, color_is_srgb=True), reps)
             k = lens.coc_scale_px(w)
             coc = k * (1 / lens.focus_m - inv)
@@ -250,20 +254,24 @@ def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] 
             theirs = timed_ms(ctx, lambda i=inputs, f=fbo, u=uniforms: plain.render(
                 f, [("u_color", i.color), ("u_inv_depth", i.depth)], u), reps)
             ours_total += ours
+            draft_total += ours_draft
             plain_total += theirs
             name = f"{scene['name']}/{case['file']}"
-            print(f"{name:40s} {ours:9.2f} {theirs:9.2f} {theirs / ours:8.1f}x")
+            print(f"{name:40s} {ours:9.2f} {ours_draft:9.2f} {theirs:9.2f} {theirs / ours:8.1f}x "
+                  f"{theirs / ours_draft:6.1f}x")
         dof.release()
+        draft.release()
         fbo.release()
         out.release()
         inputs.release()
     plain.release()
     plain_cache.release()
     programs.release()
-    print(f"{'MEAN (sum ratio)':40s} {ours_total / 8:9.2f} {plain_total / 8:9.2f} "
-          f"{plain_total / ours_total:8.1f}x")
-    return {"ours_ms": ours_total / 8, "plain_ms": plain_total / 8,
-            "speedup": plain_total / ours_total}
+    print(f"{'MEAN (sum ratio)':40s} {ours_total / 8:9.2f} {draft_total / 8:9.2f} "
+          f"{plain_total / 8:9.2f} {plain_total / ours_total:8.1f}x "
+          f"{plain_total / draft_total:6.1f}x")
+    return {"ours_ms": ours_total / 8, "draft_ms": draft_total / 8, "plain_ms": plain_total / 8,
+            "speedup": plain_total / ours_total, "draft_speedup": plain_total / draft_total}
 
 
 def main(argv: list[str] | None = None) -> int:

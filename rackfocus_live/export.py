@@ -48,6 +48,7 @@ from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
 from rackfocus_live.media.depthsource import DepthSource, open_depth
 from rackfocus_live.media.probe import MediaInfo, probe_clip
@@ -88,6 +89,7 @@ class ExportSettings:
         frame_range: frames [start, end) to export; None exports the whole clip.
         quality: DOF quality preset.
         highlight: clipped-highlight boost, as in the preview.
+        character: lens character (cat-eye, axial CA, aperture image), as in the preview.
         audio: copy the clip's audio streams.
         keep_partial: keep (and finalise) the partial file when the export is cancelled.
         pull_file: the keyframe file the track came from (only checked: the output may not
@@ -106,6 +108,7 @@ class ExportSettings:
     frame_range: tuple[int, int] | None = None
     quality: str = "default"
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
+    character: LensCharacter = field(default_factory=LensCharacter)
     audio: bool = True
     keep_partial: bool = False
     pull_file: Path | None = None
@@ -401,7 +404,8 @@ class ExportJob:
         assert self._uploader is not None and self._dof is not None
         self._uploader.upload(packet, self.info)
         self._dof.render(self._uploader.color, self._uploader.depth, self.lens_at(packet.time),
-                         color_is_srgb=False, highlight=self.settings.highlight)
+                         color_is_srgb=False, highlight=self.settings.highlight,
+                         character=self.settings.character)
         slot = self._rendered % 2
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
         with framebuffer_kept(self.ctx):

@@ -16,14 +16,18 @@ class QualityPreset:
         max_samples: most gather samples per half-resolution pixel (the largest CoC gets these).
         density: samples per square half-resolution pixel of gather area, before the cap; small
             CoCs get proportionally fewer samples.
+        postfilter: strength (0..1) of the 3x3 post-filter of the half-res layers, which trades
+            a little sharpness of large blur for less sampling noise (the draft preset's few
+            samples need it; with many samples it costs more detail than noise it removes).
     """
 
     max_samples: int
     density: float
+    postfilter: float = 0.0
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(max_samples=24, density=0.35),
+    "draft": QualityPreset(max_samples=24, density=0.35, postfilter=1.0),
     "default": QualityPreset(max_samples=128, density=1.0),
     "high": QualityPreset(max_samples=192, density=1.5),
     "ultra": QualityPreset(max_samples=320, density=2.5),

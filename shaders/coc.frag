@@ -16,9 +16,43 @@ in vec2 v_uv;
 layout(location = 0) out float f_coc;
 layout(location = 1) out vec4 f_full;   // linear rgb, signed CoC diameter
 
+float coc_at(vec2 uv) {
+    float w = texture(u_inv_depth, uv).r;
+    return clamp(u_coc_scale * (u_inv_focus - w), -u_max_coc, u_max_coc);
+}
+
 void main() {
-    float w = texture(u_inv_depth, v_uv).r;
-    f_coc = clamp(u_coc_scale * (u_inv_focus - w), -u_max_coc, u_max_coc);
+    f_coc = coc_at(v_uv);
+    // Depth is one sample per pixel, colour is not: the antialiased rim of a thin foreground
+    // object (a wire, a branch) carries its colour at the background's depth, and would stay
+    // as a sharp line beside its blurred self. A pixel next to a much nearer, strongly blurred
+    // neighbour is blurred with it (a one-pixel near-field dilation).
+    vec2 texel = 1.0 / vec2(textureSize(u_color, 0));
+    const vec2 NEIGHBOURS[8] = vec2[](vec2(1.0, 0.0), vec2(-1.0, 0.0), vec2(0.0, 1.0),
+                                      vec2(0.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0),
+                                      vec2(1.0, -1.0), vec2(-1.0, -1.0));
+    vec3 own = texture(u_color, v_uv).rgb;
+    float nearest = f_coc;
+    float sharp_rim = f_coc;
+    for (int i = 0; i < 8; ++i) {
+        float c = coc_at(v_uv + NEIGHBOURS[i] * texel);
+        nearest = min(nearest, c);
+        // The same for a sharp object before a blurred background, but only where this pixel's
+        // colour is the object's rather than the background's (the neighbour on the far side):
+        // a blurred background must not keep a sharp ring around everything in focus.
+        if (i < 4 && abs(c) < SHARP_COC && f_coc >= SHARP_COC && c < sharp_rim) {
+            vec3 object = texture(u_color, v_uv + NEIGHBOURS[i] * texel).rgb;
+            vec3 behind = texture(u_color, v_uv - NEIGHBOURS[i] * texel).rgb;
+            if (distance(own, object) < distance(own, behind)) {
+                sharp_rim = c;
+            }
+        }
+    }
+    if (nearest < -NEAR_DILATE_MIN && nearest < f_coc - NEAR_DILATE_GAP) {
+        f_coc = nearest;
+    } else if (sharp_rim < f_coc) {
+        f_coc = sharp_rim;
+    }
     vec3 c = texelFetch(u_color, ivec2(gl_FragCoord.xy), 0).rgb;
     f_full = vec4(u_color_is_srgb ? srgb_to_linear(c) : c, f_coc);
 }

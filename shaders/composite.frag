@@ -12,6 +12,7 @@ uniform sampler2D u_half;
 uniform sampler2D u_far;
 uniform sampler2D u_near;
 uniform sampler2D u_tiles;         // dilated (near, far, slight near) radius in full-res px
+uniform sampler2D u_sprites;       // bokeh sprites of bright far sources (linear, additive)
 uniform int u_tile;
 
 in vec2 v_uv;
@@ -36,6 +37,8 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
     int reach = int(ceil(max(r0, near_reach) + 0.5));
     vec3 acc = vec3(0.0);
     float wsum = 0.0;
+    vec3 behind = vec3(0.0);   // what lies behind p, for light its nearer neighbours let through
+    float behind_n = 0.0;
     // Rows span only the disc of the reach (stretched vertically for anamorphic apertures).
     int rows = int(ceil(float(reach) * u_squeeze));
     for (int dy = -rows; dy <= rows; ++dy) {
@@ -48,6 +51,10 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
             float r = abs(c) * 0.5;
             if (c > c0) {
                 r = min(r, r0);  // behind p: may not blur over it by more than p's own CoC
+                if (c > c0 + 1.0) {
+                    behind += s.rgb;
+                    behind_n += 1.0;
+                }
             }
             // Offset from the sample to p; reflected for samples in front of the focus plane.
             vec2 to_p = vec2(-dx, -dy) * (c < 0.0 ? -1.0 : 1.0);
@@ -63,7 +70,45 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
             }
         }
     }
-    return wsum > 0.0 ? acc / wsum : texelFetch(u_full, p, 0).rgb;
+    if (wsum <= 0.0) {
+        return texelFetch(u_full, p, 0).rgb;
+    }
+    // A slightly blurred near pixel is partly transparent: the aperture sees around it. Light
+    // that lands on p covers only part of it there (wsum < 1); the rest is the background hidden
+    // behind p, estimated from the farther pixels around it. Without one, renormalise.
+    if (wsum < 1.0 && behind_n > 0.0) {
+        return acc + (1.0 - wsum) * behind / behind_n;
+    }
+    return acc / wsum;
+}
+
+// Slightly blurred near sources (CoC radius below SLIGHT_END: in neither half-res layer) that
+// spill over a strongly blurred pixel p, whose colour comes from the far layer: their light
+// landing on p (premultiplied) and their coverage of it.
+vec4 slight_near_over(ivec2 p, float c0, float near_reach) {
+    ivec2 size = textureSize(u_full, 0);
+    int reach = int(ceil(near_reach + 0.5));
+    int rows = int(ceil(float(reach) * u_squeeze));
+    vec4 acc = vec4(0.0);
+    for (int dy = -rows; dy <= rows; ++dy) {
+        int half_width = int(sqrt(max(float(reach * reach) - float(dy * dy) / (u_squeeze *
+                                                                                u_squeeze), 0.0)));
+        for (int dx = -half_width; dx <= half_width; ++dx) {
+            vec4 s = texelFetch(u_full, clamp(p + ivec2(dx, dy), ivec2(0), size - 1), 0);
+            float r = -s.a * 0.5;
+            if (s.a >= 0.0 || s.a >= c0 || r >= SLIGHT_END) {
+                continue;
+            }
+            // Near the focus plane the aperture image is point-reflected: test +offset.
+            float cover = clamp(r - aperture_norm(vec2(dx, dy)) + 0.5, 0.0, 1.0);
+            cover *= 1.0 - smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r);
+            if (cover > 0.0) {
+                float w = cover / footprint(r);
+                acc += vec4(s.rgb * w, w);
+            }
+        }
+    }
+    return acc;
 }
 
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
@@ -110,8 +155,13 @@ void main() {
             // not this pixel's sharp colour.
             far_color = mix(near.rgb, far.rgb, clamp(far.a * 20.0, 0.0, 1.0));
         }
+        if (near_reach > 0.05) {
+            vec4 spill = slight_near_over(p, c0, near_reach);
+            far_color = far_color * max(1.0 - spill.a, 0.0) + spill.rgb;
+        }
         result = to_far < 1.0 ? mix(result, far_color, to_far) : far_color;
     }
+    result += texelFetch(u_sprites, p, 0).rgb;
     result = mix(result, near.rgb, near.a);
     f_color = vec4(linear_to_srgb(result), 1.0);
 }

@@ -25,17 +25,18 @@ void main() {
     vec2 tile = texelFetch(u_tiles, (p * 2) / u_tile, 0).rg * 0.5;  // half-res px
     bool fill = c0 < -NEAR_EPS;
     float r0 = abs(c0) * 0.25;
-    float radius = fill ? max(tile.g, r0) : tile.g;
+    // Axial chromatic aberration widens one channel's CoC beyond the tile's (green) radius.
+    float ca = 0.25 * max(abs(u_axial_ca.r), abs(u_axial_ca.b));
+    float radius = fill ? max(tile.g, r0) : tile.g + (tile.g > 0.0 ? ca : 0.0);
     if (radius < 0.5) {
         f_far = vec4(center.rgb, 1.0);
         return;
     }
     int n = sample_count(radius, u_squeeze);
     float rotation = JITTER * 2.0 * PI * ign(gl_FragCoord.xy);
-    float shape_area = aperture_area_factor();
     float disc_area = PI * radius * radius * u_squeeze;
     vec3 acc = vec3(0.0);
-    float wsum = 0.0;
+    vec3 wsum = vec3(0.0);
     for (int i = 0; i < n; ++i) {
         float area_fraction;
         vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
@@ -44,17 +45,18 @@ void main() {
             continue;  // near-field samples belong to the near layer
         }
         float a = area_fraction * disc_area;
-        float w;
+        vec3 w;
         if (fill) {
-            w = a;
+            w = vec3(a);
         } else {
-            float r = max(s.a, 0.0) * 0.25;
+            vec3 r = channel_radius(max(s.a, 0.0), 0.25);
             if (s.a > c0) {
-                r = min(r, r0);
+                r = min(r, vec3(r0));
             }
             // p lies at -o from the sample: test that offset against the sample's aperture.
-            float cover = clamp(r - aperture_norm(-o) + 0.5, 0.0, 1.0);
-            w = cover * a / (max(r * r, 0.25) * shape_area);
+            vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
+            vec3 cover = clamp(r - shape_norm(-o, source_px) + 0.5, 0.0, 1.0);
+            w = cover * a / (max(r * r, vec3(0.25)) * shape_area(source_px));
         }
         acc += s.rgb * w;
         wsum += w;
@@ -62,6 +64,7 @@ void main() {
     // Alpha: the coverage sum (about 1 when well sampled); for a hole fill, the fraction of the
     // search disc that is background, which the composite uses to decide whether anything
     // shows through the near layer at all.
-    float alpha = fill ? wsum / disc_area : wsum;
-    f_far = wsum > 1e-6 ? vec4(acc / wsum, alpha) : vec4(center.rgb, 0.0);
+    float alpha = fill ? wsum.g / disc_area : wsum.g;
+    f_far = all(greaterThan(wsum, vec3(1e-6))) ? vec4(acc / wsum, alpha)
+                                               : vec4(center.rgb, 0.0);
 }

@@ -17,16 +17,17 @@ out vec4 f_near;                   // normalised colour, alpha
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     float radius = texelFetch(u_tiles, (p * 2) / u_tile, 0).r * 0.5;  // half-res px
+    float ca = 0.25 * max(abs(u_axial_ca.r), abs(u_axial_ca.b));
     if (radius < NEAR_FADE_START) {
         f_near = vec4(0.0);
         return;
     }
+    radius += ca;
     int n = sample_count(radius, u_squeeze);
     float rotation = JITTER * 2.0 * PI * ign(gl_FragCoord.xy + 17.0);
-    float shape_area = aperture_area_factor();
     float disc_area = PI * radius * radius * u_squeeze;
     vec3 acc = vec3(0.0);
-    float wsum = 0.0;
+    vec3 wsum = vec3(0.0);
     for (int i = 0; i < n; ++i) {
         float area_fraction;
         vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
@@ -37,11 +38,17 @@ void main() {
         }
         // In front of the focus plane the image of the aperture is inverted (point-reflected),
         // so the offset to p (-o) is tested reflected, i.e. as +o.
-        float cover = clamp(r - aperture_norm(o) + 0.5, 0.0, 1.0);
+        vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
+        vec3 rc = channel_radius(s.a, 0.25);
+        vec3 cover = clamp(rc - shape_norm(o, source_px) + 0.5, 0.0, 1.0);
         float fade = smoothstep(NEAR_FADE_START, NEAR_FADE_END, r);
-        float w = fade * cover * area_fraction * disc_area / (max(r * r, 0.25) * shape_area);
+        vec3 w = fade * cover * area_fraction * disc_area
+            / (max(rc * rc, vec3(0.25)) * shape_area(source_px));
         acc += s.rgb * w;
         wsum += w;
     }
-    f_near = wsum > 1e-6 ? vec4(acc / wsum, min(wsum, 1.0)) : vec4(0.0);
+    // One alpha for three channels: the widest channel's coverage (axial chromatic aberration
+    // gives the channels different rims); the others keep their own light, premultiplied.
+    float cover = max(wsum.r, max(wsum.g, wsum.b));
+    f_near = cover > 1e-6 ? vec4(acc / cover, min(cover, 1.0)) : vec4(0.0);
 }

@@ -9,6 +9,7 @@ import numpy.typing as npt
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import HighlightBoost
 
 NO_BOOST = HighlightBoost(threshold=0.9, gain=0.0)
@@ -38,10 +39,13 @@ def render(
     *,
     highlight: HighlightBoost = NO_BOOST,
     quality: str = "default",
+    hdr_input: bool = False,
+    character: LensCharacter | None = None,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Render; returns (HxWx3 uint8 sRGB output, HxW float CoC map in px).
 
-    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed).
+    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``hdr_input``
+    tells the renderer float colour carries true energy (no highlight boost).
     """
     h, w = color.shape[:2]
     if color.dtype == np.uint8:
@@ -56,7 +60,8 @@ def render(
                        dtype="f4", alignment=1)
     dof = DofRenderer(ctx, programs, (w, h), quality)
     try:
-        dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight)
+        dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight,
+                   hdr_input=hdr_input, character=character)
         out = np.frombuffer(dof.read_output(), np.uint8).reshape(h, w, 3).copy()
         coc = np.frombuffer(dof.coc.read(), np.float16).reshape(h, w).astype(np.float32)
     finally:

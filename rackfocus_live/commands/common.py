@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M, DEPTH_KINDS, DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState, sensor_width_mm
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import (
     DEFAULT_HIGHLIGHT_GAIN,
     DEFAULT_HIGHLIGHT_THRESHOLD,
@@ -128,6 +130,33 @@ def add_highlight_arguments(parser: argparse.ArgumentParser) -> None:
 
 def highlight_from_args(args: argparse.Namespace) -> HighlightBoost:
     return HighlightBoost(args.highlight_threshold, args.highlight_gain)
+
+
+def add_lens_character_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("lens character (each off by default)")
+    g.add_argument("--cat-eye", type=float, default=0.0, metavar="S",
+                   help="optical vignetting: bokeh clipped into cat's eyes towards the frame "
+                        "edges, strength 0..1 at the corner (default 0, off)")
+    g.add_argument("--axial-ca", type=float, default=0.0, metavar="PX",
+                   help="axial chromatic aberration: red/blue CoC diameter offset in px, red "
+                        "rims behind the focus plane and blue in front (default 0, off)")
+    g.add_argument("--aperture-image", type=Path, default=None, metavar="PNG",
+                   help="custom aperture: an image of the iris, bright = open (replaces "
+                        "--blades)")
+
+
+def character_from_args(args: argparse.Namespace) -> LensCharacter:
+    """The lens character the flags describe; InputError naming the flag or the file."""
+    for flag in ("cat_eye", "axial_ca"):
+        if not math.isfinite(getattr(args, flag)):
+            raise InputError(f"--{flag.replace('_', '-')} must be a finite number")
+    character = LensCharacter(cat_eye=args.cat_eye, axial_ca_px=args.axial_ca)
+    if args.aperture_image is not None:
+        # Loaded only when asked for: it brings the image decoder (PyAV) into the CLI.
+        from rackfocus_live.aperture_image import with_aperture_image
+
+        character = with_aperture_image(character, args.aperture_image)
+    return character
 
 
 def lens_overrides(args: argparse.Namespace) -> dict[str, object]:

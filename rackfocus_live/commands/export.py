@@ -23,7 +23,9 @@ from rackfocus_live.commands.common import (
     add_depth_arguments,
     add_highlight_arguments,
     add_lens_arguments,
+    add_lens_character_arguments,
     add_quality_argument,
+    character_from_args,
     highlight_from_args,
     lens_overrides,
 )
@@ -69,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, require_inputs: bool = Tru
     add_depth_arguments(parser)
     add_quality_argument(parser)
     add_highlight_arguments(parser)
+    add_lens_character_arguments(parser)
     # None = "not given": the pull's own lens and depth convention apply then.
     parser.set_defaults(no_breathing=None, **dict.fromkeys(LENS_FLAG_FIELDS),
                         **dict.fromkeys(DEPTH_FLAG_FIELDS))
@@ -122,7 +125,7 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
         lens=resolve_lens(args, pull_lens), mapping=resolve_mapping(args, pull_depth),
         track=track, codec=args.codec, crf=args.crf, preset=args.preset,
         frame_range=frame_range, quality=args.quality,
-        highlight=highlight_from_args(args),
+        highlight=highlight_from_args(args), character=character_from_args(args),
         audio=not args.no_audio, keep_partial=args.keep_partial,
         pull_file=Path(args.keys) if args.keys is not None else None,
     )

@@ -18,7 +18,9 @@ from rackfocus_live.commands.common import (
     LENS_FLAG_FIELDS,
     add_depth_arguments,
     add_lens_arguments,
+    add_lens_character_arguments,
     add_quality_argument,
+    character_from_args,
     depth_mapping_from_args,
     lens_overrides,
 )
@@ -41,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
+    add_lens_character_arguments(parser)
     parser.add_argument("--window", metavar="WxH", help="window size, e.g. 1600x900")
     parser.add_argument("--no-save-settings", action="store_true",
                         help="do not remember this session's lens and window size")
@@ -156,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     config = AppConfig(clip=clip, depth=depth, keys=keys, mapping=mapping, lens=lens,
                        demo_clip=clip if args.clip is None else None,
                        quality=args.quality, window_size=window,
+                       character=character_from_args(args),
                        # A scripted screenshot must not change the user's preferences.
                        save_settings=not (args.no_save_settings or args.screenshot))
     try:

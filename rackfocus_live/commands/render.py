@@ -13,7 +13,9 @@ from rackfocus_live.commands.common import (
     add_depth_arguments,
     add_highlight_arguments,
     add_lens_arguments,
+    add_lens_character_arguments,
     add_quality_argument,
+    character_from_args,
     depth_mapping_from_args,
     highlight_from_args,
     lens_from_args,
@@ -34,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_depth_arguments(parser)
     add_quality_argument(parser)
     add_highlight_arguments(parser)
+    add_lens_character_arguments(parser)
 
 
 def parse_point(text: str) -> tuple[float, float]:
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     lens = lens_from_args(args)  # with --focus-at, focused once the depth there is known
     mapping = depth_mapping_from_args(args)
     highlight = highlight_from_args(args)
+    character = character_from_args(args)
     if Path(args.output).suffix.lower() != ".png":
         raise InputError("output must be a .png file", args.output)
     out = check_output(args.output, {"image": args.image, "depth": args.depth})
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         renderer = StillRenderer(ctx, quality=args.quality)
         try:
             renderer.upload(rgb, inv_depth)
-            result = renderer.render(lens, highlight)
+            result = renderer.render(lens, highlight, character)
         finally:
             renderer.release()
     finally:

@@ -7,9 +7,13 @@ Passes (see shaders/ for the details of each):
 2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
 3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
 4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
+   ``sprite_detect.frag`` half res  light of bright isolated far sources moves to sprites
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
 6. ``gather_near.frag`` half res   near layer with coverage alpha
-7. ``composite.frag``  full res    sharp + slight full-res gather + far layer, near laid over
+   ``sprite.vert/.frag`` full res   those sources drawn as exact aperture images (scatter)
+   ``postfilter.frag``  half res    3x3 CoC-aware tent over both layers against sampling noise
+7. ``composite.frag``  full res    sharp + slight full-res gather + far layer + sprites, near
+                                   laid over
 
 Sample counts per pixel follow the tile's largest reachable CoC (``sample_count`` in
 sampling.glsl), capped by the quality preset, so in-focus regions cost almost nothing.
@@ -26,7 +30,9 @@ import numpy as np
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
+from rackfocus_live.gpu.sprites import SpritePass
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import RIM_BINS, LensCharacter
 from rackfocus_live.settings import HighlightBoost, QualityPreset, quality_preset
 
 TILE_SIZE = 16
@@ -40,6 +46,21 @@ FOOTPRINT_MAX_PX = 5
 NEAR_FADE = ((SLIGHT_END_PX - 1.0) / 2.0, SLIGHT_END_PX / 2.0)
 #: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
 FIREFLY_LUMA = 8.0
+#: Bokeh sprites: sources whose CoC radius (full-res px) exceeds this, and whose light above
+#: their surroundings (linear luma) ramps from START to FULL, are scattered, not gathered.
+SPRITE_MIN_RADIUS_PX = 5.0
+SPRITE_EXCESS = (0.8, 1.6)
+#: Highlight boost: the ring (full-res px) around a clipped pixel that tells a small light from
+#: a large over-exposed surface, and how much less a fully surrounded one is boosted.
+HIGHLIGHT_RING_PX = 12.0
+HIGHLIGHT_SIZE_DAMP = 0.8
+#: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
+HUE_GLOW_START = 0.6
+#: One-pixel near-field dilation of the CoC (coc.frag): a pixel whose neighbour is nearer by
+#: more than GAP px of CoC diameter, and blurred by more than MIN px, takes the neighbour's CoC.
+NEAR_DILATE = (4.0, 2.0)
+#: Post-filter of the half-res layers: blur radius (half-res px) over which it fades in.
+POSTFILTER = (1.5, 4.0)
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -48,12 +69,26 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "MIN_SAMPLES": 8,
         "SAMPLE_DENSITY": float(preset.density),
         "SLIGHT_END": SLIGHT_END_PX,
+        # CoC diameter below which a pixel is entirely the full-res gather's (no far layer).
+        "SHARP_COC": 2.0 * (SLIGHT_END_PX - 1.0),
         "FOOTPRINT_STEPS": FOOTPRINT_STEPS_PER_PX,
         "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
         "NEAR_FADE_END": NEAR_FADE[1],
         "FIREFLY_LUMA": FIREFLY_LUMA,
         "JITTER": 1.0,
+        "RIM_BINS": RIM_BINS,
+        "SPRITE_MIN_RADIUS": SPRITE_MIN_RADIUS_PX,
+        "SPRITE_EXCESS_START": SPRITE_EXCESS[0],
+        "SPRITE_EXCESS_FULL": SPRITE_EXCESS[1],
+        "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
+        "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
+        "HUE_GLOW_START": HUE_GLOW_START,
+        "NEAR_DILATE_MIN": NEAR_DILATE[0],
+        "NEAR_DILATE_GAP": NEAR_DILATE[1],
+        "POSTFILTER_START": POSTFILTER[0],
+        "POSTFILTER_FULL": POSTFILTER[1],
+        "POSTFILTER_STRENGTH": float(preset.postfilter),
     }
 
 
@@ -83,6 +118,7 @@ class DofRenderer:
         self.size = (int(size[0]), int(size[1]))
         self.quality = quality
         self._passes: dict[str, FullscreenPass] = {}
+        self._sprites: SpritePass | None = None
         self._textures: list[moderngl.Texture] = []
         self._framebuffers: list[moderngl.Framebuffer] = []
         self._queries = [ctx.query(time=True), ctx.query(time=True)] if timer_query else []
@@ -100,9 +136,12 @@ class DofRenderer:
         defines = _defines(quality_preset(self.quality))
         self._passes = {
             name: FullscreenPass(self.programs, f"{name}.frag", defines)
-            for name in ("coc", "tiles", "tile_dilate", "downsample", "gather_far",
-                         "gather_near", "composite")
+            for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
+                         "gather_far", "gather_near", "postfilter", "composite")
         }
+        if self._sprites is not None:
+            self._sprites.release()
+        self._sprites = SpritePass(self.programs, defines)
 
     def _texture(
         self, size: tuple[int, int], components: int, dtype: str, *, linear: bool = False
@@ -128,14 +167,24 @@ class DofRenderer:
         self.full = self._texture((w, h), 4, "f2")
         self.tiles = self._texture(tiles, 3, "f2")
         self.tiles_dilated = self._texture(tiles, 3, "f2")
+        self.half_raw = self._texture(half, 4, "f2")
+        self.centroid = self._texture(half, 2, "f2")
         self.half = self._texture(half, 4, "f2", linear=True)
+        self.sprite_src = self._texture(half, 4, "f2")
+        self.sprite_layer = self._texture((w, h), 4, "f2")
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
+        self.far_raw = self._texture(half, 4, "f2")
+        self.near_raw = self._texture(half, 4, "f2")
         self.output = self._texture((w, h), 4, "f1", linear=True)
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
-        self._half_fbo = self._fbo(self.half)
+        self._half_fbo = self._fbo(self.half_raw, self.centroid)
+        self._detect_fbo = self._fbo(self.half, self.sprite_src)
+        self._sprite_fbo = self._fbo(self.sprite_layer)
+        self._far_raw_fbo = self._fbo(self.far_raw)
+        self._near_raw_fbo = self._fbo(self.near_raw)
         self._far_fbo = self._fbo(self.far)
         self._near_fbo = self._fbo(self.near)
         self.output_fbo = self._fbo(self.output)
@@ -177,6 +226,8 @@ class DofRenderer:
         *,
         color_is_srgb: bool,
         highlight: HighlightBoost | None = None,
+        hdr_input: bool = False,
+        character: LensCharacter | None = None,
     ) -> moderngl.Texture:
         """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
 
@@ -186,7 +237,12 @@ class DofRenderer:
             inv_depth: inverse depth in 1/m (R32F), any resolution; it is resampled bilinearly
                 (in inverse depth) when its size differs from the output.
             lens: optics and focus.
-            highlight: clipped-highlight re-expansion for LDR input.
+            highlight: clipped-highlight re-expansion for LDR input (8/16-bit, video: also when
+                the upload has converted it to linear light).
+            hdr_input: the colour is scene-referred float (HDR, e.g. EXR) that carries its
+                lights' true energy: no highlight re-expansion.
+            character: cat-eye, axial chromatic aberration, custom aperture (None: none). They
+                shape blur beyond the full-res gather's radius (SLIGHT_END_PX).
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
@@ -200,6 +256,7 @@ class DofRenderer:
             "u_blades": int(lens.blades),
             "u_blade_rotation": math.radians(lens.blade_rotation_deg),
             "u_squeeze": float(lens.squeeze),
+            **_character_uniforms(character or LensCharacter(), self.size),
         }
         max_coc = lens.max_coc_px(w)
         reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
@@ -221,16 +278,30 @@ class DofRenderer:
             })
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
-                "u_highlight_gain": highlight.gain,
+                # HDR input carries its lights' true energy: no re-expansion.
+                "u_highlight_gain": 0.0 if hdr_input else highlight.gain,
             })
+            p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
+            hw, hh = self.half.size
+            sprites = self._sprites
+            assert sprites is not None
+            sprites.render(self._sprite_fbo, hw * hh, [
+                ("u_sprites", self.sprite_src), ("u_centroid", self.centroid),
+                ("u_full", self.full),
+            ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
-            p["gather_far"].render(self._far_fbo, gather_inputs,
+            p["gather_far"].render(self._far_raw_fbo, gather_inputs,
                                    {"u_tile": TILE_SIZE, **aperture})
-            p["gather_near"].render(self._near_fbo, gather_inputs,
+            p["gather_near"].render(self._near_raw_fbo, gather_inputs,
                                     {"u_tile": TILE_SIZE, **aperture})
+            for layer, fbo, near in ((self.far_raw, self._far_fbo, False),
+                                     (self.near_raw, self._near_fbo, True)):
+                p["postfilter"].render(fbo, [("u_layer", layer), *gather_inputs],
+                                       {"u_tile": TILE_SIZE, "u_near": near})
             p["composite"].render(self.output_fbo, [
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
+                ("u_sprites", self.sprite_layer),
             ], {"u_footprint": self._footprint(lens),
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
@@ -255,6 +326,25 @@ class DofRenderer:
         for p in self._passes.values():
             p.release()
         self._passes.clear()
+        if self._sprites is not None:
+            self._sprites.release()
+            self._sprites = None
         self._free_targets()
         # moderngl Query objects have no release(); dropping them lets ctx.gc() free them.
         self._queries.clear()
+
+
+def _character_uniforms(character: LensCharacter, size: tuple[int, int]) -> dict[str, object]:
+    """aperture.glsl's lens-character uniforms."""
+    w, h = size
+    rim = character.aperture_rim
+    ca = character.axial_ca_px
+    return {
+        "u_cat_eye": float(character.cat_eye),
+        "u_frame_centre": (w / 2.0, h / 2.0),
+        "u_frame_radius": math.hypot(w / 2.0, h / 2.0),
+        "u_rim_bins": 0 if rim is None else RIM_BINS,
+        "u_rim": tuple(rim) if rim is not None else (1.0,) * RIM_BINS,
+        "u_rim_area": character.rim_area(),
+        "u_axial_ca": (ca, 0.0, -ca),
+    }

@@ -9,6 +9,7 @@ import numpy.typing as npt
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import HighlightBoost
 
 
@@ -54,12 +55,16 @@ class StillRenderer:
         return self._dof
 
     def render(
-        self, lens: LensState, highlight: HighlightBoost | None = None
+        self,
+        lens: LensState,
+        highlight: HighlightBoost | None = None,
+        character: LensCharacter | None = None,
     ) -> npt.NDArray[np.uint8]:
         """The rendered frame as HxWx3 uint8 (sRGB)."""
         if self._color is None or self._depth is None:
             raise RuntimeError("upload() an image first")
-        self.dof.render(self._color, self._depth, lens, color_is_srgb=True, highlight=highlight)
+        self.dof.render(self._color, self._depth, lens, color_is_srgb=True, highlight=highlight,
+                        character=character)
         w, h = self.dof.size
         return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
 

@@ -31,6 +31,7 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import collect_garbage, configure
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.media.probe import clip_warnings
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.timeline.keyframes import FocusTrack
@@ -80,6 +81,7 @@ class AppConfig:
         lens: the starting lens (None: the last one the user had, from settings).
         quality: quality preset (None: from settings).
         highlight: highlight boost (None: from settings).
+        character: lens character (cat-eye, axial CA, aperture image); off by default.
         window_size: window size in screen units (None: from settings).
         settings_path: where user settings live (None: the user config dir); tests pass a temp.
         save_settings: write settings back on close.
@@ -98,6 +100,7 @@ class AppConfig:
     lens: LensState | None = None
     quality: str | None = None
     highlight: HighlightBoost | None = None
+    character: LensCharacter = field(default_factory=LensCharacter)
     window_size: tuple[int, int] | None = None
     settings_path: Path | None = None
     save_settings: bool = True
@@ -165,6 +168,7 @@ class App:
         self.state.lens = cfg.lens or _lens_from_settings(user.lens, focus)
         self.state.quality = cfg.quality or user.quality
         self.state.highlight = cfg.highlight or _highlight(user)
+        self.state.character = cfg.character
         self.state.pull_duration_s = user.pull_duration_s
         self.state.pull_easing = user.pull_easing
         self.state.mapping = cfg.mapping
@@ -394,7 +398,8 @@ class App:
         s = self.state
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
-                            quality=s.quality, track=s.track, info=session.info)
+                            character=s.character, quality=s.quality, track=s.track,
+                            info=session.info)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a

@@ -31,6 +31,7 @@ from rackfocus_live.export import (
 )
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.media.probe import MediaInfo, probe_clip
 from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
@@ -118,6 +119,7 @@ class ExportSource:
         mapping: the depth convention in use.
         lens: the current lens (its focus is the constant focus without a pull).
         highlight: the highlight boost in use.
+        character: the lens character in use.
         quality: the preview's quality preset (used unless the options name another).
         track: the app's focus pull, if any.
         info: the clip's probe, when the app has it (saves probing again for a range).
@@ -128,6 +130,7 @@ class ExportSource:
     mapping: DepthMapping
     lens: LensState
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
+    character: LensCharacter = field(default_factory=LensCharacter)
     quality: str = "default"
     track: FocusTrack | None = None
     info: MediaInfo | None = None
@@ -169,7 +172,8 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         mapping=source.mapping, track=track, codec=options.codec,
         crf=options.crf if CODECS[options.codec].crf is not None else None,
         preset=options.preset, frame_range=frame_range, quality=options.quality or source.quality,
-        highlight=source.highlight, audio=options.audio, keep_partial=options.keep_partial,
+        highlight=source.highlight, character=source.character, audio=options.audio,
+        keep_partial=options.keep_partial,
     )
 
 

@@ -7,7 +7,7 @@ re-opening depth with a new mapping, keyframe files, recording) comes back as ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -257,10 +257,28 @@ def _lens(state: UiState) -> None:
             state.revision += 1
         except InputError as exc:
             state.say(str(exc))
+    _lens_character(state)
     names = list(QUALITY_PRESETS)
     changed, idx = imgui.combo("quality", names.index(state.quality), names)
     if changed:
         state.set_quality(names[idx])
+
+
+def _lens_character(state: UiState) -> None:
+    """Cat-eye and axial chromatic aberration (the aperture image comes from --aperture-image)."""
+    ch = state.character
+    c1, cat_eye = imgui.slider_float("cat-eye", ch.cat_eye, 0.0, 1.0,
+                                     "%.2f" if ch.cat_eye else "off")
+    c2, ca = imgui.slider_float("axial CA", ch.axial_ca_px, -6.0, 6.0,
+                                "%.1f px" if ch.axial_ca_px else "off")
+    if c1 or c2:
+        try:
+            state.character = replace(ch, cat_eye=cat_eye, axial_ca_px=ca)
+            state.revision += 1
+        except InputError as exc:
+            state.say(str(exc))
+    if ch.aperture_name:
+        imgui.text_disabled(f"iris: {ch.aperture_name}")
 
 
 def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> None:

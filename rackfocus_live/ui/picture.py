@@ -72,14 +72,14 @@ class Picture:
             return
         quality = state.effective_quality
         key = (id(session), session.current, state.revision, quality, state.lens,
-               state.highlight)
+               state.highlight, state.character)
         if key == self._rendered_key:
             return
         try:
             if dof.quality != quality:
                 dof.set_quality(quality)
             dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
-                       highlight=state.highlight)
+                       highlight=state.highlight, character=state.character)
             self.dof_renders += 1
         except ShaderError as exc:  # a hot-reloaded shader that does not compile
             state.say(str(exc).splitlines()[0])

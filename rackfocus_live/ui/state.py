@@ -29,6 +29,7 @@ from rackfocus_live.depth import (
     window_around,
 )
 from rackfocus_live.lens import LensState
+from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from rackfocus_live.timeline.clock import PlaybackClock
 from rackfocus_live.ui.viewer import ViewerState
@@ -221,6 +222,7 @@ class UiState:
     lens: LensState = field(default_factory=LensState)
     mapping: DepthMapping = field(default_factory=DepthMapping)
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
+    character: LensCharacter = field(default_factory=LensCharacter)
     quality: str = "default"
     overlays: Overlays = field(default_factory=Overlays)
     transport: Transport = field(default_factory=Transport)

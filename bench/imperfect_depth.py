@@ -1,0 +1,113 @@
+"""Quality on imperfect depth: the eval scenes rendered from degraded depth maps.
+
+Real depth is rarely the renderer's clean Z: estimated depth is soft, low resolution and often
+delivered as 8-bit disparity. This renders every eval case from such degraded versions of the
+scene's depth (scored against the same Cycles ground truth with the eval's own metrics) so a
+renderer change can be checked not to regress there:
+
+- ``blurred``: inverse depth blurred by a Gaussian of sigma 2 px (soft edges);
+- ``quarter``: inverse depth at a quarter of the resolution (the renderer resamples it);
+- ``disparity8``: inverse depth normalised to the scene's range and quantised to 8 bits.
+
+    .venv/bin/python bench/imperfect_depth.py [--quality default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rackfocus_live.depth import DepthMapping  # noqa: E402
+from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
+from rackfocus_live.gpu.still import StillRenderer  # noqa: E402
+from rackfocus_live.lens import LensState  # noqa: E402
+from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
+from rackfocus_live.settings import HighlightBoost  # noqa: E402
+
+
+def _gauss_blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    r = int(3 * sigma)
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, r, mode="edge")
+    rows = sum(k[i] * pad[:, i: i + x.shape[1]] for i in range(2 * r + 1))
+    return sum(k[i] * rows[i: i + x.shape[0]] for i in range(2 * r + 1))
+
+
+def _quarter(inv: np.ndarray) -> np.ndarray:
+    h, w = inv.shape[0] // 4 * 4, inv.shape[1] // 4 * 4
+    return inv[:h, :w].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
+
+
+def _disparity8(inv: np.ndarray) -> np.ndarray:
+    lo, hi = float(inv.min()), float(inv.max())
+    q = np.round((inv - lo) / (hi - lo) * 255.0) / 255.0
+    return lo + q * (hi - lo)
+
+
+DEGRADE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exact": lambda inv: inv,
+    "blurred": lambda inv: _gauss_blur(inv, 2.0),
+    "quarter": _quarter,
+    "disparity8": _disparity8,
+}
+
+
+def _score_module(evaldir: Path):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(evaldir))
+    spec = importlib.util.spec_from_file_location("eval_score", evaldir / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quality", default="default")
+    args = ap.parse_args(argv)
+    evaldir = ROOT.parent / "shared" / "eval"
+    if not (evaldir / "score.py").is_file():
+        print("imperfect-depth benchmark skipped: no eval data at ../shared/eval")
+        return 0
+    score = _score_module(evaldir)
+    ctx = create_headless_context()
+    renderer = StillRenderer(ctx, args.quality)
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in DEGRADE}
+    try:
+        for scene_json in sorted((evaldir / "scenes").glob("*/scene.json")):
+            scene = json.loads(scene_json.read_text())
+            sdir = scene_json.parent
+            rgb = read_rgb(sdir / "rgb.png")
+            inv = DepthMapping("metric").to_inverse_depth(read_depth_raw(sdir / "depth.exr"))
+            for name, degrade in DEGRADE.items():
+                renderer.upload(rgb, np.ascontiguousarray(degrade(inv), np.float32))
+                for case in scene["cases"]:
+                    lens = LensState(scene["focal_length_mm"], case["f_stop"],
+                                     scene["sensor_width_mm"], case["focus_m"],
+                                     focus_breathing=False)
+                    out = renderer.render(lens, HighlightBoost()) / 255.0
+                    gt = read_rgb(sdir / case["file"]) / 255.0
+                    results[name].append((score.psnr(out, gt), score.ssim(out, gt)))
+    finally:
+        renderer.release()
+        ctx.release()
+    print(f"{'depth':>11s} {'PSNR':>7s} {'SSIM':>7s}  worst case PSNR")
+    for name, rows in results.items():
+        p = np.array(rows)
+        print(f"{name:>11s} {p[:, 0].mean():7.2f} {p[:, 1].mean():7.4f}  {p[:, 0].min():.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

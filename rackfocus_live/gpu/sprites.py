@@ -1,0 +1,62 @@
+"""Bokeh sprites: one instanced quad per half-res texel, drawn additively (scatter).
+
+Used for bright isolated sources far out of focus (see ``sprite_detect.frag``), whose discs a
+gather can only sample sparsely; ``sprite.vert`` collapses the quads of texels without sprite
+light, so the cost follows the number of sprites and their area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import moderngl
+
+from rackfocus_live.gpu.programs import ProgramCache
+
+
+class SpritePass:
+    """Owns the sprite program's empty VAO; ``render`` adds the sprites into ``target``."""
+
+    def __init__(self, programs: ProgramCache, defines: Mapping[str, object]) -> None:
+        self.programs = programs
+        self.defines = dict(defines)
+        self.program = programs.get("sprite.vert", "sprite.frag", self.defines)
+        self._vao = programs.ctx.vertex_array(self.program, [])
+
+    def render(
+        self,
+        target: moderngl.Framebuffer,
+        instances: int,
+        textures: Sequence[tuple[str, moderngl.Texture]],
+        uniforms: Mapping[str, object],
+    ) -> None:
+        program = self.programs.get("sprite.vert", "sprite.frag", self.defines)
+        if program is not self.program:
+            self._vao.release()
+            self._vao = self.programs.ctx.vertex_array(program, [])
+            self.program = program
+        for unit, (name, texture) in enumerate(textures):
+            texture.use(unit)
+            _set_uniform(program, name, unit)
+        for name, value in uniforms.items():
+            _set_uniform(program, name, value)
+        ctx = self.programs.ctx
+        target.use()
+        target.clear(0.0, 0.0, 0.0, 0.0)
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE
+        try:
+            self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=instances)
+        finally:
+            ctx.disable(moderngl.BLEND)
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+
+    def release(self) -> None:
+        self._vao.release()
+
+
+def _set_uniform(program: moderngl.Program, name: str, value: object) -> None:
+    """Set a uniform the program uses (the compiler drops unused ones)."""
+    member = program.get(name, None)
+    if isinstance(member, moderngl.Uniform):
+        member.value = value

@@ -1,0 +1,185 @@
+"""Bokeh quality: flat discs with crisp rims, partial occlusion, borders, highlights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.disc import disc_stats
+from rackfocus_live.lens import LensState
+from rackfocus_live.settings import HighlightBoost
+from tests.dof_helpers import linear_to_srgb, psnr, render, scatter_reference, srgb_to_linear
+
+pytestmark = pytest.mark.gl
+
+
+@pytest.mark.parametrize(("quality", "max_cv"), [("default", 0.03), ("draft", 0.06)])
+def test_a_lone_light_far_out_of_focus_is_a_flat_disc_with_a_crisp_rim(
+        ctx, programs, quality: str, max_cv: float) -> None:
+    # 640x360, 50 mm f/1.4 on 36 mm focused at 1 m, a 3x3 px light at 10 m: a 30 px disc.
+    s = disc_stats(ctx, programs, quality)
+    assert s.diameter_px == pytest.approx(30.1, abs=0.2)
+    assert 2 * s.measured_radius_px == pytest.approx(s.diameter_px, rel=0.05)
+    assert s.interior_cv < max_cv
+    assert s.rim_10_90_px < 2.0
+    # Temporally stable: moving the light by a pixel moves the disc, it does not re-texture it.
+    assert s.shimmer < (0.12 if quality == "draft" else 0.06)
+
+
+W, H = 256, 192
+
+
+def _lens(focus_m: float, f_stop: float = 2.8) -> LensState:
+    return LensState(focal_length_mm=85.0, f_stop=f_stop, sensor_width_mm=36.0, focus_m=focus_m)
+
+
+def _depth_for_coc(lens: LensState, coc_px: float) -> float:
+    """The depth (m) whose signed CoC diameter is ``coc_px`` at width W."""
+    return 1.0 / (1.0 / lens.focus_m - coc_px / lens.coc_scale_px(W))
+
+
+@pytest.mark.parametrize("quality", ["default", "draft"])
+def test_a_thin_near_bar_becomes_a_soft_band_without_a_sharp_core(
+        ctx, programs, quality: str) -> None:
+    lens = _lens(2.0)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 2] = 200                      # blue background in focus
+    img[:, 127:130] = (230, 0, 0)          # a 3 px red bar in front, CoC 12 px
+    z = np.full((H, W), 2.0, np.float32)
+    z[:, 127:130] = _depth_for_coc(lens, -12.0)
+    out, coc = render(ctx, programs, img, 1 / z, lens, quality=quality)
+    assert coc[H // 2, 128] == pytest.approx(-12.0, abs=0.1)
+    red = srgb_to_linear(out[16:-16, :, 0] / 255.0) / srgb_to_linear(230 / 255.0)
+    profile = red.mean(axis=0)
+    # Exact thin lens: a band 15 px wide whose middle keeps about a third of the bar's colour.
+    assert (profile > 0.05).sum() >= 10
+    assert red.max() <= 0.5
+    # The background shows through where the bar was.
+    blue = srgb_to_linear(out[16:-16, 128, 2] / 255.0) / srgb_to_linear(200 / 255.0)
+    assert blue.mean() > 0.5
+
+
+@pytest.mark.parametrize("object_coc", [8.0, 5.0, -5.0])
+def test_a_mid_ground_silhouette_spreads_by_its_own_coc_over_a_blurrier_background(
+        ctx, programs, object_coc: float) -> None:
+    lens = _lens(1.0)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[..., 2] = 180
+    img[:, :128] = (220, 0, 0)             # the object: left half, slightly or mildly blurred
+    z = np.full((H, W), _depth_for_coc(lens, 24.0), np.float32)   # background CoC 24 px
+    z[:, :128] = _depth_for_coc(lens, object_coc)
+    out, _ = render(ctx, programs, img, 1 / z, lens)
+    red = (srgb_to_linear(out[16:-16, :, 0] / 255.0) / srgb_to_linear(220 / 255.0)).mean(axis=0)
+    radius = abs(object_coc) / 2
+    # Exact: at d px outside the silhouette the object keeps the disc segment beyond d (7 % at
+    # 0.75 r); require it to reach at least half its radius out, and the silhouette to be soft.
+    outside = np.nonzero(red[128:] < 0.05)[0][0]
+    assert outside >= 0.5 * radius
+    assert 0.2 < red[128] < 0.75
+    assert red[:120].min() > 0.9           # the object itself keeps its colour
+
+
+def test_border_rows_match_the_interior_in_large_blur(ctx, programs, rng) -> None:
+    img = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    z = np.full((H, W), 20.0, np.float32)
+    out, coc = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=1.4))
+    assert coc[0, 0] > 30
+    lum = out.astype(np.float64).mean(axis=2)
+    interior_rough = np.abs(np.diff(lum[20:-20, 20:-20], axis=1)).mean()
+    interior_mean = lum[20:-20, 20:-20].mean()
+    for edge in (lum[:2], lum[-2:], lum[:, :2].T, lum[:, -2:].T):
+        # Same blur (no sharp texture left along the edge) and the same level (no darkening).
+        assert np.abs(np.diff(edge, axis=1)).mean() < 1.5 * interior_rough + 0.2
+        assert edge.mean() == pytest.approx(interior_mean, abs=3.0)
+
+
+def _chromaticity(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb, np.float64)
+    return rgb[..., :2] / rgb.sum(axis=-1, keepdims=True)
+
+
+def _clipped_light_scene(core: int, glow: int) -> np.ndarray:
+    """A clipped white core inside an unclipped orange glow, on a dark background."""
+    img = np.full((H, W, 3), 20, np.uint8)
+    ys, xs = np.mgrid[0:H, 0:W]
+    d = np.hypot(ys - H / 2, xs - W / 2)
+    img[d <= glow] = (235, 150, 50)
+    img[d <= core] = 255
+    return img
+
+
+def test_a_clipped_light_keeps_the_hue_of_its_unclipped_glow(ctx, programs) -> None:
+    img = _clipped_light_scene(core=3, glow=6)
+    z = np.full((H, W), 20.0, np.float32)
+    out, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0), highlight=HighlightBoost())
+    centre = srgb_to_linear(out[H // 2 - 4: H // 2 + 5, W // 2 - 4: W // 2 + 5] / 255.0)
+    glow = _chromaticity(srgb_to_linear(np.array([235, 150, 50]) / 255.0))
+    got = _chromaticity(centre.reshape(-1, 3).mean(axis=0))
+    assert got == pytest.approx(glow, rel=0.10)
+    # And the light was boosted: the disc is brighter than the glow alone could make it.
+    plain, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0))
+    base = srgb_to_linear(np.full((H, W, 3), 20) / 255.0).sum()
+    assert srgb_to_linear(out / 255.0).sum() - base > 2 * (srgb_to_linear(plain / 255.0).sum()
+                                                           - base)
+
+
+def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, programs) -> None:
+    z = np.full((H, W), 20.0, np.float32)
+    lens = _lens(1.0, f_stop=2.0)
+    gains = []
+    for size in (4, 40):
+        img = np.full((H, W, 3), 20, np.uint8)
+        img[H // 2 - size // 2: H // 2 + size // 2, W // 2 - size // 2: W // 2 + size // 2] = 255
+        boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
+        plain, _ = render(ctx, programs, img, 1 / z, lens)
+        base = srgb_to_linear(np.full((H, W, 3), 20) / 255.0).sum()
+        gains.append((srgb_to_linear(boosted / 255.0).sum() - base)
+                     / (srgb_to_linear(plain / 255.0).sum() - base))
+    small, large = gains
+    assert small == pytest.approx(1 + HighlightBoost().gain, rel=0.15)
+    assert large < 0.6 * small
+
+
+def test_hdr_input_takes_its_true_energy_without_boost(ctx, programs) -> None:
+    img = np.full((H, W, 3), 0.05, np.float32)
+    img[90:98, 124:132] = 3.0              # an HDR light: its energy is known
+    z = np.full((H, W), 20.0, np.float32)
+    lens = _lens(1.0, f_stop=4.0)
+    hdr, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(), hdr_input=True)
+    plain, _ = render(ctx, programs, img, 1 / z, lens)
+    assert np.array_equal(hdr, plain)
+    # Linear light from LDR footage (what the video upload produces) is still boosted.
+    ldr = np.clip(img, 0.0, 1.0)
+    boosted, _ = render(ctx, programs, ldr, 1 / z, lens, highlight=HighlightBoost())
+    unboosted, _ = render(ctx, programs, ldr, 1 / z, lens)
+
+    def light(out: np.ndarray) -> float:
+        lin = srgb_to_linear(out / 255.0)
+        return float((lin - lin[0, 0]).sum())
+
+    assert light(boosted) > 3 * light(unboosted)
+
+
+def test_the_far_field_behind_thin_sharp_bars_is_neither_darkened_nor_haloed(
+        ctx, programs, rng) -> None:
+    lens = _lens(1.5, f_stop=1.4)
+    cells = rng.integers(30, 230, (H // 6 + 1, W // 6 + 1, 3)).astype(np.uint8)
+    background = np.repeat(np.repeat(cells, 6, 0), 6, 1)[:H, :W]
+    bars = (np.arange(W) % 12) == 0                 # 1 px dark bars, in focus
+    img = background.copy()
+    img[:, bars] = 20
+    z = np.full((H, W), _depth_for_coc(lens, 10.0), np.float32)
+    z[:, bars] = lens.focus_m
+    out, coc = render(ctx, programs, img, 1 / z, lens)
+    # Exact thin lens: bars in the focus plane block no light from the background beside them,
+    # which is the whole background blurred by its CoC (the reference sees behind the bars).
+    assert coc[H // 2, 1] == pytest.approx(10.0, abs=0.1)
+    ref = scatter_reference(srgb_to_linear(background / 255.0), np.full((H, W), 10.0))
+    ref[:, bars] = srgb_to_linear(20 / 255.0)
+    ref8 = np.round(linear_to_srgb(ref) * 255.0)
+    visible = np.broadcast_to(~bars[None, :], (H, W)).copy()
+    visible[:8] = visible[-8:] = False              # the reference loses light off the frame
+    visible[:, :8] = visible[:, -8:] = False
+    assert psnr(out[visible], ref8[visible]) > 35.0
+    assert abs((out[visible].astype(float) - ref8[visible]).mean()) < 1.0   # not darkened
+    assert np.abs(out[:, bars].astype(int) - 20).max() <= 2                 # bars stay sharp
