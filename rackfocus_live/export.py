@@ -40,6 +40,7 @@ import moderngl
 import numpy as np
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.dof import DofRenderer
@@ -87,6 +88,7 @@ class ExportSettings:
         highlight: clipped-highlight boost, as in the preview.
         audio: copy the clip's audio streams.
         keep_partial: keep (and finalise) the partial file when the export is cancelled.
+        conditioning: depth conditioning (refinement, stabilisation), as in the preview.
     """
 
     clip: Path
@@ -103,6 +105,7 @@ class ExportSettings:
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
     audio: bool = True
     keep_partial: bool = False
+    conditioning: DepthConditioning = field(default_factory=DepthConditioning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +269,10 @@ class ExportJob:
             if self._programs is None:
                 self._programs = ProgramCache(self.ctx)
             w, h = info.display_size
-            self._uploader = FrameUploader(self.ctx, self._programs, w, h)
+            moving = self.depth_source is not None and self.depth_source.kind != "still"
+            self._uploader = FrameUploader(
+                self.ctx, self._programs, w, h, conditioning=self.settings.conditioning,
+                depth_kind=self.settings.mapping.kind, depth_moving=moving)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
                                     timer_query=False)
             self._pbos = [self.ctx.buffer(reserve=w * h * 4) for _ in range(2)]

@@ -11,6 +11,8 @@ from rackfocus_live.commands.common import (
     add_highlight_arguments,
     add_lens_arguments,
     add_quality_argument,
+    calibration_points,
+    conditioning_from_args,
     depth_mapping_from_args,
     highlight_from_args,
     lens_from_args,
@@ -40,10 +42,19 @@ def run(args: argparse.Namespace) -> int:
     if not (out.parent if str(out.parent) else Path(".")).is_dir():
         raise InputError("output folder does not exist", out.parent)
 
+    from rackfocus_live.calibrate import calibrate
+
+    conditioning = conditioning_from_args(args)
+    points = calibration_points(args)
     rgb = read_rgb(args.image)
     raw = read_depth_raw(args.depth)
     inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
     h, w = rgb.shape[:2]
+    if points:
+        mapping = calibrate(mapping, inv_depth, points, (w, h))
+        inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
+        print(f"rackfocus-live render: calibrated {mapping.kind} depth: near {mapping.near:.3g} m, "
+              f"far {mapping.far:.3g} m", file=sys.stderr)
     if raw.shape != (h, w):
         dh, dw = raw.shape
         note = "" if abs(dw / dh - w / h) < 0.01 else " (aspect ratio differs: stretched to fit)"
@@ -57,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         ctx = create_headless_context()
     except GLUnavailableError as exc:
         raise InputError(str(exc)) from None
-    renderer = StillRenderer(ctx, quality=args.quality)
+    renderer = StillRenderer(ctx, quality=args.quality, conditioning=conditioning)
     try:
         renderer.upload(rgb, inv_depth)
         result = renderer.render(lens, highlight)

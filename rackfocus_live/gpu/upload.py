@@ -20,7 +20,9 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
+from rackfocus_live.gpu.depthprep import StreamConditioner, luma_grid_of_plane
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
@@ -131,25 +133,40 @@ class FrameUploader:
 
     Attributes:
         color: RGBA16F linear-light colour, ``width`` x ``height`` (alpha 1).
-        depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the first
-            upload); sample it with normalised coordinates.
+        raw_depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the
+            first upload); sample it with normalised coordinates.
+        depth: what the renderer reads: the conditioned depth (full resolution, r channel) when
+            ``conditioning`` is given and any step is on, else ``raw_depth``.
+        conditioner: the depth conditioning of this stream (None without ``conditioning``).
         uploads: frames uploaded.
         depth_uploads: depth maps uploaded (fewer when depth is shared between frames).
     """
 
     def __init__(
-        self, ctx: moderngl.Context, programs: ProgramCache, width: int, height: int
+        self,
+        ctx: moderngl.Context,
+        programs: ProgramCache,
+        width: int,
+        height: int,
+        *,
+        conditioning: DepthConditioning | None = None,
+        depth_kind: str = "metric",
+        depth_moving: bool = False,
     ) -> None:
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         self.ctx = ctx
+        self.conditioner = None if conditioning is None else StreamConditioner(
+            ctx, programs, (width, height), conditioning, depth_kind, depth_moving)
+        self._conditioned: moderngl.Texture | None = None
         self.width, self.height = width, height
         self.color = ctx.texture((width, height), 4, dtype="f2")
         self.color.repeat_x = self.color.repeat_y = False
         self.color.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._fbo = ctx.framebuffer(color_attachments=[self.color])
-        self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
-        self._setup_depth_sampling(self.depth)
+        self.raw_depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(),
+                                     dtype="f4")
+        self._setup_depth_sampling(self.raw_depth)
         self._depth_pbo: moderngl.Buffer | None = None
         self._last_depth: np.ndarray | None = None
         self._planes: list[moderngl.Texture] = []
@@ -212,7 +229,22 @@ class FrameUploader:
                     "u_uv_transform": _mat3_uniform(uv_transform(info.rotation)),
                 },
             )
+        self._condition(packet, layout.bits, info.rotation)
         self.uploads += 1
+
+    @property
+    def depth(self) -> moderngl.Texture:
+        return self._conditioned if self._conditioned is not None else self.raw_depth
+
+    def _condition(self, packet: FramePacket, bits: int, rotation: int) -> None:
+        """Run the depth conditioning of this frame (after the colour conversion it reads)."""
+        self._conditioned = None
+        if self.conditioner is None or not self.conditioner.active:
+            return
+        self._setup_depth_sampling(self.raw_depth)
+        luma = luma_grid_of_plane(packet.planes[0], bits, rotation)
+        self._conditioned = self.conditioner.process(
+            packet.index, self.color, self.raw_depth, packet.depth, luma, color_is_srgb=False)
 
     def release(self) -> None:
         """Free every GL object. Idempotent."""
@@ -224,7 +256,10 @@ class FrameUploader:
             restore_framebuffer(self.ctx, None)
         self._pass.release()
         self._release_planes()
-        for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
+        if self.conditioner is not None:
+            self.conditioner.release()
+        self._conditioned = None
+        for obj in (self._fbo, self.color, self.raw_depth, self._depth_pbo):
             if obj is not None:
                 obj.release()
         self._depth_pbo = None
@@ -261,10 +296,10 @@ class FrameUploader:
     def _upload_depth(self, depth: np.ndarray) -> None:
         data = np.ascontiguousarray(depth, dtype=np.float32)
         h, w = data.shape
-        if self.depth.size != (w, h):
-            self.depth.release()
-            self.depth = self.ctx.texture((w, h), 1, dtype="f4")
-            self._setup_depth_sampling(self.depth)
+        if self.raw_depth.size != (w, h):
+            self.raw_depth.release()
+            self.raw_depth = self.ctx.texture((w, h), 1, dtype="f4")
+            self._setup_depth_sampling(self.raw_depth)
         if self._depth_pbo is None or self._depth_pbo.size != data.nbytes:
             if self._depth_pbo is not None:
                 self._depth_pbo.release()
@@ -272,7 +307,7 @@ class FrameUploader:
         else:
             self._depth_pbo.orphan()
         self._depth_pbo.write(data)
-        self.depth.write(self._depth_pbo)
+        self.raw_depth.write(self._depth_pbo)
         # Keep the array itself: identity, not id(), decides whether the next packet's depth is
         # the same (an id can be reused once an array is freed).
         self._last_depth = depth
