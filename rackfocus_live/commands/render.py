@@ -43,11 +43,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("output folder does not exist", out.parent)
 
     from rackfocus_live.calibrate import calibrate
+    from rackfocus_live.depthcheck import depth_warnings
 
     conditioning = conditioning_from_args(args)
     points = calibration_points(args)
     rgb = read_rgb(args.image)
     raw = read_depth_raw(args.depth)
+    for warning in depth_warnings(raw, mapping):
+        print(f"rackfocus-live render: warning: {args.depth}: {warning}", file=sys.stderr)
     inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
     h, w = rgb.shape[:2]
     if points:
