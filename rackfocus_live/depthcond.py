@@ -9,25 +9,29 @@ All depth here is inverse depth (1/m) or any affine function of it (relative dis
 depth model): refinement and stabilisation work in that space because the CoC is linear in it.
 
 Edge refinement (:func:`refine_edges`), per output pixel, over a square grid of taps spanning
-``radius`` pixels (wider when depth has a lower resolution than colour):
+``radius`` pixels (wider when depth has a lower resolution than colour), each weighted by
+distance and by colour similarity to the pixel:
 
-1. weight each tap by spatial distance and by colour similarity to the centre pixel;
-2. take the weighted median of the taps' depth (slopes keep their value, soft ramps do not
-   survive: the median sits on the side whose colour matches);
-3. where the window straddles a depth edge and the median still lands on an intermediate
-   value (little weight near it), snap it to the nearer of the weighted quartiles, the near
-   side on a tie, so no in-between depth lands in focus;
-4. average the taps within a small relative band of that value (removes sensor noise and 8-bit
-   steps without crossing edges).
+1. a window whose depth varies by more than ``EDGE_REL`` of its nearest value may hold an edge.
+   It does when the mean colours of its near and far ends (``CLASS_SPLIT`` of the range from
+   each end) differ by more than texture explains (a colour edge), or when one jump between
+   neighbouring depths spans most of its range (a sharp edge). Across a colour edge the side
+   whose taps look like the pixel takes it (the near side on a tie); across a sharp edge without
+   colour evidence the pixel stays on its own side. The pixel gets the weighted median of that
+   side's taps (those within ``SIDE_SPLIT`` of the range from its end): a soft ramp becomes a
+   step at the colour edge, so no in-between depth lands in focus.
+2. any other window whose taps lie on one plane (weighted RMS residual below ``PLANAR_REL``)
+   takes the plane's value at the pixel: sensor noise and 8-bit steps go, slants stay exact
+   (inverse depth of a planar surface is linear in image coordinates).
+3. anything else (a curved surface, a soft ramp the colour says nothing about) is left as it is.
 
-Where all taps lie within that band already (smooth surfaces, most of a frame) steps 2-3
-cannot change anything, so the GPU pass skips them: the result is identical.
+Taps outside the frame do not count.
 
 Temporal stabilisation (:class:`TemporalStabiliser`), per frame of a depth video:
 
-1. a robust (Huber) affine fit of this frame's raw depth against the previous stabilised frame
-   over a coarse grid of pixels whose colour did not change; the frame is mapped through it, so a
-   per-frame scale/offset drift of relative depth disappears;
+1. a robust (Huber, then Tukey) affine fit of this frame's raw depth against the previous
+   stabilised frame over a coarse grid of pixels whose colour did not change; the frame is
+   mapped through it, so a per-frame scale/offset drift of relative depth disappears;
 2. after refinement, a temporal blend with the previous output where neither colour nor depth
    changed much (noise), none where either did (a subject moving: followed at once).
 
@@ -48,8 +52,24 @@ F32 = npt.NDArray[np.float32]
 BAND_REL = 0.03
 #: Absolute floor of that band (1/m): keeps far depth (w near 0) from a zero-width band.
 BAND_ABS = 1e-4
-#: Below this share of the weight near the median, the median is an in-between value.
-SUPPORT_MIN = 0.15
+#: Share of a window's depth range, from either end, that counts as that end's side.
+CLASS_SPLIT = 0.3
+#: Ridge (px^2) added to the plane fit's coordinate variances.
+PLANE_RIDGE = 0.05
+#: A window is on a colour edge when the mean colours of its near and far ends are this many
+#: standard errors apart (texture makes the means of a uniform surface differ a little) ...
+EDGE_COLOUR_T = 5.0
+#: ... and at least this far apart (RGB 0..1).
+EDGE_COLOUR_MIN = 0.03
+#: Weighted RMS residual (relative to the depth) below which a window's taps lie on one plane.
+PLANAR_REL = 0.02
+#: Share of the range, from its end, whose taps make up one side's surface across an edge.
+SIDE_SPLIT = 0.05
+#: Relative depth range (of its nearest) above which a window may hold a depth edge.
+EDGE_REL = 0.3
+#: Share of a window's depth range that one jump between neighbouring depths must span for the
+#: window to hold a sharp edge.
+EDGE_GAP = 0.5
 #: Colour distance (RGB, display-encoded 0..1) at which a tap's weight falls to exp(-1/2).
 SIGMA_COLOR = 0.08
 #: Taps per side of the square grid.
@@ -163,55 +183,145 @@ def refine_edges(
     depth = bilinear_resize(inv_depth, (h_out, w_out)) * np.float32(a) + np.float32(b)
     ratio = max(w_out / dw, h_out / dh)
     offs = tap_offsets(radius_px(ratio))
-    sigma_s = radius_px(ratio) / 2.0
+    sigma_s = radius_px(ratio)
     pad = int(np.abs(offs).max())
     dpad = np.pad(depth, pad, mode="edge")
     gpad = np.pad(guide, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    # Taps outside the frame do not count (clamped copies would over-weigh the border pixels).
+    inside = np.pad(np.ones((h_out, w_out), np.float64), pad)
     out = np.empty((h_out, w_out), np.float32)
     for y0 in range(0, h_out, strip_rows):
         y1 = min(h_out, y0 + strip_rows)
-        out[y0:y1] = _refine_strip(dpad, gpad, offs, sigma_s, pad, y0, y1, w_out)
+        out[y0:y1] = _refine_strip(dpad, gpad, inside, offs, sigma_s, pad, y0, y1, w_out)
     return out
 
 
 def _refine_strip(
-    dpad: F32, gpad: F32, offs: npt.NDArray[np.int32], sigma_s: float, pad: int,
-    y0: int, y1: int, width: int,
+    dpad: F32, gpad: F32, inside: npt.NDArray[np.float64], offs: npt.NDArray[np.int32],
+    sigma_s: float, pad: int, y0: int, y1: int, width: int,
 ) -> F32:
     rows = slice(pad + y0, pad + y1)
     cols = slice(pad, pad + width)
     centre = gpad[rows, cols]
-    values, weights = [], []
+    values, weights, spatials, colours = [], [], [], []
     for dy in offs:
         for dx in offs:
             r = slice(pad + y0 + dy, pad + y1 + dy)
             c = slice(pad + dx, pad + width + dx)
-            diff = gpad[r, c] - centre
+            diff = (gpad[r, c] - centre).astype(np.float64)
             dist2 = np.einsum("...c,...c->...", diff, diff)
             ws = np.exp(-(float(dx) ** 2 + float(dy) ** 2) / (2.0 * sigma_s**2))
-            weights.append(ws * np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)))
+            weights.append(ws * np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)) * inside[r, c])
+            spatials.append(ws * inside[r, c])
+            colours.append(gpad[r, c])
             values.append(dpad[r, c])
     v = np.stack(values).astype(np.float64)
     wt = np.stack(weights).astype(np.float64)
-    total = wt.sum(axis=0)
-    order = np.argsort(v, axis=0, kind="stable")
+    ws = np.stack(spatials).astype(np.float64)
+    tap_colours = np.stack(colours).astype(np.float64)
+    present = np.stack([inside[pad + y0 + dy: pad + y1 + dy, pad + dx: pad + width + dx]
+                        for dy in offs for dx in offs]) > 0
+    # Absent taps take the centre's value so min, max and the class counts ignore them.
+    v = np.where(present, v, v[len(v) // 2][None])
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    centre = v[len(v) // 2]
+    split = CLASS_SPLIT * (hi - lo)
+    not_centre = np.ones(len(v), bool)
+    not_centre[len(v) // 2] = False
+    # Every tap but the centre (its own colour would always match) that is in the frame.
+    others = present & not_centre[:, None, None]
+    is_lo = (v <= (lo + split)[None]) & others
+    is_hi = (v >= (hi - split)[None]) & others
+
+    def colour_stats(members: npt.NDArray[np.bool_]) -> tuple[
+            npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        # Tap count, mean colour and summed squared deviation from it of a class.
+        n = np.maximum(members.sum(axis=0), 1).astype(np.float64)
+        mean = np.einsum("khw,khwc->hwc", members, tap_colours) / n[..., None]
+        sq = np.einsum("khw,khw->hw", members, (tap_colours**2).sum(axis=-1))
+        return n, mean, np.maximum(sq - n * (mean**2).sum(axis=-1), 0.0)
+
+    n_lo, col_lo, dev_lo = colour_stats(is_lo)
+    n_hi, col_hi, dev_hi = colour_stats(is_hi)
+    # Standard error of the difference of the two means, from the pooled texture variance.
+    pooled = (dev_lo + dev_hi) / np.maximum(n_lo + n_hi - 2.0, 1.0)
+    se2 = pooled * (1.0 / n_lo + 1.0 / n_hi)
+    # A depth step worth snapping: the window's depth varies by a good part of its nearest
+    # (slanted floors and walls vary less over a window).
+    varied = (hi - lo > EDGE_REL * hi + BAND_ABS) & (is_lo.sum(axis=0) > 0) & (
+        is_hi.sum(axis=0) > 0)
+    # The two ends of the window's depth differ in colour, by more than their texture explains:
+    # a depth edge on a colour edge (a textured slope is not one).
+    apart = np.linalg.norm(col_lo - col_hi, axis=-1)
+    colour_edge = varied & (apart > EDGE_COLOUR_MIN) & (
+        apart * apart > EDGE_COLOUR_T**2 * (se2 + 1e-12))
+    # A jump across most of the range between two neighbouring depths: a sharp depth edge (with
+    # or without a colour edge), not a slope however steep.
+    gap = np.diff(np.sort(v, axis=0), axis=0).max(axis=0)
+    sharp = varied & (gap > EDGE_GAP * (hi - lo))
+    # The side the centre's colour matches: the higher mean per-tap colour similarity.
+    sim_lo = (wt * is_lo).sum(axis=0) / np.maximum((ws * is_lo).sum(axis=0), 1e-30)
+    sim_hi = (wt * is_hi).sum(axis=0) / np.maximum((ws * is_hi).sum(axis=0), 1e-30)
+    matched = np.where(sim_hi >= sim_lo, hi, lo)           # near side on a tie
+    own = np.where(hi - centre <= centre - lo, hi, lo)     # the side the centre's depth is on
+    use_side = colour_edge | sharp
+    near_side = np.where(colour_edge, matched, own) == hi
+    dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
+    dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
+    # The chosen side's depth: the weighted median of its taps (those within SIDE_SPLIT of the
+    # range from its end): a plateau's value, or about the pixel's own on a slanted side.
+    side_span = SIDE_SPLIT * (hi - lo)
+    side_lo = np.where(near_side, hi - side_span, lo)
+    side_hi = np.where(near_side, hi, lo + side_span)
+    on_side = (v >= side_lo[None]) & (v <= side_hi[None])
+    side_value = weighted_median(v, wt * on_side + 1e-30 * on_side, on_side)
+    # A planar window (a slanted or flat surface, noise on it): the plane through every tap at
+    # the pixel (noise and 8-bit steps go, slants stay exact).
+    a, bx, by = plane_fit(v, wt, dx, dy, centre)
+    resid = v - (a[None] + bx[None] * dx + by[None] * dy)
+    rms = np.sqrt((wt * resid * resid).sum(axis=0) / wt.sum(axis=0))
+    planar = rms <= PLANAR_REL * np.abs(a) + BAND_ABS
+    plane = np.clip(a, lo, hi)
+    # Anything else (a soft ramp the colour says nothing about) is left as it is.
+    out = np.where(use_side, side_value, np.where(planar, plane, centre))
+    return out.astype(np.float32)
+
+
+def weighted_median(
+    v: npt.NDArray[np.float64], w: npt.NDArray[np.float64], members: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Per pixel, the smallest member value whose cumulative weight (ties in tap order) reaches
+    half the members' total."""
+    order = np.argsort(np.where(members, v, np.inf), axis=0, kind="stable")
     vs = np.take_along_axis(v, order, axis=0)
-    cum = np.cumsum(np.take_along_axis(wt, order, axis=0), axis=0)
+    cum = np.cumsum(np.take_along_axis(w * members, order, axis=0), axis=0)
+    k = np.argmax(cum >= 0.5 * cum[-1][None], axis=0)
+    return np.take_along_axis(vs, k[None], axis=0)[0]
 
-    def quantile(p: float) -> npt.NDArray[np.float64]:
-        k = np.argmax(cum >= p * total[None], axis=0)
-        return np.take_along_axis(vs, k[None], axis=0)[0]
 
-    q25, med, q75 = quantile(0.25), quantile(0.5), quantile(0.75)
-    near_med = (np.abs(v - med[None]) <= band(med)[None]).astype(np.float64)
-    support = (wt * near_med).sum(axis=0) / total
-    straddles = (q75 - q25 > 2.0 * band(med)) & (support < SUPPORT_MIN)
-    snapped = np.where(med - q25 < q75 - med, q25, q75)
-    centre_value = np.where(straddles, snapped, med)
-    inside = np.abs(v - centre_value[None]) <= band(centre_value)[None]
-    num = (wt * v * inside).sum(axis=0)
-    den = (wt * inside).sum(axis=0)
-    return (num / den).astype(np.float32)
+def plane_fit(
+    v: npt.NDArray[np.float64], w: npt.NDArray[np.float64], dx: npt.NDArray[np.float64],
+    dy: npt.NDArray[np.float64], ref: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Weighted least-squares plane ``a + bx * dx + by * dy`` through the taps (value v at offset
+    dx, dy): returns (a, bx, by), ``a`` being its value at the centre. Inverse depth of a planar
+    surface is linear in image coordinates, so slanted floors and walls come back exact under any
+    colour weights. ``ref`` (the centre tap) is subtracted for precision; a small ridge keeps
+    one-row or one-column sets solvable."""
+    total = w.sum(axis=0)
+    vv = v - ref[None]
+    mx = (w * dx).sum(axis=0) / total
+    my = (w * dy).sum(axis=0) / total
+    mv = (w * vv).sum(axis=0) / total
+    cxx = (w * dx * dx).sum(axis=0) / total - mx * mx + PLANE_RIDGE
+    cyy = (w * dy * dy).sum(axis=0) / total - my * my + PLANE_RIDGE
+    cxy = (w * dx * dy).sum(axis=0) / total - mx * my
+    cxv = (w * dx * vv).sum(axis=0) / total - mx * mv
+    cyv = (w * dy * vv).sum(axis=0) / total - my * mv
+    det = cxx * cyy - cxy * cxy
+    bx = (cyy * cxv - cxy * cyv) / det
+    by = (cxx * cyv - cxy * cxv) / det
+    return ref + mv - bx * mx - by * my, bx, by
 
 
 def fit_grid(shape: tuple[int, int], grid: tuple[int, int] = FIT_GRID) -> tuple[
@@ -227,21 +337,29 @@ def fit_grid(shape: tuple[int, int], grid: tuple[int, int] = FIT_GRID) -> tuple[
 def robust_affine(
     src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64], iterations: int = 8
 ) -> tuple[float, float]:
-    """(a, b) minimising a Huber loss of ``a * src + b - dst`` (IRLS). (1, 0) if degenerate."""
+    """(a, b) fitting ``a * src + b`` to ``dst`` robustly: iteratively reweighted least squares,
+    Huber weights first (a stable start), then Tukey's biweight, which gives points that moved
+    (a subject walking through the frame) no weight at all. (1, 0) if degenerate."""
     if src.size < 8 or float(np.ptp(src)) <= 1e-9:
         return 1.0, 0.0
     wts = np.ones_like(src)
     a, b = 1.0, 0.0
-    for _ in range(iterations):
+    scale_floor = 1e-6 * (float(np.abs(dst).mean()) + 1e-12)
+    for it in range(iterations):
         design = np.stack([src * wts, wts], axis=1)
         sol, *_ = np.linalg.lstsq(design, dst * wts, rcond=None)
         a, b = float(sol[0]), float(sol[1])
-        resid = a * src + b - dst
-        scale = 1.4826 * float(np.median(np.abs(resid))) + 1e-12
-        k = 1.345 * scale
-        r = np.abs(resid)
-        # Huber weights, as square roots because they multiply the rows of the design.
-        wts = np.sqrt(np.where(r <= k, 1.0, k / np.maximum(r, 1e-30)))
+        r = np.abs(a * src + b - dst)
+        scale = 1.4826 * float(np.median(r)) + scale_floor
+        # Square roots of the weights, because they multiply the rows of the design.
+        if it < iterations // 2:
+            k = 1.345 * scale
+            wts = np.sqrt(np.where(r <= k, 1.0, k / np.maximum(r, 1e-30)))
+        else:
+            u = r / (4.685 * scale)
+            wts = np.where(u < 1.0, 1.0 - u * u, 0.0)
+            if np.count_nonzero(wts) < 8:
+                break
     if not (np.isfinite(a) and np.isfinite(b)) or not (0.25 <= a <= 4.0):
         return 1.0, 0.0
     return a, b
