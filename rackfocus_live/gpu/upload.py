@@ -159,6 +159,7 @@ class FrameUploader:
         self.conditioner = None if conditioning is None else StreamConditioner(
             ctx, programs, (width, height), conditioning, depth_kind, depth_moving)
         self._conditioned: moderngl.Texture | None = None
+        self._last_packet: tuple[FramePacket, int, int] | None = None
         self.width, self.height = width, height
         self.color = ctx.texture((width, height), 4, dtype="f2")
         self.color.repeat_x = self.color.repeat_y = False
@@ -236,9 +237,21 @@ class FrameUploader:
     def depth(self) -> moderngl.Texture:
         return self._conditioned if self._conditioned is not None else self.raw_depth
 
+    def set_conditioning(self, settings: DepthConditioning) -> bool:
+        """Switch conditioning steps; the last frame is conditioned again at once (from the
+        textures and packet it already has). True if anything changed."""
+        if self.conditioner is None or settings == self.conditioner.settings:
+            return False
+        self.conditioner.set_settings(settings)
+        if self._last_packet is not None:
+            packet, bits, rotation = self._last_packet
+            self._condition(packet, bits, rotation)
+        return True
+
     def _condition(self, packet: FramePacket, bits: int, rotation: int) -> None:
         """Run the depth conditioning of this frame (after the colour conversion it reads)."""
         self._conditioned = None
+        self._last_packet = (packet, bits, rotation)
         if self.conditioner is None or not self.conditioner.active:
             return
         self._setup_depth_sampling(self.raw_depth)
@@ -259,6 +272,7 @@ class FrameUploader:
         if self.conditioner is not None:
             self.conditioner.release()
         self._conditioned = None
+        self._last_packet = None
         for obj in (self._fbo, self.color, self.raw_depth, self._depth_pbo):
             if obj is not None:
                 obj.release()

@@ -170,7 +170,8 @@ class App:
         mapping = mapping or self.state.mapping
         notes: list[str] = []
         try:
-            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes)
+            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes,
+                                   conditioning=self.state.conditioning)
         except InputError as exc:
             self.state.say(str(exc))
             return False
@@ -272,7 +273,8 @@ class App:
         s = self.state
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
-                            quality=s.quality, track=s.track, info=session.info)
+                            quality=s.quality, track=s.track, info=session.info,
+                            conditioning=s.conditioning)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a
@@ -412,6 +414,8 @@ class App:
             self.save_keys()
         if ev.mapping is not None and self.session is not None:
             self.open_depth(self.session.depth_path, ev.mapping)
+        if self.session is not None and self.session.set_conditioning(self.state.conditioning):
+            self.state.revision += 1  # re-render the shown frame with its depth re-conditioned
         if ev.toggle_record:
             self.toggle_record()
         if ev.scrub_frame is not None:

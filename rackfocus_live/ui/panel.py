@@ -13,6 +13,7 @@ import numpy.typing as npt
 from imgui_bundle import imgui
 
 from rackfocus_live.depth import DEPTH_KINDS, DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import SENSOR_PRESETS_MM
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
@@ -198,6 +199,19 @@ def _lens(state: UiState) -> None:
         state.set_quality(names[idx])
 
 
+def _conditioning(state: UiState) -> None:
+    """Depth conditioning toggles (see docs/depth.md); applied to the shown frame at once."""
+    c = state.conditioning
+    changed_r, refine = imgui.checkbox("refine depth edges", c.refine)
+    changed_s, stabilise = imgui.checkbox("stabilise depth video", c.stabilise is not False)
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("remove the per-frame drift of relative depth (on by default for "
+                          "disparity and normalized depth videos)")
+    if changed_r or changed_s:
+        state.conditioning = DepthConditioning(refine=refine,
+                                               stabilise=None if stabilise else False)
+
+
 def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> None:
     imgui.separator_text("Depth")
     p.sync(state.mapping)
@@ -211,6 +225,7 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         imgui.same_line()
         imgui.set_next_item_width(100)
         _, p.depth_far = imgui.input_float("far m", p.depth_far, 0.0, 0.0, "%.4g")
+    _conditioning(state)
     imgui.begin_disabled(not info.has_clip)
     if imgui.button("Apply depth settings"):
         try:

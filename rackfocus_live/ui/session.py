@@ -110,6 +110,10 @@ class MediaSession:
     def color(self) -> moderngl.Texture:
         return self.uploader.color
 
+    def set_conditioning(self, settings: DepthConditioning) -> bool:
+        """Use ``settings`` from now on; re-conditions the shown frame. True if they changed."""
+        return self.uploader.set_conditioning(settings)
+
     @property
     def depth(self) -> moderngl.Texture:
         return self.uploader.depth

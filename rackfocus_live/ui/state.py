@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from rackfocus_live.timeline.clock import PlaybackClock
@@ -240,6 +241,9 @@ class UiState:
     mapping: DepthMapping = field(default_factory=DepthMapping)
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
     quality: str = "default"
+    #: Depth conditioning (edge refinement, stabilisation): the panel's toggles, used by the
+    #: preview and the app's exports.
+    conditioning: DepthConditioning = field(default_factory=DepthConditioning)
     overlays: Overlays = field(default_factory=Overlays)
     transport: Transport = field(default_factory=Transport)
     viewer: ViewerState = field(default_factory=ViewerState)
