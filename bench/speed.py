@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
+from rackfocus_live.gpu.depthprep import DepthConditioner  # noqa: E402
 from rackfocus_live.gpu.dof import DofRenderer  # noqa: E402
 from rackfocus_live.gpu.fullscreen import FullscreenPass  # noqa: E402
 from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass  # noqa: E402
@@ -274,6 +275,34 @@ def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] 
             "speedup": plain_total / ours_total, "draft_speedup": plain_total / draft_total}
 
 
+def bench_conditioning(ctx: moderngl.Context, reps: int,
+                       size: tuple[int, int] = (1920, 1080)) -> dict[str, float]:
+    """Depth conditioning (edge refinement) against the default DOF, same frame, same run:
+    full-resolution depth, and depth at a third of the width (a depth model's)."""
+    w, h = size
+    programs = ProgramCache(ctx)
+    rgb, inv = synthetic_scene(w, h)
+    lens = LensState(focal_length_mm=50, f_stop=1.4, sensor_width_mm=36, focus_m=3.0)
+    dof = DofRenderer(ctx, programs, (w, h), "default", timer_query=False)
+    cond = DepthConditioner(ctx, programs, (w, h))
+    out: dict[str, float] = {}
+    print(f"\n{'depth conditioning':30s} {'ms':>9s} {'DOF ms':>9s} {'ratio':>7s}")
+    for label, depth in (("full-res depth", inv), ("1/3-res depth", inv[::3, ::3].copy())):
+        inputs = Inputs(ctx, rgb, depth)
+        dof_ms = timed_ms(ctx, lambda i=inputs: dof.render(
+            i.color, i.depth, lens, color_is_srgb=True), reps)
+        cond_ms = timed_ms(ctx, lambda i=inputs: cond.run(i.color, i.depth, color_is_srgb=True),
+                           reps)
+        inputs.release()
+        out[label] = cond_ms / dof_ms
+        print(f"{label + f' {w}x{h}':30s} {cond_ms:9.2f} {dof_ms:9.2f} {cond_ms / dof_ms:7.2f}"
+              "  (target <= 0.25)")
+    cond.release()
+    dof.release()
+    programs.release()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -285,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="rows to time: dof (each preset), display, yuv")
     ap.add_argument("--json", type=Path, help="also write the rows (and the plain-gather "
                     "comparison) here")
+    ap.add_argument("--skip-conditioning", action="store_true")
     args = ap.parse_args(argv)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     ctx = create_headless_context()
@@ -294,9 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = bench_sizes(ctx, sizes, args.presets.split(","), args.reps,  # type: ignore[arg-type]
                        tuple(args.passes.split(",")))
     plain = None if args.skip_plain else bench_vs_plain_gather(ctx, max(1, args.reps // 2))
+    conditioning = (None if args.skip_conditioning
+                    else bench_conditioning(ctx, max(1, args.reps // 2)))
     if args.json is not None:
-        args.json.write_text(json.dumps({"gl": describe(ctx), "rows": rows, "plain": plain},
-                                        indent=1))
+        args.json.write_text(json.dumps({"gl": describe(ctx), "rows": rows, "plain": plain,
+                                         "conditioning": conditioning}, indent=1))
     ctx.release()
     return 0
 

@@ -41,6 +41,7 @@ import moderngl
 import numpy as np
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_output
 from rackfocus_live.gpu.context import check_frame_size, framebuffer_kept
@@ -94,6 +95,7 @@ class ExportSettings:
         keep_partial: keep (and finalise) the partial file when the export is cancelled.
         pull_file: the keyframe file the track came from (only checked: the output may not
             replace it).
+        conditioning: depth conditioning (refinement, stabilisation), as in the preview.
     """
 
     clip: Path
@@ -112,6 +114,7 @@ class ExportSettings:
     audio: bool = True
     keep_partial: bool = False
     pull_file: Path | None = None
+    conditioning: DepthConditioning = field(default_factory=DepthConditioning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +282,10 @@ class ExportJob:
             if self._programs is None:
                 self._programs = ProgramCache(self.ctx)
             w, h = info.display_size
-            self._uploader = FrameUploader(self.ctx, self._programs, w, h)
+            moving = self.depth_source is not None and self.depth_source.kind != "still"
+            self._uploader = FrameUploader(
+                self.ctx, self._programs, w, h, conditioning=self.settings.conditioning,
+                depth_kind=self.settings.mapping.kind, depth_moving=moving)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
                                     timer_query=False)
             self._pbos = [self.ctx.buffer(reserve=w * h * 4) for _ in range(2)]

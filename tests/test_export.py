@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from rackfocus_live.cli import main
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.still import StillRenderer
@@ -122,7 +123,9 @@ def preview_renders(ctx, programs, clip: Path, depth: Path, track: FocusTrack) -
     info = probe_clip(clip)
     w, h = info.display_size
     out = []
-    up = FrameUploader(ctx, programs, w, h)
+    # Conditioned like the app's MediaSession and the export: default settings, moving depth.
+    up = FrameUploader(ctx, programs, w, h, conditioning=DepthConditioning(),
+                       depth_kind=mf.DEPTH_MAPPING.kind, depth_moving=True)
     dof = DofRenderer(ctx, programs, (w, h), "default", timer_query=False)
     try:
         with DecoderThread(clip, open_depth(depth, mf.DEPTH_MAPPING, info), info=info) as dec:

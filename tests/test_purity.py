@@ -13,7 +13,8 @@ FORBIDDEN = ("moderngl", "glfw", "imgui_bundle")
 PROBE = """
 import importlib, json, pkgutil, sys
 import rackfocus_live.timeline as timeline
-names = ["rackfocus_live.lens", "rackfocus_live.depth", "rackfocus_live.timeline"]
+names = ["rackfocus_live.lens", "rackfocus_live.depth", "rackfocus_live.timeline",
+         "rackfocus_live.depthcond", "rackfocus_live.depthcheck", "rackfocus_live.calibrate"]
 names += [f"rackfocus_live.timeline.{m.name}" for m in pkgutil.iter_modules(timeline.__path__)]
 for name in names:
     importlib.import_module(name)

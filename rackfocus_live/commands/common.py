@@ -7,7 +7,9 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from rackfocus_live.calibrate import CalibrationPoint, parse_point
 from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M, DEPTH_KINDS, DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState, sensor_width_mm
 from rackfocus_live.lens_character import LensCharacter
@@ -95,6 +97,23 @@ def add_depth_arguments(parser: argparse.ArgumentParser) -> None:
                    metavar="M",
                    help=f"metres at the far end of relative depth (default {DEFAULT_FAR_M:g}; "
                         "'inf' allowed for disparity)")
+    g.add_argument("--calibrate", action="append", default=[], metavar="X,Y=M",
+                   help="a pixel of the frame and its true distance in metres; two of them "
+                        "solve --near/--far of relative depth (repeat the flag)")
+    g.add_argument("--refine-depth", action=argparse.BooleanOptionalAction, default=True,
+                   help="snap depth edges to the colour edges and clean noise (default on)")
+    g.add_argument("--stabilise-depth", action=argparse.BooleanOptionalAction, default=None,
+                   help="remove per-frame drift of relative depth videos (default: on for "
+                        "disparity and normalized depth that changes per frame)")
+
+
+def conditioning_from_args(args: argparse.Namespace) -> DepthConditioning:
+    return DepthConditioning(refine=bool(getattr(args, "refine_depth", True)),
+                             stabilise=getattr(args, "stabilise_depth", None))
+
+
+def calibration_points(args: argparse.Namespace) -> list[CalibrationPoint]:
+    return [parse_point(text) for text in getattr(args, "calibrate", None) or []]
 
 
 def add_quality_argument(parser: argparse.ArgumentParser) -> None:

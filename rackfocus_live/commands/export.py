@@ -25,7 +25,9 @@ from rackfocus_live.commands.common import (
     add_lens_arguments,
     add_lens_character_arguments,
     add_quality_argument,
+    calibration_points,
     character_from_args,
+    conditioning_from_args,
     highlight_from_args,
     lens_overrides,
 )
@@ -34,7 +36,9 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
 
 if TYPE_CHECKING:
+    from rackfocus_live.calibrate import CalibrationPoint
     from rackfocus_live.export import ExportJob, ExportProgress, ExportSettings
+    from rackfocus_live.media.probe import MediaInfo
 
 PROG = "rackfocus-live export"
 #: Seconds between progress lines when stderr is not a terminal (logs, CI).
@@ -89,6 +93,26 @@ def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> Dept
     return dataclasses.replace(base or DepthMapping(), **out)  # type: ignore[arg-type]
 
 
+def calibrated_for_clip(
+    mapping: DepthMapping, depth: str, info: MediaInfo, points: list[CalibrationPoint],
+    frame_range: tuple[int, int] | None, prog: str = PROG,
+) -> DepthMapping:
+    """The mapping solved from ``--calibrate`` points on the first exported frame's depth."""
+    from rackfocus_live.calibrate import calibrate
+    from rackfocus_live.media.depthsource import open_depth
+
+    source = open_depth(depth, mapping, info, warn=lambda _: None)
+    reader = source.reader()
+    try:
+        inv = reader.read(frame_range[0] if frame_range else 0)
+    finally:
+        reader.close()
+    solved = calibrate(mapping, inv, points, info.display_size)
+    print(f"{prog}: calibrated {solved.kind} depth: near {solved.near:.3g} m, far "
+          f"{solved.far:.3g} m", file=sys.stderr)
+    return solved
+
+
 def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSettings:
     """The export the flags describe: clip probed, pull loaded (warnings printed under
     ``prog``), lens and depth flags applied over the pull's own; no GL, nothing written.
@@ -120,9 +144,14 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
     frame_range = None
     if args.frame_range is not None:
         frame_range = resolve_range(parse_range(args.frame_range), info)
+    mapping = resolve_mapping(args, pull_depth)
+    points = calibration_points(args)
+    if points:
+        mapping = calibrated_for_clip(mapping, args.depth, info, points, frame_range, prog)
     return ExportSettings(
         clip=info.path, depth=args.depth, output=Path(args.output),
-        lens=resolve_lens(args, pull_lens), mapping=resolve_mapping(args, pull_depth),
+        lens=resolve_lens(args, pull_lens), mapping=mapping,
+        conditioning=conditioning_from_args(args),
         track=track, codec=args.codec, crf=args.crf, preset=args.preset,
         frame_range=frame_range, quality=args.quality,
         highlight=highlight_from_args(args), character=character_from_args(args),

@@ -15,7 +15,9 @@ from rackfocus_live.commands.common import (
     add_lens_arguments,
     add_lens_character_arguments,
     add_quality_argument,
+    calibration_points,
     character_from_args,
+    conditioning_from_args,
     depth_mapping_from_args,
     highlight_from_args,
     lens_from_args,
@@ -62,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     mapping = depth_mapping_from_args(args)
     highlight = highlight_from_args(args)
     character = character_from_args(args)
+    conditioning = conditioning_from_args(args)
+    points = calibration_points(args)
     if Path(args.output).suffix.lower() != ".png":
         raise InputError("output must be a .png file", args.output)
     out = check_output(args.output, {"image": args.image, "depth": args.depth})
 
+    from rackfocus_live.calibrate import calibrate
+    from rackfocus_live.depthcheck import depth_warnings
     from rackfocus_live.gpu.context import (
         GLUnavailableError,
         check_frame_size,
@@ -83,8 +89,15 @@ def run(args: argparse.Namespace) -> int:
         check_frame_size(ctx, image_size(args.depth), args.depth)
         rgb = read_rgb(args.image)
         raw = read_depth_raw(args.depth)
+        for warning in depth_warnings(raw, mapping):
+            print(f"rackfocus-live render: warning: {args.depth}: {warning}", file=sys.stderr)
         inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
         h, w = rgb.shape[:2]
+        if points:
+            mapping = calibrate(mapping, inv_depth, points, (w, h))
+            inv_depth = mapping.to_inverse_depth(raw, source=args.depth)
+            print(f"rackfocus-live render: calibrated {mapping.kind} depth: near "
+                  f"{mapping.near:.3g} m, far {mapping.far:.3g} m", file=sys.stderr)
         if point is not None:
             if not (0 <= point[0] < w and 0 <= point[1] < h):
                 raise InputError(f"--focus-at {args.focus_at} is outside the {w}x{h} image",
@@ -101,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             note = " (aspect ratio differs: stretched to fit)" if stretched else ""
             print(f"rackfocus-live render: warning: {args.depth}: depth is {dw}x{dh}, image is "
                   f"{w}x{h}; depth resampled to the image on the GPU{note}", file=sys.stderr)
-        renderer = StillRenderer(ctx, quality=args.quality)
+        renderer = StillRenderer(ctx, quality=args.quality, conditioning=conditioning)
         try:
             renderer.upload(rgb, inv_depth)
             result = renderer.render(lens, highlight, character)

@@ -6,6 +6,8 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.depthcond import DepthConditioning
+from rackfocus_live.gpu.depthprep import DepthConditioner
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
@@ -16,15 +18,26 @@ from rackfocus_live.settings import HighlightBoost
 class StillRenderer:
     """Uploads an RGB image and an inverse-depth map, renders, reads back. Reuses GL objects
     while the sizes stay the same (the quality benchmark renders many cases of one scene).
+
+    Depth is conditioned once per upload (edge refinement guided by the colour, unless
+    ``conditioning.refine`` is off); a still has no temporal stabilisation.
     """
 
-    def __init__(self, ctx: moderngl.Context, quality: str = "default") -> None:
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        quality: str = "default",
+        conditioning: DepthConditioning | None = None,
+    ) -> None:
         self.ctx = ctx
         self.programs = ProgramCache(ctx)
         self.quality = quality
+        self.conditioning = conditioning or DepthConditioning()
         self._dof: DofRenderer | None = None
+        self._conditioner: DepthConditioner | None = None
         self._color: moderngl.Texture | None = None
         self._depth: moderngl.Texture | None = None
+        self._conditioned: moderngl.Texture | None = None
 
     def upload(self, rgb: npt.NDArray[np.integer], inv_depth: npt.NDArray[np.float32]) -> None:
         """Colour (HxWx3 uint8 or uint16, display-encoded) and inverse depth (any HxW, 1/m)."""
@@ -47,6 +60,21 @@ class StillRenderer:
             self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality)
         else:
             self._dof.resize((w, h))
+        self._conditioned = None
+        if self.conditioning.refine:
+            if self._conditioner is not None and self._conditioner.size != (w, h):
+                self._conditioner.release()
+                self._conditioner = None
+            if self._conditioner is None:
+                self._conditioner = DepthConditioner(self.ctx, self.programs, (w, h))
+            self._conditioned = self._conditioner.run(self._color, self._depth,
+                                                      color_is_srgb=True)
+
+    def conditioned_depth(self) -> npt.NDArray[np.float32] | None:
+        """The inverse depth the renderer uses after conditioning (None when refinement is off)."""
+        if self._conditioner is None or self._conditioned is None:
+            return None
+        return self._conditioner.read()
 
     @property
     def dof(self) -> DofRenderer:
@@ -63,7 +91,8 @@ class StillRenderer:
         """The rendered frame as HxWx3 uint8 (sRGB)."""
         if self._color is None or self._depth is None:
             raise RuntimeError("upload() an image first")
-        self.dof.render(self._color, self._depth, lens, color_is_srgb=True, highlight=highlight,
+        depth = self._conditioned if self._conditioned is not None else self._depth
+        self.dof.render(self._color, depth, lens, color_is_srgb=True, highlight=highlight,
                         character=character)
         w, h = self.dof.size
         return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
@@ -72,10 +101,13 @@ class StillRenderer:
         for tex in (self._color, self._depth):
             if tex is not None:
                 tex.release()
-        self._color = self._depth = None
+        self._color = self._depth = self._conditioned = None
 
     def release(self) -> None:
         self._release_inputs()
+        if self._conditioner is not None:
+            self._conditioner.release()
+            self._conditioner = None
         if self._dof is not None:
             self._dof.release()
             self._dof = None

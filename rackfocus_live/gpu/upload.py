@@ -23,7 +23,9 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
+from rackfocus_live.gpu.depthprep import StreamConditioner, luma_grid_of_plane
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
@@ -140,23 +142,39 @@ class FrameUploader:
         color: the colour, ``width`` x ``height`` (alpha 1); sampling it gives linear light. It
             is SRGB8_ALPHA8 for 8-bit sources (its bytes are sRGB code values) and RGBA16F for
             deeper ones (see :func:`color_is_encoded`); a source of the other kind replaces it.
-        depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the first
-            upload); sample it with normalised coordinates.
+        raw_depth: R32F inverse depth (1/m) at the depth's own resolution (1x1 of 0 before the
+            first upload); sample it with normalised coordinates.
+        depth: what the renderer reads: the conditioned depth (full resolution, r channel) when
+            ``conditioning`` is given and any step is on, else ``raw_depth``.
+        conditioner: the depth conditioning of this stream (None without ``conditioning``).
         uploads: frames uploaded.
         depth_uploads: depth maps uploaded (fewer when depth is shared between frames).
     """
 
     def __init__(
-        self, ctx: moderngl.Context, programs: ProgramCache, width: int, height: int
+        self,
+        ctx: moderngl.Context,
+        programs: ProgramCache,
+        width: int,
+        height: int,
+        *,
+        conditioning: DepthConditioning | None = None,
+        depth_kind: str = "metric",
+        depth_moving: bool = False,
     ) -> None:
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         self.ctx = ctx
+        self.conditioner = None if conditioning is None else StreamConditioner(
+            ctx, programs, (width, height), conditioning, depth_kind, depth_moving)
+        self._conditioned: moderngl.Texture | None = None
+        self._last_packet: tuple[FramePacket, int, int] | None = None
         self.width, self.height = width, height
         self._encoded = True
         self.color, self._fbo = self._make_color(encoded=True)
-        self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
-        self._setup_depth_sampling(self.depth)
+        self.raw_depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(),
+                                     dtype="f4")
+        self._setup_depth_sampling(self.raw_depth)
         self._depth_pbo: moderngl.Buffer | None = None
         self._last_depth: np.ndarray | None = None
         self._planes: list[moderngl.Texture] = []
@@ -223,7 +241,34 @@ class FrameUploader:
                     "u_chroma_max": (chroma_w - 0.5) / chroma_row,
                 },
             )
+        self._condition(packet, layout.bits, info.rotation)
         self.uploads += 1
+
+    @property
+    def depth(self) -> moderngl.Texture:
+        return self._conditioned if self._conditioned is not None else self.raw_depth
+
+    def set_conditioning(self, settings: DepthConditioning) -> bool:
+        """Switch conditioning steps; the last frame is conditioned again at once (from the
+        textures and packet it already has). True if anything changed."""
+        if self.conditioner is None or settings == self.conditioner.settings:
+            return False
+        self.conditioner.set_settings(settings)
+        if self._last_packet is not None:
+            packet, bits, rotation = self._last_packet
+            self._condition(packet, bits, rotation)
+        return True
+
+    def _condition(self, packet: FramePacket, bits: int, rotation: int) -> None:
+        """Run the depth conditioning of this frame (after the colour conversion it reads)."""
+        self._conditioned = None
+        self._last_packet = (packet, bits, rotation)
+        if self.conditioner is None or not self.conditioner.active:
+            return
+        self._setup_depth_sampling(self.raw_depth)
+        luma = luma_grid_of_plane(packet.planes[0], bits, rotation)
+        self._conditioned = self.conditioner.process(
+            packet.index, self.color, self.raw_depth, packet.depth, luma, color_is_srgb=False)
 
     def release(self) -> None:
         """Free every GL object. Idempotent."""
@@ -237,7 +282,11 @@ class FrameUploader:
             p.release()
         self._passes.clear()
         self._release_planes()
-        for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
+        if self.conditioner is not None:
+            self.conditioner.release()
+        self._conditioned = None
+        self._last_packet = None
+        for obj in (self._fbo, self.color, self.raw_depth, self._depth_pbo):
             if obj is not None:
                 obj.release()
         self._depth_pbo = None
@@ -321,10 +370,10 @@ class FrameUploader:
     def _upload_depth(self, depth: np.ndarray) -> None:
         data = np.ascontiguousarray(depth, dtype=np.float32)
         h, w = data.shape
-        if self.depth.size != (w, h):
-            self.depth.release()
-            self.depth = self.ctx.texture((w, h), 1, dtype="f4")
-            self._setup_depth_sampling(self.depth)
+        if self.raw_depth.size != (w, h):
+            self.raw_depth.release()
+            self.raw_depth = self.ctx.texture((w, h), 1, dtype="f4")
+            self._setup_depth_sampling(self.raw_depth)
         if self._depth_pbo is None or self._depth_pbo.size != data.nbytes:
             if self._depth_pbo is not None:
                 self._depth_pbo.release()
@@ -332,7 +381,7 @@ class FrameUploader:
         else:
             self._depth_pbo.orphan()
         self._depth_pbo.write(data)
-        self.depth.write(self._depth_pbo)
+        self.raw_depth.write(self._depth_pbo)
         # Keep the array itself: identity, not id(), decides whether the next packet's depth is
         # the same (an id can be reused once an array is freed).
         self._last_depth = depth

@@ -37,9 +37,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcheck import depth_warnings
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_input
-from rackfocus_live.media.images import read_depth_raw
+from rackfocus_live.media.images import grey_channel, read_depth_raw
 from rackfocus_live.media.probe import MediaInfo, PathLike, probe_clip, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader
 
@@ -142,6 +143,8 @@ class SequenceDepth(DepthSource):
     """Numbered images (``depth_%05d.png``, 16-bit PNG or EXR), one per depth frame."""
 
     files: tuple[Path, ...] = ()
+    #: numpy type of the first image's samples; every image must match it.
+    dtype: str = "uint16"
 
     def index_for(self, clip_index: int) -> int:
         n, m = self.frame_count, self.clip.frame_count
@@ -171,6 +174,10 @@ class _SequenceReader:
                 f"{src.width}x{src.height}",
                 file,
             )
+        if raw.dtype != np.dtype(src.dtype):
+            raise InputError(f"depth image holds {raw.dtype} samples, the sequence's first "
+                             f"{src.dtype}: every image of a sequence must have one bit depth",
+                             file)
         inverse = _readonly(src.mapping.to_inverse_depth(raw, os.fspath(file)))
         self._cached = (i, inverse)
         return inverse
@@ -282,6 +289,30 @@ def depth_samples(
     return np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., 0])
 
 
+#: Mean distance of a depth video's chroma from neutral (in 8-bit levels) above which it is a
+#: colour video, not grey depth: encoded grey keeps its chroma within a level or two.
+CHROMA_COLOUR_LEVELS = 6.0
+
+
+def refuse_colour_depth(frame: av.VideoFrame, path: Path) -> None:
+    """InputError when a depth video frame is in colour (a colour-mapped depth visualisation,
+    or the clip itself passed as depth): no channel of it is the depth."""
+    fmt = frame.format
+    if len(fmt.components) < 3:
+        return
+    if fmt.is_rgb:
+        bits = max(c.bits for c in fmt.components)
+        grey_channel(frame.to_ndarray(format="rgb48le" if bits > 8 else "rgb24"), path)
+        return
+    yuv = frame.reformat(format="yuv444p").to_ndarray()  # 3 x H x W, 8-bit
+    chroma = np.abs(yuv[1:].astype(np.float64) - 128.0).mean()
+    if chroma > CHROMA_COLOUR_LEVELS:
+        raise InputError(
+            "depth video is in colour (its chroma is not neutral): a colour-mapped depth "
+            "visualisation (turbo, viridis) cannot be read back as depth; export the depth "
+            "model's raw output as greyscale (FFV1 gray16, or 16-bit PNGs)", path)
+
+
 # ----------------------------------------------------------------------------------------------
 # Opening
 
@@ -347,6 +378,7 @@ def _open_sequence(pattern: str, mapping: DepthMapping, clip: MediaInfo) -> Sequ
     first = read_depth_raw(files[0])
     # Validate the first image fully (mapping included) so "no valid samples" shows up now.
     mapping.to_inverse_depth(first, os.fspath(files[0]))
+    _check_png_headers(files)
     height, width = first.shape
     n, m = len(files), clip.frame_count
     note = None
@@ -358,9 +390,39 @@ def _open_sequence(pattern: str, mapping: DepthMapping, clip: MediaInfo) -> Sequ
         )
     return SequenceDepth(
         path=Path(pattern), kind="sequence", mapping=mapping, clip=clip, width=width,
-        height=height, frame_count=n, warning=_join(note, _aspect_note(width, height, clip)),
-        files=files,
+        height=height, frame_count=n,
+        warning=_join(note, _aspect_note(width, height, clip), *depth_warnings(first, mapping)),
+        files=files, dtype=str(first.dtype),
     )
+
+
+def _png_header(path: Path) -> tuple[int, int, int, int] | None:
+    """(width, height, bit depth, colour type) from a PNG's IHDR, or None if not a PNG."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), head[24],
+            head[25])
+
+
+def _check_png_headers(files: tuple[Path, ...]) -> None:
+    """Refuse a PNG sequence whose images change size, bit depth or colour type, naming the
+    first image that differs (read from the headers: milliseconds for thousands of images)."""
+    first = _png_header(files[0])
+    if first is None:
+        return
+    for file in files[1:]:
+        head = _png_header(file)
+        if head is None or head == first:
+            continue
+        if head[:2] != first[:2]:
+            what = f"is {head[0]}x{head[1]}, the sequence's first {first[0]}x{first[1]}"
+        elif head[2] != first[2]:
+            what = f"is {head[2]}-bit, the sequence's first {first[2]}-bit"
+        else:
+            what = "changes colour type from the sequence's first image"
+        raise InputError(f"depth image {what}: every image of a sequence must match", file)
 
 
 def _open_still(path: Path, mapping: DepthMapping, clip: MediaInfo) -> StillDepth:
@@ -369,7 +431,9 @@ def _open_still(path: Path, mapping: DepthMapping, clip: MediaInfo) -> StillDept
     height, width = inverse.shape
     return StillDepth(
         path=path, kind="still", mapping=mapping, clip=clip, width=width, height=height,
-        frame_count=1, warning=_aspect_note(width, height, clip), inverse=inverse,
+        frame_count=1, warning=_join(_aspect_note(width, height, clip),
+                                     *depth_warnings(raw, mapping)),
+        inverse=inverse,
     )
 
 
@@ -399,6 +463,7 @@ def _open_video(path: Path, info: MediaInfo, mapping: DepthMapping, clip: MediaI
     try:
         frame = reader.read(0)
         assert frame is not None
+        refuse_colour_depth(frame, path)
         raw = depth_samples(frame, mapping, info)
         mapping.to_inverse_depth(raw, os.fspath(path))
     except av.FFmpegError as exc:
@@ -410,7 +475,8 @@ def _open_video(path: Path, info: MediaInfo, mapping: DepthMapping, clip: MediaI
     height, width = raw.shape
     return VideoDepth(
         path=path, kind="video", mapping=mapping, clip=clip, width=width, height=height,
-        frame_count=n, warning=_join(note, _aspect_note(width, height, clip)), info=info,
+        frame_count=n, info=info,
+        warning=_join(note, _aspect_note(width, height, clip), *depth_warnings(raw, mapping)),
     )
 
 

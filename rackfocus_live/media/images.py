@@ -79,7 +79,10 @@ def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
 def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
     """The depth samples as stored: float32 (EXR, float TIFF), uint16 or uint8 (PNG), HxW.
 
-    Colour images used as depth (8-bit RGB from a depth model) take their first channel.
+    Grey with alpha keeps its bit depth (the alpha is ignored). Integer colour images are
+    accepted only when their channels are equal (grey saved as RGB); a colour image or a
+    colour-mapped depth visualisation (turbo, viridis: three different channels) is refused,
+    since no channel of it is the depth.
     """
     frame = _first_frame(path)
     name = frame.format.name
@@ -90,12 +93,28 @@ def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
         return np.ascontiguousarray(frame.to_ndarray()[..., 0].astype(np.float32))
     if name in _GREY_FORMATS:
         return np.ascontiguousarray(frame.to_ndarray().astype(_GREY_FORMATS[name]))
-    if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
-        return np.ascontiguousarray(frame.to_ndarray()[..., 0].astype(np.uint16))
+    if name in ("ya16be", "ya16le"):
+        return np.ascontiguousarray(frame.reformat(format="gray16le").to_ndarray())
     if name == "ya8":
-        pairs = frame.to_ndarray().reshape(frame.height, frame.width, 2)
-        return np.ascontiguousarray(pairs[..., 0])
-    return np.ascontiguousarray(frame.to_ndarray(format="rgb24")[..., 0])
+        return np.ascontiguousarray(frame.reformat(format="gray").to_ndarray())
+    if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
+        return grey_channel(frame.to_ndarray()[..., :3].astype(np.uint16), path)
+    return grey_channel(frame.to_ndarray(format="rgb24"), path)
+
+
+def grey_channel(rgb: npt.NDArray[np.generic], path: PathLike) -> npt.NDArray[np.generic]:
+    """The one channel of a grey image stored as RGB; InputError for a real colour image.
+
+    Channels may differ by a few levels (a grey JPEG's chroma noise) and still count as grey."""
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    tolerance = 3 * (257 if rgb.dtype == np.uint16 else 1)
+    spread = max(int(np.abs(r - g).max(initial=0)), int(np.abs(r - b).max(initial=0)))
+    if spread > tolerance:
+        raise InputError(
+            "depth is a colour image (its red, green and blue differ): a colour-mapped depth "
+            "visualisation (turbo, viridis) cannot be read back as depth; save the depth model's "
+            "raw output as a greyscale 16-bit PNG (or EXR)", path)
+    return np.ascontiguousarray(rgb[..., 0])
 
 
 #: Still formats we write: (codec, pixel format) by array kind.

@@ -210,7 +210,8 @@ class App:
         mapping = mapping or (self.state.mapping if same_clip else DepthMapping())
         notes: list[str] = []
         try:
-            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes)
+            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes,
+                                   conditioning=self.state.conditioning)
         except InputError as exc:
             self.state.say(str(exc))
             return False
@@ -399,7 +400,7 @@ class App:
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
                             character=s.character, quality=s.quality, track=s.track,
-                            info=session.info)
+                            info=session.info, conditioning=s.conditioning)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a
@@ -557,6 +558,8 @@ class App:
             self.save_keys()
         if ev.mapping is not None and self.session is not None:
             self.open_depth(self.session.depth_path, ev.mapping)
+        if self.session is not None and self.session.set_conditioning(self.state.conditioning):
+            self.state.revision += 1  # re-render the shown frame with its depth re-conditioned
         if ev.toggle_record:
             self.toggle_record()
         if ev.scrub_frame is not None:

@@ -21,6 +21,7 @@ import moderngl
 from imgui_bundle import imgui
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import (
     ExportJob,
@@ -123,6 +124,7 @@ class ExportSource:
         quality: the preview's quality preset (used unless the options name another).
         track: the app's focus pull, if any.
         info: the clip's probe, when the app has it (saves probing again for a range).
+        conditioning: the depth conditioning the preview uses.
     """
 
     clip: Path
@@ -134,6 +136,7 @@ class ExportSource:
     quality: str = "default"
     track: FocusTrack | None = None
     info: MediaInfo | None = None
+    conditioning: DepthConditioning = field(default_factory=DepthConditioning)
 
 
 def default_output(clip: Path, codec: str) -> Path:
@@ -173,7 +176,7 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         crf=options.crf if CODECS[options.codec].crf is not None else None,
         preset=options.preset, frame_range=frame_range, quality=options.quality or source.quality,
         highlight=source.highlight, character=source.character, audio=options.audio,
-        keep_partial=options.keep_partial,
+        keep_partial=options.keep_partial, conditioning=source.conditioning,
     )
 
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from imgui_bundle import imgui
 
 from rackfocus_live.depth import DEPTH_KINDS, DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import SENSOR_PRESETS_MM
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
@@ -281,6 +282,19 @@ def _lens_character(state: UiState) -> None:
         imgui.text_disabled(f"iris: {ch.aperture_name}")
 
 
+def _conditioning(state: UiState) -> None:
+    """Depth conditioning toggles (see docs/depth.md); applied to the shown frame at once."""
+    c = state.conditioning
+    changed_r, refine = imgui.checkbox("refine depth edges", c.refine)
+    changed_s, stabilise = imgui.checkbox("stabilise depth video", c.stabilise is not False)
+    if imgui.is_item_hovered():
+        imgui.set_tooltip("remove the per-frame drift of relative depth (on by default for "
+                          "disparity and normalized depth videos)")
+    if changed_r or changed_s:
+        state.conditioning = DepthConditioning(refine=refine,
+                                               stabilise=None if stabilise else False)
+
+
 def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> None:
     imgui.separator_text("Depth")
     p.sync(state.mapping)
@@ -294,6 +308,7 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         imgui.same_line()
         imgui.set_next_item_width(100)
         _, p.depth_far = imgui.input_float("far m", p.depth_far, 0.0, 0.0, "%.4g")
+    _conditioning(state)
     imgui.begin_disabled(not info.has_clip)
     if imgui.button("Apply depth settings"):
         try:

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.gpu.context import check_frame_size, restore_framebuffer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
@@ -71,6 +72,7 @@ class MediaSession:
         mapping: DepthMapping,
         *,
         warn: list[str] | None = None,
+        conditioning: DepthConditioning | None = None,
     ) -> None:
         self.ctx = ctx
         self.clip_path = Path(clip)
@@ -88,7 +90,10 @@ class MediaSession:
         self.decoder = DecoderThread(self.clip_path, self.depth_source, QUEUE_SIZE, self.cache,
                                      info=self.info)
         w, h = self.info.display_size
-        self.uploader = FrameUploader(ctx, programs, w, h)
+        moving = self.depth_source is not None and self.depth_source.kind != "still"
+        self.uploader = FrameUploader(ctx, programs, w, h,
+                                      conditioning=conditioning or DepthConditioning(),
+                                      depth_kind=mapping.kind, depth_moving=moving)
         self.decoder.start()
         self.stats = SessionStats()
         #: Index of the frame in the textures, or None before the first upload.
@@ -107,6 +112,10 @@ class MediaSession:
     @property
     def color(self) -> moderngl.Texture:
         return self.uploader.color
+
+    def set_conditioning(self, settings: DepthConditioning) -> bool:
+        """Use ``settings`` from now on; re-conditions the shown frame. True if they changed."""
+        return self.uploader.set_conditioning(settings)
 
     @property
     def depth(self) -> moderngl.Texture:

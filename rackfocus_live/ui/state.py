@@ -28,6 +28,7 @@ from rackfocus_live.depth import (
     robust_inverse_depth,
     window_around,
 )
+from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.lens import LensState
 from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
@@ -224,6 +225,9 @@ class UiState:
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
     character: LensCharacter = field(default_factory=LensCharacter)
     quality: str = "default"
+    #: Depth conditioning (edge refinement, stabilisation): the panel's toggles, used by the
+    #: preview and the app's exports.
+    conditioning: DepthConditioning = field(default_factory=DepthConditioning)
     overlays: Overlays = field(default_factory=Overlays)
     transport: Transport = field(default_factory=Transport)
     viewer: ViewerState = field(default_factory=ViewerState)

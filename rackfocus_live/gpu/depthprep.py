@@ -1,0 +1,206 @@
+"""Depth conditioning on the GPU, between upload and the CoC pass (main thread only).
+
+:class:`DepthConditioner` runs ``shaders/depth_refine.frag`` (edge refinement guided by the colour
+frame, and the temporal blend) into a full-resolution RG32F texture that the DofRenderer reads
+instead of the raw depth. :class:`StreamConditioner` drives it frame by frame for a clip: it
+owns the stabiliser's state (the affine drift fit, a reduction over a coarse grid done in numpy
+by :class:`rackfocus_live.depthcond.TemporalStabiliser`) and resets it whenever the frames stop
+being consecutive (a seek), the size changes, or a new clip opens.
+
+The arithmetic is the numpy reference's (``rackfocus_live/depthcond.py``); tests compare them.
+"""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live import depthcond
+from rackfocus_live.depthcond import DepthConditioning, TemporalStabiliser, fit_grid
+from rackfocus_live.gpu.context import framebuffer_kept
+from rackfocus_live.gpu.fullscreen import FullscreenPass
+from rackfocus_live.gpu.programs import ProgramCache
+
+
+def _defines() -> dict[str, object]:
+    return {
+        "TAPS": depthcond.TAPS,
+        "BAND_REL": depthcond.BAND_REL,
+        "BAND_ABS": depthcond.BAND_ABS,
+        "CLASS_SPLIT": depthcond.CLASS_SPLIT,
+        "SIDE_SPLIT": depthcond.SIDE_SPLIT,
+        "EDGE_REL": depthcond.EDGE_REL,
+        "EDGE_GAP": depthcond.EDGE_GAP,
+        "EDGE_COLOUR_T": depthcond.EDGE_COLOUR_T,
+        "EDGE_COLOUR_MIN": depthcond.EDGE_COLOUR_MIN,
+        "PLANAR_REL": depthcond.PLANAR_REL,
+        "PLANE_RIDGE": depthcond.PLANE_RIDGE,
+        "SIGMA_COLOR": depthcond.SIGMA_COLOR,
+        "LUMA_STILL": depthcond.LUMA_STILL,
+        "DEPTH_STILL_REL": depthcond.DEPTH_STILL_REL,
+        "TEMPORAL_KEEP": depthcond.TEMPORAL_KEEP,
+    }
+
+
+class DepthConditioner:
+    """One conditioning pass at one output size; keeps the previous output for the temporal blend.
+
+    Args:
+        ctx: the GL context.
+        programs: the shader cache.
+        size: output (width, height): the colour frame's size.
+    """
+
+    def __init__(self, ctx: moderngl.Context, programs: ProgramCache,
+                 size: tuple[int, int]) -> None:
+        self.ctx = ctx
+        self.size = (int(size[0]), int(size[1]))
+        self._pass = FullscreenPass(programs, "depth_refine.frag", _defines())
+        self._targets = [self._target() for _ in range(2)]
+        self._fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._targets]
+        self._current = 0
+        self._has_previous = False
+
+    def _target(self) -> moderngl.Texture:
+        tex = self.ctx.texture(self.size, 2, dtype="f4")
+        tex.repeat_x = tex.repeat_y = False
+        tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        return tex
+
+    @property
+    def output(self) -> moderngl.Texture:
+        """The last conditioned depth (r = inverse depth at the colour's resolution)."""
+        return self._targets[self._current]
+
+    def reset(self) -> None:
+        """Forget the previous output: the next frame is not blended with it."""
+        self._has_previous = False
+
+    def run(
+        self,
+        color: moderngl.Texture,
+        depth: moderngl.Texture,
+        *,
+        color_is_srgb: bool,
+        refine: bool = True,
+        affine: tuple[float, float] = (1.0, 0.0),
+        temporal: bool = False,
+    ) -> moderngl.Texture:
+        """Condition ``depth`` (raw inverse depth, any size) for ``color``; returns ``output``."""
+        if color.size != self.size:
+            raise ValueError(f"colour is {color.size}, conditioner is {self.size}")
+        depth.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        depth.repeat_x = depth.repeat_y = False
+        dw, dh = depth.size
+        ratio = max(self.size[0] / dw, self.size[1] / dh)
+        previous = self._targets[self._current]
+        self._current ^= 1
+        with framebuffer_kept(self.ctx):
+            self._pass.render(
+                self._fbos[self._current],
+                [("u_depth", depth), ("u_color", color), ("u_prev", previous)],
+                {
+                    "u_color_is_srgb": color_is_srgb,
+                    "u_affine": (float(affine[0]), float(affine[1])),
+                    "u_radius": depthcond.radius_px(ratio),
+                    "u_refine": refine,
+                    "u_temporal": temporal and self._has_previous,
+                },
+            )
+        self._has_previous = True
+        return self.output
+
+    def read(self) -> npt.NDArray[np.float32]:
+        """The conditioned inverse depth as HxW float32 (tests, click-to-focus)."""
+        w, h = self.size
+        with framebuffer_kept(self.ctx):
+            data = self._fbos[self._current].read(components=2, dtype="f4", alignment=1)
+        return np.frombuffer(data, np.float32).reshape(h, w, 2)[..., 0].copy()
+
+    def release(self) -> None:
+        self._pass.release()
+        for obj in (*self._fbos, *self._targets):
+            obj.release()
+        self._fbos.clear()
+        self._targets.clear()
+
+
+def luma_grid_of_plane(
+    luma_plane: npt.NDArray[np.integer], bits: int, rotation: int
+) -> npt.NDArray[np.float64]:
+    """Display luma (0..1) at the stabiliser's fit grid, from a decoded Y plane."""
+    plane = np.rot90(luma_plane, k=rotation // 90) if rotation else luma_plane
+    ys, xs = fit_grid(plane.shape[:2])
+    return plane[np.ix_(ys, xs)].astype(np.float64) / float((1 << bits) - 1)
+
+
+class StreamConditioner:
+    """Conditions the depth of consecutive clip frames: refinement, and for depth that changes
+    from frame to frame, the stabiliser (reset on any jump in frame index).
+
+    Args:
+        ctx: the GL context.
+        programs: the shader cache.
+        size: the colour frame's (width, height).
+        settings: which steps run.
+        depth_kind: the depth convention (``DepthMapping.kind``): stabilisation is automatic for
+            relative kinds.
+        moving: whether the depth changes per frame (a video or sequence, not a still).
+    """
+
+    def __init__(self, ctx: moderngl.Context, programs: ProgramCache, size: tuple[int, int],
+                 settings: DepthConditioning, depth_kind: str, moving: bool) -> None:
+        self.pass_ = DepthConditioner(ctx, programs, size)
+        self.settings = settings
+        self.depth_kind = depth_kind
+        self.moving = moving
+        self.stabiliser = TemporalStabiliser()
+        self._last_index: int | None = None
+        #: The drift correction applied to the last frame (a, b): for the HUD and tests.
+        self.last_affine = (1.0, 0.0)
+
+    @property
+    def active(self) -> bool:
+        """Whether any step runs (otherwise the raw depth goes to the renderer as it is)."""
+        return self.settings.refine or self.stabilising
+
+    @property
+    def stabilising(self) -> bool:
+        return self.settings.stabilise_for(self.depth_kind, self.moving)
+
+    def set_settings(self, settings: DepthConditioning) -> None:
+        if settings != self.settings:
+            self.settings = settings
+            self.reset()
+
+    def reset(self) -> None:
+        self.stabiliser.reset()
+        self.pass_.reset()
+        self._last_index = None
+
+    def process(
+        self,
+        index: int,
+        color: moderngl.Texture,
+        depth_tex: moderngl.Texture,
+        depth: npt.NDArray[np.float32],
+        luma_grid: npt.NDArray[np.float64],
+        *,
+        color_is_srgb: bool,
+    ) -> moderngl.Texture:
+        """Condition frame ``index``; ``luma_grid`` is ``luma_grid_of_plane`` of its colour."""
+        if self._last_index is None or index != self._last_index + 1:
+            self.reset()
+        self._last_index = index
+        affine = (1.0, 0.0)
+        if self.stabilising:
+            ys, xs = fit_grid(depth.shape)
+            affine = self.stabiliser.drift(luma_grid, depth[np.ix_(ys, xs)])
+        self.last_affine = affine
+        return self.pass_.run(color, depth_tex, color_is_srgb=color_is_srgb,
+                              refine=self.settings.refine, affine=affine,
+                              temporal=self.stabilising)
+
+    def release(self) -> None:
+        self.pass_.release()

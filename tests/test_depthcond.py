@@ -1,0 +1,197 @@
+"""Depth conditioning: edge refinement (numpy reference and GPU pass), temporal stabilisation.
+
+Scenes are small and synthetic: a textured subject in front of a textured background, the
+depth made soft, low-resolution or drifting the way depth models and sensors hand it over.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from rackfocus_live.depthcond import (
+    DepthConditioning,
+    SequenceConditioner,
+    bilinear_resize,
+    condition_sequence,
+    refine_edges,
+    temporal_blend,
+)
+from rackfocus_live.lens import LensState
+
+W, H = 192, 72
+EDGE_X = 90  # the subject covers columns < EDGE_X
+W_SUBJECT, W_BACK = 1.0, 0.05  # inverse depth (1/m): subject at 1 m, background at 20 m
+#: Focus 4 m, between the two: a soft ramp crosses it. 1-inch sensor so CoCs are large at 192 px.
+LENS = LensState(focal_length_mm=85, f_stop=4.0, sensor_width_mm=13.2, focus_m=4.0)
+#: |CoC| below which a pixel looks sharp here (the background's is about 5 px, the subject's 20).
+SHARP_PX = 2.0
+
+
+def edge_scene(rng: np.random.Generator, edge_x: int = EDGE_X) -> tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """Reddish textured subject left of ``edge_x``, grey textured background right of it; the
+    true (step) inverse depth."""
+    rgb = np.empty((H, W, 3), np.uint8)
+    noise = rng.integers(-25, 26, (H, W))
+    rgb[..., 0] = np.where(np.arange(W) < edge_x, 190, 110)[None] + noise
+    rgb[..., 1] = np.where(np.arange(W) < edge_x, 90, 120)[None] + noise
+    rgb[..., 2] = np.where(np.arange(W) < edge_x, 70, 125)[None] + noise
+    depth = np.where(np.arange(W)[None] < edge_x, W_SUBJECT, W_BACK) * np.ones((H, 1))
+    return rgb, depth.astype(np.float32)
+
+
+def model_like(depth: npt.NDArray[np.float32], factor: int = 3, shift: int = 0
+               ) -> npt.NDArray[np.float32]:
+    """A third of the width (area average), blurred over a low-res texel, 8-bit steps, and
+    ``shift`` full-res pixels of misregistration."""
+    d = np.concatenate([np.repeat(depth[:, :1], shift, axis=1), depth[:, : W - shift]], axis=1)
+    h, w = d.shape
+    small = d.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+    k = np.array([0.25, 0.5, 0.25])
+    for axis in (0, 1):
+        pad = np.pad(small, [(1, 1) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        n = small.shape[axis]
+        small = sum(k[i] * np.take(pad, np.arange(i, i + n), axis=axis) for i in range(3))
+    lo, hi = W_BACK, W_SUBJECT
+    q = np.round((small - lo) / (hi - lo) * 255) / 255 * (hi - lo) + lo
+    return q.astype(np.float32)
+
+
+def crossing_columns(depth: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """Per row, the sub-pixel column where depth crosses halfway between the two plateaus."""
+    mid = 0.5 * (W_SUBJECT + W_BACK)
+    out = []
+    for row in depth:
+        i = int(np.argmax(row < mid))  # first column on the far side
+        a, b = row[i - 1], row[i]
+        out.append(i - 1 + (a - mid) / (a - b) + 0.5)  # +0.5: pixel centres
+    return np.array(out)
+
+
+# -- pure numpy ---------------------------------------------------------------------------------
+
+
+def test_refinement_puts_the_step_within_one_pixel_of_the_colour_edge(rng) -> None:
+    rgb, truth = edge_scene(rng)
+    soft = model_like(truth, shift=2)  # a third of the width, blurred, 8-bit, 2 px off
+    up = bilinear_resize(soft, (H, W))
+    refined = refine_edges(rgb, soft)
+    # Before: the crossing sits 2 px away from the edge and the ramp spans many pixels.
+    assert np.abs(crossing_columns(up) - EDGE_X).mean() > 1.5
+    assert ((up > W_BACK + 0.05) & (up < W_SUBJECT - 0.05)).sum(axis=1).mean() >= 6
+    # After: the step is at the colour edge (within 1 px on every row) and 1 px wide at most.
+    assert np.abs(crossing_columns(refined) - EDGE_X).max() <= 1.0
+    between = (refined > W_BACK + 0.05) & (refined < W_SUBJECT - 0.05)
+    assert between.sum(axis=1).max() <= 1
+
+
+def test_soft_ramp_crossing_the_focus_plane_leaves_no_in_focus_pixel(rng) -> None:
+    rgb, _ = edge_scene(rng)
+    # A full-resolution soft ramp, 8 px wide, in inverse depth (a model's upsampled output).
+    x = np.arange(W, dtype=np.float64)
+    t = np.clip((x - (EDGE_X - 4)) / 8.0, 0.0, 1.0)
+    ramp = (W_SUBJECT + (W_BACK - W_SUBJECT) * t)[None].repeat(H, 0).astype(np.float32)
+    coc_raw = np.abs(LENS.coc_px_from_inverse_depth(ramp, W))
+    refined = refine_edges(rgb, ramp)
+    coc_refined = np.abs(LENS.coc_px_from_inverse_depth(refined, W))
+    # Nothing in this scene is at 4 m: every pixel should be blurred by more than 1 px.
+    assert (coc_raw < SHARP_PX).sum(axis=1).min() >= 1  # the seam: sharp pixels on every row
+    assert (coc_refined < SHARP_PX).sum() == 0
+
+
+def test_refinement_leaves_a_perfect_step_and_a_slanted_plane_alone(rng) -> None:
+    rgb, truth = edge_scene(rng)
+    np.testing.assert_allclose(refine_edges(rgb, truth), truth, rtol=1e-5)
+    # A floor receding from 1 m to 3 m over the frame height, under the same texture.
+    slope = (1.0 / np.linspace(1.0, 3.0, H))[:, None].repeat(W, 1).astype(np.float32)
+    inner = slice(8, -8)  # clamped windows at the frame's top and bottom are lopsided
+    np.testing.assert_allclose(refine_edges(rgb, slope)[inner], slope[inner], rtol=0.01)
+
+
+def test_noise_is_reduced_without_moving_the_edge(rng) -> None:
+    rgb, truth = edge_scene(rng)
+    noisy = (truth * (1 + rng.normal(0, 0.01, truth.shape))).astype(np.float32)
+    refined = refine_edges(rgb, noisy)
+    err_before = np.abs(noisy - truth) / truth
+    err_after = np.abs(refined - truth) / truth
+    assert err_after.mean() < 0.6 * err_before.mean()
+    assert np.abs(crossing_columns(refined) - EDGE_X).max() <= 0.5
+
+
+def drifting_shot(rng: np.random.Generator, frames: int = 10) -> tuple[
+        list[npt.NDArray[np.uint8]], list[npt.NDArray[np.float32]],
+        list[npt.NDArray[np.float32]]]:
+    """A still background, a subject square walking towards the camera (inverse depth +8 % a
+    frame, moving right 3 px a frame), each frame's disparity under a +-10 % affine drift (frame 0
+    undrifted). Returns colour, drifted depth, true depth."""
+    back = rng.integers(60, 200, (H, W, 3)).astype(np.uint8)
+    # A wall above a floor receding towards it: the static depth the drift is measured on.
+    floor = np.maximum(0.2, np.linspace(0.0, 0.5, H))[:, None].repeat(W, 1).astype(np.float32)
+    colours, drifted, truths = [], [], []
+    for i in range(frames):
+        rgb = back.copy()
+        truth = floor.copy()
+        x0 = 30 + 3 * i
+        rgb[20:50, x0: x0 + 30] = (200, 40, 40)
+        truth[20:50, x0: x0 + 30] = 0.5 * 1.08**i
+        s = 1.0 + (rng.uniform(-0.1, 0.1) if i else 0.0)
+        o = rng.uniform(-0.03, 0.03) if i else 0.0
+        colours.append(rgb)
+        drifted.append((s * truth + o).astype(np.float32))
+        truths.append(truth)
+    return colours, drifted, truths
+
+
+def test_affine_drift_is_removed_and_a_subject_moving_in_depth_followed_without_lag(rng) -> None:
+    colours, drifted, truths = drifting_shot(rng)
+    outs = list(condition_sequence(zip(colours, drifted, strict=True)))
+    plain = list(condition_sequence(zip(colours, drifted, strict=True), stabilise=False))
+    for i, (out, raw_out, truth) in enumerate(zip(outs, plain, truths, strict=True)):
+        inner = (slice(22, 48), slice(32 + 3 * i, 58 + 3 * i))  # inside the subject
+        back = (slice(5, 20), slice(100, 190))
+        # Background: at frame 0's value in every frame (the drift of up to 10 % is gone).
+        assert abs(float(np.median(out[back])) / 0.2 - 1) < 0.005, f"frame {i}"
+        # Subject: its own frame's true depth, not the last frame's (no lag).
+        got = float(np.median(out[inner]))
+        assert abs(got / float(truth[30, 40 + 3 * i]) - 1) < 0.025, f"frame {i}: {got}"
+        if i:
+            # Without stabilisation the drift shows (the test would pass vacuously otherwise).
+            assert abs(float(np.median(raw_out[back])) / 0.2 - 1) > 0.005, f"frame {i}"
+
+
+def test_temporal_blend_keeps_still_pixels_and_follows_changed_ones() -> None:
+    prev = np.full((4, 4), 0.5, np.float32)
+    luma = np.full((4, 4), 0.4, np.float32)
+    cur = prev * np.float32(1.01)  # noise: averaged with the previous output
+    cur[0, 0] = 0.8                # a real change of depth: followed at once
+    luma2 = luma.copy()
+    luma2[1, 1] = 0.9              # a colour change: followed at once
+    cur[1, 1] = 0.505
+    out = temporal_blend(cur, luma2, prev, luma)
+    assert out[2, 2] == pytest.approx(0.5025, rel=1e-4)
+    assert out[0, 0] == pytest.approx(0.8)
+    assert out[1, 1] == pytest.approx(0.505)
+
+
+def test_conditioning_defaults() -> None:
+    auto = DepthConditioning()
+    assert auto.refine
+    assert auto.stabilise_for("disparity", moving=True)
+    assert auto.stabilise_for("normalized", moving=True)
+    assert not auto.stabilise_for("metric", moving=True)
+    assert not auto.stabilise_for("disparity", moving=False)
+    assert DepthConditioning(stabilise=True).stabilise_for("metric", moving=True)
+    assert not DepthConditioning(stabilise=False).stabilise_for("disparity", moving=True)
+
+
+def test_sequence_conditioner_resets(rng) -> None:
+    colours, drifted, _ = drifting_shot(rng, frames=3)
+    cond = SequenceConditioner(refine=False)
+    cond(colours[0], drifted[0])
+    second = cond(colours[1], drifted[1])
+    cond.reset()
+    again = cond(colours[1], drifted[1])  # a new reference: the raw frame as it is
+    np.testing.assert_allclose(again, drifted[1], rtol=1e-6)
+    assert not np.allclose(second, drifted[1], rtol=1e-3)
