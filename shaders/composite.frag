@@ -13,6 +13,7 @@ uniform sampler2D u_far;
 uniform sampler2D u_near;
 uniform sampler2D u_tiles;         // dilated (near, far, slight near) radius in full-res px
 uniform int u_tile;
+uniform bool u_output_linear;      // scene-linear float output: no display curve, no clamp
 
 in vec2 v_uv;
 out vec4 f_color;
@@ -113,5 +114,5 @@ void main() {
         result = to_far < 1.0 ? mix(result, far_color, to_far) : far_color;
     }
     result = mix(result, near.rgb, near.a);
-    f_color = vec4(linear_to_srgb(result), 1.0);
+    f_color = vec4(u_output_linear ? result : linear_to_srgb(result), 1.0);
 }

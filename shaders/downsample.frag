@@ -9,6 +9,7 @@
 uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
 uniform float u_highlight_threshold;
 uniform float u_highlight_gain;
+uniform float u_firefly_luma;  // luma above which taps are down-weighted (off for float plates)
 
 out vec4 f_half;  // linear rgb, signed CoC diameter (full-res px)
 
@@ -36,7 +37,7 @@ void main() {
     float wsum = 0.0;
     for (int i = 0; i < 4; ++i) {
         float similar = clamp(1.0 - abs(coc[i] - cref) / (1.0 + 0.25 * abs(cref)), 0.0, 1.0);
-        float w = similar / (1.0 + max(luma(col[i]) - FIREFLY_LUMA, 0.0));
+        float w = similar / (1.0 + max(luma(col[i]) - u_firefly_luma, 0.0));
         acc += col[i] * w;
         wsum += w;
     }

@@ -40,6 +40,8 @@ FOOTPRINT_MAX_PX = 5
 NEAR_FADE = ((SLIGHT_END_PX - 1.0) / 2.0, SLIGHT_END_PX / 2.0)
 #: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
 FIREFLY_LUMA = 8.0
+#: The firefly threshold for scene-linear plates: effectively none (half float tops out at 65504).
+NO_FIREFLY_LUMA = 1.0e30
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -52,7 +54,6 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
         "NEAR_FADE_END": NEAR_FADE[1],
-        "FIREFLY_LUMA": FIREFLY_LUMA,
         "JITTER": 1.0,
     }
 
@@ -67,6 +68,8 @@ class DofRenderer:
         quality: a name from ``settings.QUALITY_PRESETS``.
         timer_query: time the passes with a GL timer query (``last_gpu_ms``). Timer queries do
             not nest, so a caller that times the renderer itself turns this off.
+        linear_output: write scene-linear light to an RGBA32F output (no display curve, no
+            clamp: values above 1.0 survive to read-back) instead of display-encoded RGBA8.
     """
 
     def __init__(
@@ -77,11 +80,13 @@ class DofRenderer:
         quality: str = "default",
         *,
         timer_query: bool = True,
+        linear_output: bool = False,
     ) -> None:
         self.ctx = ctx
         self.programs = programs
         self.size = (int(size[0]), int(size[1]))
         self.quality = quality
+        self.linear_output = linear_output
         self._passes: dict[str, FullscreenPass] = {}
         self._textures: list[moderngl.Texture] = []
         self._framebuffers: list[moderngl.Framebuffer] = []
@@ -131,7 +136,7 @@ class DofRenderer:
         self.half = self._texture(half, 4, "f2", linear=True)
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
-        self.output = self._texture((w, h), 4, "f1", linear=True)
+        self.output = self._texture((w, h), 4, "f4" if self.linear_output else "f1", linear=True)
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
@@ -177,8 +182,10 @@ class DofRenderer:
         *,
         color_is_srgb: bool,
         highlight: HighlightBoost | None = None,
+        scene_linear: bool = False,
     ) -> moderngl.Texture:
-        """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
+        """Render one frame; returns ``self.output`` (RGBA8 display-encoded sRGB, or RGBA32F
+        linear light with ``linear_output``).
 
         Args:
             color: full-res colour, display-encoded (RGBA8, ``color_is_srgb=True``) or
@@ -187,10 +194,14 @@ class DofRenderer:
                 (in inverse depth) when its size differs from the output.
             lens: optics and focus.
             highlight: clipped-highlight re-expansion for LDR input.
+            scene_linear: the input carries true scene light (float plates): no highlight boost
+                and no firefly down-weighting, so every light keeps exactly its energy.
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
         highlight = highlight or HighlightBoost()
+        if scene_linear:
+            highlight = HighlightBoost(threshold=highlight.threshold, gain=0.0)
         w = self.size[0]
         flt = moderngl.NEAREST if inv_depth.size == self.size else moderngl.LINEAR
         inv_depth.filter = (flt, flt)
@@ -222,6 +233,7 @@ class DofRenderer:
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
                 "u_highlight_gain": highlight.gain,
+                "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
             })
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
             p["gather_far"].render(self._far_fbo, gather_inputs,
@@ -232,6 +244,7 @@ class DofRenderer:
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
             ], {"u_footprint": self._footprint(lens),
+                "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
 
@@ -247,9 +260,11 @@ class DofRenderer:
         return self._footprint_table
 
     def read_output(self) -> bytes:
-        """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
+        """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests): uint8
+        display-encoded, or float32 linear light with ``linear_output``."""
         with framebuffer_kept(self.ctx):
-            return self.output_fbo.read(components=3, alignment=1)
+            return self.output_fbo.read(components=3, alignment=1,
+                                        dtype="f4" if self.linear_output else "f1")
 
     def release(self) -> None:
         for p in self._passes.values():

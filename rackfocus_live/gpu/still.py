@@ -17,19 +17,33 @@ class StillRenderer:
     while the sizes stay the same (the quality benchmark renders many cases of one scene).
     """
 
-    def __init__(self, ctx: moderngl.Context, quality: str = "default") -> None:
+    def __init__(
+        self, ctx: moderngl.Context, quality: str = "default", *, linear_output: bool = False
+    ) -> None:
         self.ctx = ctx
+        self.linear_output = linear_output
+        self._scene_linear = False
         self.programs = ProgramCache(ctx)
         self.quality = quality
         self._dof: DofRenderer | None = None
         self._color: moderngl.Texture | None = None
         self._depth: moderngl.Texture | None = None
 
-    def upload(self, rgb: npt.NDArray[np.integer], inv_depth: npt.NDArray[np.float32]) -> None:
-        """Colour (HxWx3 uint8 or uint16, display-encoded) and inverse depth (any HxW, 1/m)."""
+    def upload(
+        self, rgb: npt.NDArray[np.integer] | npt.NDArray[np.floating],
+        inv_depth: npt.NDArray[np.float32],
+    ) -> None:
+        """Colour and inverse depth (any HxW, 1/m). Colour is HxWx3 uint8 or uint16
+        display-encoded (sRGB), or float16/float32 scene-linear light, uploaded as 32-bit float
+        unclamped (a float plate keeps its true energy: no highlight boost, no firefly clamp)."""
         h, w = rgb.shape[:2]
         dtype = "f1" if rgb.dtype == np.uint8 else "u2"
-        if rgb.dtype != np.uint8:
+        self._scene_linear = bool(np.issubdtype(rgb.dtype, np.floating))
+        data: npt.NDArray[np.generic]
+        if self._scene_linear:
+            data = np.asarray(rgb, np.float32)
+            dtype = "f4"
+        elif rgb.dtype != np.uint8:
             # 16-bit colour goes up as normalised float so the shader sees 0..1 either way.
             data = (rgb.astype(np.float32) / 65535.0).astype(np.float16)
             dtype = "f2"
@@ -43,7 +57,8 @@ class StillRenderer:
                                        np.ascontiguousarray(inv_depth, np.float32).tobytes(),
                                        dtype="f4", alignment=1)
         if self._dof is None:
-            self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality)
+            self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality,
+                                    linear_output=self.linear_output)
         else:
             self._dof.resize((w, h))
 
@@ -57,11 +72,27 @@ class StillRenderer:
         self, lens: LensState, highlight: HighlightBoost | None = None
     ) -> npt.NDArray[np.uint8]:
         """The rendered frame as HxWx3 uint8 (sRGB)."""
-        if self._color is None or self._depth is None:
-            raise RuntimeError("upload() an image first")
-        self.dof.render(self._color, self._depth, lens, color_is_srgb=True, highlight=highlight)
+        if self.linear_output:
+            raise RuntimeError("this renderer outputs linear light: use render_linear()")
+        self._render(lens, highlight)
         w, h = self.dof.size
         return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
+
+    def render_linear(
+        self, lens: LensState, highlight: HighlightBoost | None = None
+    ) -> npt.NDArray[np.float32]:
+        """The rendered frame as HxWx3 float32 linear light, unclamped (``linear_output``)."""
+        if not self.linear_output:
+            raise RuntimeError("create the renderer with linear_output=True for render_linear()")
+        self._render(lens, highlight)
+        w, h = self.dof.size
+        return np.frombuffer(self.dof.read_output(), np.float32).reshape(h, w, 3).copy()
+
+    def _render(self, lens: LensState, highlight: HighlightBoost | None) -> None:
+        if self._color is None or self._depth is None:
+            raise RuntimeError("upload() an image first")
+        self.dof.render(self._color, self._depth, lens, color_is_srgb=not self._scene_linear,
+                        highlight=highlight, scene_linear=self._scene_linear)
 
     def _release_inputs(self) -> None:
         for tex in (self._color, self._depth):

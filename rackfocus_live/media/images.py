@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.errors import InputError
+from rackfocus_live.media.exr import is_exr, read_exr_depth
 
 PathLike = str | os.PathLike[str]
 
@@ -69,8 +70,11 @@ def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
 def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
     """The depth samples as stored: float32 (EXR, float TIFF), uint16 or uint8 (PNG), HxW.
 
-    Colour images used as depth (8-bit RGB from a depth model) take their first channel.
+    Colour images used as depth (8-bit RGB from a depth model) take their first channel. EXR goes
+    through ``media.exr`` (by channel name: Z, depth.Z, Y, then R), which FFmpeg cannot do.
     """
+    if is_exr(path):
+        return read_exr_depth(path)
     frame = _first_frame(path)
     name = frame.format.name
     if name in _FLOAT_GREY_FORMATS:
