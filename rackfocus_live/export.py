@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +40,7 @@ import av
 import moderngl
 import numpy as np
 
+from rackfocus_live.colour import ColourPlan
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import framebuffer_kept
@@ -48,7 +50,19 @@ from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
 from rackfocus_live.media.depthsource import DepthSource, open_depth
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.exr_writer import (
+    ExrPayload,
+    ExrSequenceConfig,
+    ExrSequenceWriter,
+    exr_sequence_target,
+)
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import (
+    is_pattern,
+    open_channel_depth,
+    printf_pattern,
+    probe_media,
+)
 from rackfocus_live.media.writer import (
     CODECS,
     DEFAULT_PRESET,
@@ -87,6 +101,11 @@ class ExportSettings:
         highlight: clipped-highlight boost, as in the preview.
         audio: copy the clip's audio streams.
         keep_partial: keep (and finalise) the partial file when the export is cancelled.
+        fps: frame rate of an image-sequence clip (None: 24).
+        colour: colour plan of an image-sequence clip and of EXR output (None: defaults).
+        depth_channel: EXR channel of the depth (``depth="same"``: the clip's own files).
+        exr_half: EXR output in half float (else 32-bit float).
+        exr_depth: write the depth (metres) as a Z channel of each output EXR.
     """
 
     clip: Path
@@ -103,6 +122,16 @@ class ExportSettings:
     highlight: HighlightBoost = field(default_factory=HighlightBoost)
     audio: bool = True
     keep_partial: bool = False
+    fps: Fraction | None = None
+    colour: ColourPlan | None = None
+    depth_channel: str | None = None
+    exr_half: bool = True
+    exr_depth: bool = False
+
+
+def is_exr_output(output: Path) -> bool:
+    """EXR output is an image sequence (``out.%04d.exr``); everything else a video file."""
+    return output.suffix.lower() == ".exr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +197,32 @@ class ExportJob:
             raise InputError("--crf must be within 0..51")
         if settings.track is not None and len(settings.track.keys) == 0:
             raise InputError("the focus pull has no keys")
-        self.output = output_path(settings.output, settings.codec)
-        self.info: MediaInfo = probe_clip(settings.clip)
-        inputs = [self.info.path] + ([Path(settings.depth)] if settings.depth else [])
-        if any(self.output.resolve() == p.resolve() for p in inputs):
-            raise InputError("output would overwrite an input", self.output)
+        self.info: MediaInfo = probe_media(settings.clip, fps=settings.fps,
+                                           plan=settings.colour)
+        same = settings.depth == "same"
+        inputs = [self.info.path] + ([Path(settings.depth)] if settings.depth and not same
+                                     else [])
+        self.exr = is_exr_output(Path(settings.output))
+        if self.exr:
+            self.output = exr_sequence_target(settings.output, inputs)
+        else:
+            self.output = output_path(settings.output, settings.codec)
+            if any(self.output.resolve() == p.resolve() for p in inputs):
+                raise InputError("output would overwrite an input", self.output)
         self.start_index, self.end_index = _check_range(settings.frame_range, self.info)
         self.depth_source: DepthSource | None = None
-        if settings.depth is not None:
-            self.depth_source = open_depth(settings.depth, settings.mapping, self.info,
-                                           warn=warn)
+        if settings.depth is not None and (same or settings.depth_channel is not None):
+            self.depth_source = open_channel_depth(str(settings.depth), settings.depth_channel,
+                                                   settings.mapping, self.info)
+        elif settings.depth is not None:
+            depth = settings.depth
+            if is_pattern(depth):
+                depth = printf_pattern(depth)
+            self.depth_source = open_depth(depth, settings.mapping, self.info, warn=warn)
+        plate = self.info.plate
+        self.colour = settings.colour or (plate.plan if plate is not None else ColourPlan())
+        #: Output frame number of clip frame 0 (a plate's own first number; 1 for video).
+        self.first_number = plate.sequence.first if plate is not None else 1
         self._programs = programs
         self._own_programs = programs is None
         self._cancel = threading.Event()
@@ -185,12 +230,13 @@ class ExportJob:
         self.error: InputError | None = None
         self.kept: Path | None = None
         self._decoder: DecoderThread | None = None
-        self._writer: VideoWriter | None = None
+        self._writer: VideoWriter | ExrSequenceWriter | None = None
         self._uploader: FrameUploader | None = None
         self._dof: DofRenderer | None = None
         self._pbos: list[moderngl.Buffer] = []
         self._inflight: tuple[int, int] | None = None  # (pbo slot, output pts)
-        self._held: tuple[av.VideoFrame, int] | None = None
+        self._held: tuple[av.VideoFrame | ExrPayload, int] | None = None
+        self._inflight_depth: np.ndarray | None = None
         self._next_index = self.start_index
         self._last_pts: int | None = None
         self._rendered = 0
@@ -249,12 +295,17 @@ class ExportJob:
         t_start = float((info.pts_of_index(self.start_index)) * tb)
         t_end = None if self.end_index >= info.frame_count else float(
             info.pts_of_index(self.end_index) * tb)
-        self._writer = VideoWriter(WriterConfig(
-            output=self.output, info=info, codec=s.codec, crf=s.crf, preset=s.preset,
-            audio=s.audio,
-            audio_window=(t_start if self.start_index > 0 else 0.0, t_end),
-            audio_shift_s=float(self._pts_offset * tb), keep_partial=s.keep_partial,
-        ))
+        if self.exr:
+            self._writer = ExrSequenceWriter(ExrSequenceConfig(
+                pattern=self.output, to_output_space=self.colour.from_working,
+                half=s.exr_half, keep_partial=s.keep_partial))
+        else:
+            self._writer = VideoWriter(WriterConfig(
+                output=self.output, info=info, codec=s.codec, crf=s.crf, preset=s.preset,
+                audio=s.audio,
+                audio_window=(t_start if self.start_index > 0 else 0.0, t_end),
+                audio_shift_s=float(self._pts_offset * tb), keep_partial=s.keep_partial,
+            ))
         self._writer.open()
         self.state = "running"
         try:
@@ -268,8 +319,9 @@ class ExportJob:
             w, h = info.display_size
             self._uploader = FrameUploader(self.ctx, self._programs, w, h)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
-                                    timer_query=False)
-            self._pbos = [self.ctx.buffer(reserve=w * h * 4) for _ in range(2)]
+                                    timer_query=False, linear_output=self.exr)
+            texel = 16 if self.exr else 4  # RGBA32F linear light, or RGBA8
+            self._pbos = [self.ctx.buffer(reserve=w * h * texel) for _ in range(2)]
         except BaseException:
             self._teardown("failed")
             raise
@@ -361,7 +413,7 @@ class ExportJob:
             left = max(0.0, deadline - time.perf_counter())
             if self._held is not None:
                 frame, pts = self._held
-                if not writer.put(frame, pts, timeout=left):
+                if not writer.put(frame, pts, timeout=left):  # type: ignore[arg-type]
                     return  # the encoder is behind: come back later, the GPU stays free
                 self._held = None
             if self._next_index >= self.end_index:
@@ -391,14 +443,19 @@ class ExportJob:
         assert self._uploader is not None and self._dof is not None
         self._uploader.upload(packet, self.info)
         self._dof.render(self._uploader.color, self._uploader.depth, self.lens_at(packet.time),
-                         color_is_srgb=False, highlight=self.settings.highlight)
+                         color_is_srgb=False, highlight=self.settings.highlight,
+                         scene_linear=self.info.scene_linear)
         slot = self._rendered % 2
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
         with framebuffer_kept(self.ctx):
-            self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1)
+            self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1,
+                                           dtype="f4" if self.exr else "f1")
         self._rendered += 1
         self._collect()
-        self._inflight = (slot, packet.pts - self._pts_offset)
+        # EXR frames are named by frame number, video frames placed by timestamp.
+        stamp = self.first_number + packet.index if self.exr else packet.pts - self._pts_offset
+        self._inflight = (slot, stamp)
+        self._inflight_depth = packet.depth if self.settings.exr_depth else None
 
     def _collect(self) -> None:
         """Copy the in-flight PBO (the frame before the one just rendered) into a VideoFrame."""
@@ -407,6 +464,12 @@ class ExportJob:
         slot, pts = self._inflight
         self._inflight = None
         w, h = self.info.display_size
+        if self.exr:
+            rgba = np.frombuffer(self._pbos[slot].read(), np.float32).reshape(h, w, 4)
+            depth = self._inflight_depth
+            metric = None if depth is None else metric_depth(depth, (w, h))
+            self._held = ((np.ascontiguousarray(rgba[..., :3]), metric), pts)
+            return
         frame = av.VideoFrame(w, h, "rgba")
         plane = frame.planes[0]
         if plane.line_size == w * 4:
@@ -466,6 +529,19 @@ class ExportJob:
             self._programs = None
         if errors:
             raise errors[0]
+
+
+def metric_depth(inverse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Inverse depth (1/m, any size) as metres at the frame size (nearest sample; infinity where
+    the inverse depth is 0), for the Z channel of EXR output."""
+    w, h = size
+    ih, iw = inverse.shape
+    if (iw, ih) != (w, h):
+        rows = np.minimum((np.arange(h) + 0.5) * ih / h, ih - 1).astype(np.intp)
+        cols = np.minimum((np.arange(w) + 0.5) * iw / w, iw - 1).astype(np.intp)
+        inverse = inverse[rows[:, None], cols[None, :]]
+    with np.errstate(divide="ignore"):
+        return np.where(inverse > 0, 1.0 / np.maximum(inverse, 1e-30), np.inf).astype(np.float32)
 
 
 def _check_range(frame_range: tuple[int, int] | None, info: MediaInfo) -> tuple[int, int]:

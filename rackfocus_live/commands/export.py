@@ -17,6 +17,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
+from rackfocus_live.commands.colour_args import (
+    add_colour_arguments,
+    add_depth_channel_argument,
+    colour_plan_from_args,
+)
 from rackfocus_live.commands.common import (
     DEPTH_FLAG_FIELDS,
     LENS_FLAG_FIELDS,
@@ -42,14 +47,21 @@ _LOG_INTERVAL_S = 2.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 
-    parser.add_argument("clip", metavar="CLIP", help="video clip")
+    parser.add_argument("clip", metavar="CLIP",
+                        help="video clip, or an image sequence (plate.%%04d.exr, plate.####.dpx)")
     parser.add_argument("--depth", required=True, metavar="DEPTH",
-                        help="depth video, image sequence pattern (depth_%%05d.png) or still")
+                        help="depth video, image sequence pattern (depth_%%05d.png) or still; "
+                             "'same' for a depth channel of the clip's own EXR files")
+    parser.add_argument("--fps", default=None, metavar="RATE",
+                        help="frame rate of an image-sequence clip (default 24)")
     parser.add_argument("--keys", metavar="PULL.json",
                         help="focus pull (keyframe file); or a constant --focus")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="output file (.mp4, .mov, .mkv); without a suffix the codec's "
-                             "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv)")
+                             "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv); "
+                             "out.%%04d.exr writes a scene-linear EXR sequence")
+    parser.add_argument("--exr-depth", action="store_true",
+                        help="EXR output: add the depth in metres as a Z channel")
     parser.add_argument("--codec", choices=list(CODECS), default="h264",
                         help="h264 (default), hevc, prores (422 HQ, 10-bit) or ffv1 (lossless)")
     parser.add_argument("--crf", type=int, default=None, metavar="N",
@@ -66,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_depth_arguments(parser)
     add_quality_argument(parser)
     add_highlight_arguments(parser)
+    add_depth_channel_argument(parser)
+    add_colour_arguments(parser)
     # None = "not given": the pull's own lens and depth convention apply then.
     parser.set_defaults(no_breathing=None, **dict.fromkeys(LENS_FLAG_FIELDS),
                         **dict.fromkeys(DEPTH_FLAG_FIELDS))
@@ -85,17 +99,28 @@ def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> Dept
 
 def run(args: argparse.Namespace) -> int:
     from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
-    from rackfocus_live.media.probe import clip_warnings, probe_clip
+    from rackfocus_live.media.probe import clip_warnings
+    from rackfocus_live.media.sequence import parse_fps, probe_media
     from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
 
     if (args.keys is None) == (args.focus is None):
         raise InputError("give either --keys PULL.json or a constant --focus M (not both)")
-    info = probe_clip(args.clip)
+    fps = parse_fps(args.fps) if args.fps is not None else None
+    probed = probe_media(args.clip, fps=fps)
+    if probed.plate is None and args.fps is not None:
+        raise InputError("--fps applies to image sequences; a video keeps its own rate",
+                         args.clip)
+    if probed.plate is None and args.input_space is not None:
+        raise InputError("--input-space applies to image sequences and stills; a video's "
+                         "colour comes from its own tags", args.clip)
+    colour = colour_plan_from_args(args, float_input=probed.scene_linear)
+    info = probe_media(args.clip, fps=fps, plan=colour) if probed.plate is not None else probed
     for warning in clip_warnings(info):
         print(f"{PROG}: warning: {info.path}: {warning}", file=sys.stderr)
     track, pull_lens, pull_depth = None, None, None
     if args.keys is not None:
-        identity = MediaIdentity(name=info.path.name, size=info.path.stat().st_size,
+        first_file = info.plate.sequence.files[0] if info.plate is not None else info.path
+        identity = MediaIdentity(name=info.path.name, size=first_file.stat().st_size,
                                  duration=info.duration, fps=info.fps,
                                  frame_count=info.frame_count)
         loaded = load_pull(args.keys, media=identity)
@@ -112,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         frame_range=frame_range, quality=args.quality,
         highlight=highlight_from_args(args),
         audio=not args.no_audio, keep_partial=args.keep_partial,
+        fps=fps, colour=colour, depth_channel=args.depth_channel,
+        exr_half=not args.exr_float32, exr_depth=args.exr_depth,
     )
 
     from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context

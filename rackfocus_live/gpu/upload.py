@@ -25,6 +25,7 @@ from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
 from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
+from rackfocus_live.media.sequence import PLATE_FORMAT
 
 #: (Kr, Kb) luma coefficients of each matrix (ITU-R BT.601, BT.709, BT.2020 non-constant).
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
@@ -151,6 +152,7 @@ class FrameUploader:
         self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
         self._setup_depth_sampling(self.depth)
         self._depth_pbo: moderngl.Buffer | None = None
+        self._plate_pbo: moderngl.Buffer | None = None
         self._last_depth: np.ndarray | None = None
         self._planes: list[moderngl.Texture] = []
         self._pbos: list[moderngl.Buffer] = []
@@ -168,6 +170,9 @@ class FrameUploader:
         """
         if self._released:
             raise RuntimeError("FrameUploader used after release()")
+        if packet.format == PLATE_FORMAT:
+            self._upload_plate(packet)
+            return
         if packet.format not in PLANE_LAYOUTS:
             raise ValueError(f"cannot upload pixel format {packet.format}")
         layout = PLANE_LAYOUTS[packet.format]
@@ -224,13 +229,33 @@ class FrameUploader:
             restore_framebuffer(self.ctx, None)
         self._pass.release()
         self._release_planes()
-        for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
+        for obj in (self._fbo, self.color, self.depth, self._depth_pbo, self._plate_pbo):
             if obj is not None:
                 obj.release()
-        self._depth_pbo = None
+        self._depth_pbo = self._plate_pbo = None
         self._last_depth = None
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _upload_plate(self, packet: FramePacket) -> None:
+        """Image-sequence plates arrive as RGBA half float already in the linear working space
+        (converted on the decoder thread): straight through a PBO into ``color``, unclamped."""
+        rgba = packet.planes[0]
+        h, w = rgba.shape[:2]
+        if (w, h) != (self.width, self.height) or rgba.dtype != np.float16 or rgba.shape[2] != 4:
+            raise ValueError(f"plate {w}x{h} {rgba.dtype} does not fit an uploader of "
+                             f"{self.width}x{self.height}")
+        if self._plate_pbo is None or self._plate_pbo.size != rgba.nbytes:
+            if self._plate_pbo is not None:
+                self._plate_pbo.release()
+            self._plate_pbo = self.ctx.buffer(reserve=rgba.nbytes)
+        else:
+            self._plate_pbo.orphan()
+        self._plate_pbo.write(np.ascontiguousarray(rgba))
+        self.color.write(self._plate_pbo)
+        if packet.depth is not self._last_depth:
+            self._upload_depth(packet.depth)
+        self.uploads += 1
 
     def _ensure_planes(
         self, fmt: str, shapes: Sequence[tuple[int, ...]], sixteen_bit: bool

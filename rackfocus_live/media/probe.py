@@ -32,6 +32,7 @@ from rackfocus_live.errors import InputError
 if TYPE_CHECKING:
     from rackfocus_live.depth import DepthMapping
     from rackfocus_live.media.depthsource import DepthSource
+    from rackfocus_live.media.sequence import PlateSource
 
 PathLike = str | os.PathLike[str]
 ColorMatrix = Literal["bt601", "bt709", "bt2020"]
@@ -103,6 +104,7 @@ class MediaInfo:
             converts it (RGB, grey, packed or semi-planar formats are converted to planar 4:4:4).
         hdr: the HDR transfer the clip is tagged with (pq, hlg), or None for SDR. HDR is not
             supported: the code values are processed as SDR (see ``clip_warnings``).
+        plate: for an image sequence (``media.sequence``), its files and colour; None for video.
     """
 
     path: Path
@@ -121,6 +123,12 @@ class MediaInfo:
     start_pts: int = 0
     source_pix_fmt: str = ""
     hdr: HdrTransfer | None = None
+    plate: PlateSource | None = None
+
+    @property
+    def scene_linear(self) -> bool:
+        """Frames carry true scene light (float plates): no highlight boost, no firefly clamp."""
+        return self.plate is not None and self.plate.scene_linear
 
     @property
     def layout(self) -> PlaneLayout:

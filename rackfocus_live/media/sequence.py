@@ -1,0 +1,306 @@
+"""Image sequences as clips: ``plate.%04d.exr``, ``plate.####.exr``, DPX, 16-bit PNG/TIFF.
+
+A sequence is found on disk from its pattern (the first frame number is whatever the lowest
+file is: 1001 for most VFX plates), checked for gaps (every missing frame reported in one line),
+and described by a ``MediaInfo`` like a video clip, with ``plate`` set, so the decoder thread,
+the frame cache, preview and export treat both alike. Frame index ``i`` is file number
+``first + i``; timestamps are ``i / fps`` (``--fps``, default 24).
+
+Pixels: every frame is converted on the decoder thread to the scene-linear working space
+(``colour.WORKING_SPACE``, through OCIO from the plate's input space) and packed as RGBA half
+float, which the uploader writes straight into its RGBA16F colour texture through a pixel-buffer
+object. Values above 1.0 survive (half float holds up to 65504).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from rackfocus_live.colour import ColourPlan
+from rackfocus_live.depth import DepthMapping
+from rackfocus_live.errors import InputError
+from rackfocus_live.media.depthsource import InverseDepth, SequenceDepth
+from rackfocus_live.media.exr import PathLike, exr_rgb, is_exr, read_exr, read_exr_depth
+from rackfocus_live.media.images import read_rgb
+from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.reader import VideoReader
+
+#: The pixel format of plate packets: HxWx4 float16, scene-linear working space, alpha 1.
+PLATE_FORMAT = "rgbaf16"
+DEFAULT_FPS = Fraction(24)
+#: Printf (``%04d``, ``%d``) or hash (``####``, one digit per hash) frame-number fields.
+_FIELD_RE = re.compile(r"%(0?)(\d*)d|#+")
+#: NTSC-style rates typed as decimals, taken as the exact rationals they stand for.
+_NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
+         "47.952": Fraction(48000, 1001), "59.94": Fraction(60000, 1001),
+         "119.88": Fraction(120000, 1001)}
+
+
+def is_pattern(text: PathLike) -> bool:
+    """True for a sequence pattern (a frame-number field in the file name, not an existing file)."""
+    p = Path(os.fspath(text))
+    return _FIELD_RE.search(p.name) is not None and not p.exists()
+
+
+def parse_fps(text: str | float | None) -> Fraction:
+    """A frame rate from ``24``, ``23.976`` (= 24000/1001), ``25``, ``30000/1001``."""
+    if text is None:
+        return DEFAULT_FPS
+    s = str(text).strip()
+    try:
+        fps = _NTSC.get(s) or Fraction(s).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"--fps must be a frame rate such as 24, 23.976 or 30000/1001, "
+                         f"not {s!r}") from None
+    if not 0 < fps <= 1000:
+        raise InputError(f"--fps must be within 0..1000, not {s}")
+    return fps
+
+
+@dataclass(frozen=True)
+class ImageSequence:
+    """The files of a numbered sequence, in frame order, without gaps."""
+
+    pattern: Path
+    files: tuple[Path, ...]
+    first: int
+
+    def number_of(self, index: int) -> int:
+        return self.first + index
+
+
+def printf_pattern(text: PathLike) -> str:
+    """The pattern with a ``####`` field written as ``%04d`` (one digit per hash)."""
+    p = Path(os.fspath(text))
+    name = re.sub(r"#+", lambda m: f"%0{len(m.group(0))}d", p.name, count=1)
+    return os.fspath(p.with_name(name))
+
+
+def find_sequence(pattern: PathLike, what: str = "image sequence") -> ImageSequence:
+    """The files a pattern names (``%04d``: at least 4 digits; ``####``: exactly 4; ``%d``: any).
+
+    Raises:
+        InputError: no folder, no file, more than one field, or gaps (all listed in one line).
+    """
+    text = os.fspath(pattern)
+    p = Path(text)
+    if p.is_file():  # one image: a sequence of one frame
+        return ImageSequence(p, (p,), 0)
+    folder = p.parent if str(p.parent) else Path(".")
+    fields = list(_FIELD_RE.finditer(p.name))
+    if len(fields) != 1:
+        raise InputError(f"a {what} pattern has exactly one frame-number field "
+                         "(%04d or ####)", text)
+    m = fields[0]
+    head, tail = p.name[: m.start()], p.name[m.end():]
+    if m.group(0).startswith("#"):
+        digits = rf"\d{{{len(m.group(0))}}}"
+    elif m.group(2):
+        digits = rf"\d{{{int(m.group(2))},}}" if m.group(1) else r"\d+"
+    else:
+        digits = r"\d+"
+    if not folder.is_dir():
+        raise InputError(f"folder of the {what} not found", folder)
+    regex = re.compile(rf"{re.escape(head)}(-?{digits}){re.escape(tail)}")
+    numbered: dict[int, Path] = {}
+    for entry in folder.iterdir():
+        hit = regex.fullmatch(entry.name)
+        if hit and entry.is_file():
+            numbered.setdefault(int(hit.group(1)), entry)
+    if not numbered:
+        raise InputError(f"no files match the {what} pattern", text)
+    numbers = sorted(numbered)
+    first, last = numbers[0], numbers[-1]
+    if len(numbers) != last - first + 1:
+        missing = _ranges(sorted(set(range(first, last + 1)) - set(numbers)))
+        raise InputError(f"{what} {first}-{last} has gaps: missing frame "
+                         f"{', '.join(missing)}", text)
+    return ImageSequence(p, tuple(numbered[n] for n in numbers), first)
+
+
+def _ranges(numbers: list[int]) -> list[str]:
+    """[3, 4, 5, 9] -> ['3-5', '9'] (at most 8 ranges named, then a count)."""
+    out: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return out if len(out) <= 8 else [*out[:8], f"and {len(out) - 8} more"]
+
+
+@dataclass(frozen=True)
+class PlateSource:
+    """What the decoder thread needs to read a sequence: files and colour."""
+
+    sequence: ImageSequence
+    plan: ColourPlan
+    scene_linear: bool
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PlateFrame:
+    """A decoded plate frame: the shape the decoder thread hands to the uploader."""
+
+    pts: int
+    planes: tuple[npt.NDArray[np.float16], ...]
+
+
+def read_plate_colour(path: Path) -> npt.NDArray[np.generic]:
+    """One frame's colour as stored: float32 for EXR, uint8/uint16 for PNG, TIFF, DPX."""
+    if is_exr(path):
+        return exr_rgb(read_exr(path))
+    return read_rgb(path)
+
+
+def probe_sequence(
+    pattern: PathLike, *, fps: Fraction = DEFAULT_FPS, plan: ColourPlan | None = None
+) -> MediaInfo:
+    """Find, check and describe a sequence (the first frame decoded to learn its size)."""
+    seq = find_sequence(pattern, "image sequence")
+    first = read_plate_colour(seq.files[0])
+    float_input = first.dtype.kind == "f"
+    if plan is None:
+        plan = ColourPlan(input_space="Linear Rec.709 (sRGB)" if float_input else None)
+    h, w = first.shape[:2]
+    n = len(seq.files)
+    suffix = seq.files[0].suffix.lower().lstrip(".")
+    source = PlateSource(seq, plan, float_input, (w, h))
+    return MediaInfo(
+        path=Path(os.fspath(pattern)), width=w, height=h, fps=fps, time_base=1 / fps,
+        duration=float(n / fps), frame_count=n, pix_fmt=PLATE_FORMAT, color_matrix="bt709",
+        color_range="full", codec=suffix, source_pix_fmt=PLATE_FORMAT, plate=source,
+    )
+
+
+class PlateReader:
+    """Reads plate frames on the decoder thread (same ``read``/``close`` shape as VideoReader)."""
+
+    def __init__(self, source: PlateSource) -> None:
+        self.source = source
+
+    def read(self, index: int, abort: object = None) -> PlateFrame:
+        src = self.source
+        path = src.sequence.files[index]
+        colour = read_plate_colour(path)
+        if (colour.shape[1], colour.shape[0]) != src.size:
+            raise InputError(f"frame is {colour.shape[1]}x{colour.shape[0]}, the sequence's "
+                             f"first is {src.size[0]}x{src.size[1]}", path)
+        return PlateFrame(index, (working_rgba(colour, src.plan),))
+
+    def close(self) -> None:
+        pass
+
+
+def working_rgba(colour: npt.NDArray[np.generic], plan: ColourPlan) -> npt.NDArray[np.float16]:
+    """Colour into the working space, packed HxWx4 half float (alpha 1), NaN as 0, never inf."""
+    linear = plan.to_working(colour)
+    h, w = linear.shape[:2]
+    out = np.empty((h, w, 4), np.float16)
+    limit = float(np.finfo(np.float16).max)
+    np.clip(np.nan_to_num(linear, nan=0.0, posinf=limit, neginf=-limit), -limit, limit,
+            out=linear)
+    out[..., :3] = linear
+    out[..., 3] = 1.0
+    out.flags.writeable = False
+    return out
+
+
+# -- depth from EXR channels -------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ChannelDepth(SequenceDepth):
+    """Depth from a named channel of EXR files: the plate's own (``--depth same``) or a
+    separate EXR sequence, one file per clip frame."""
+
+    channel: str | None = None
+
+    def reader(self) -> _ChannelReader:  # type: ignore[override]
+        return _ChannelReader(self)
+
+
+class _ChannelReader:
+    def __init__(self, source: ChannelDepth) -> None:
+        self._source = source
+        self._cached: tuple[int, InverseDepth] | None = None
+
+    def read(self, clip_index: int) -> InverseDepth:
+        src = self._source
+        i = src.index_for(clip_index)
+        if self._cached is not None and self._cached[0] == i:
+            return self._cached[1]
+        file = src.files[i]
+        raw = read_exr_depth(file, src.channel)
+        if raw.shape != (src.height, src.width):
+            raise InputError(f"depth is {raw.shape[1]}x{raw.shape[0]}, the first is "
+                             f"{src.width}x{src.height}", file)
+        inverse = src.mapping.to_inverse_depth(raw, os.fspath(file))
+        inverse.flags.writeable = False
+        self._cached = (i, inverse)
+        return inverse
+
+    def close(self) -> None:
+        self._cached = None
+
+
+def open_channel_depth(
+    depth: str, channel: str | None, mapping: DepthMapping, clip: MediaInfo
+) -> ChannelDepth:
+    """Depth read by channel name from EXR: ``depth == "same"`` takes the clip's own files.
+
+    Raises:
+        InputError: not EXR, no such channel (the channels present are listed), gaps, or a
+            frame count that differs from the clip's.
+    """
+    if depth == "same":
+        if clip.plate is None:
+            raise InputError("--depth same needs an EXR image sequence as the clip", clip.path)
+        files, path = clip.plate.sequence.files, clip.path
+    elif is_pattern(depth):
+        files, path = find_sequence(depth, "depth sequence").files, Path(depth)
+    else:
+        files, path = (Path(depth),), Path(depth)
+    if not is_exr(files[0]):
+        raise InputError("--depth-channel needs EXR depth", files[0])
+    raw = read_exr_depth(files[0], channel)
+    mapping.to_inverse_depth(raw, os.fspath(files[0]))  # no valid sample: fail now, not later
+    if len(files) not in (1, clip.frame_count):
+        raise InputError(f"{len(files)} depth frames for {clip.frame_count} clip frames "
+                         "(EXR depth by channel needs one per frame)", path)
+    h, w = raw.shape
+    return ChannelDepth(path=path, kind="sequence" if len(files) > 1 else "still",
+                        mapping=mapping, clip=clip, width=w, height=h,
+                        frame_count=len(files), files=files, channel=channel)
+
+
+def probe_media(
+    path: PathLike, *, fps: Fraction | None = None, plan: ColourPlan | None = None
+) -> MediaInfo:
+    """Any clip: a sequence pattern or a single EXR as a plate, everything else as video.
+
+    ``fps`` applies to sequences only (default 24); ``plan`` to sequences, and is refused for
+    video with an input space (video colour comes from its own tags; see docs/plates.md).
+    """
+    text = os.fspath(path)
+    if is_pattern(text) or (Path(text).is_file() and is_exr(text)):
+        return probe_sequence(text, fps=fps or DEFAULT_FPS, plan=plan)
+    return probe_clip(text)
+
+
+def open_frame_reader(info: MediaInfo, threads: bool = True) -> VideoReader | PlateReader:
+    """The reader the decoder thread uses for this clip."""
+    if info.plate is not None:
+        return PlateReader(info.plate)
+    return VideoReader(info, threads=threads)

@@ -1,0 +1,237 @@
+"""Image-sequence plates: finding frames (first number, ####/%04d, gaps in one line), the float
+path through the decoder thread and uploader, EXR-sequence export (one frame per input frame,
+values above 1.0 kept, depth as Z), colour spaces through OCIO, and bad inputs (exit 2)."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import OpenEXR
+import pytest
+
+from rackfocus_live.cli import main
+from rackfocus_live.colour import WORKING_SPACE, convert, resolve_space
+from rackfocus_live.errors import InputError
+from rackfocus_live.media.decoder import DecoderThread
+from rackfocus_live.media.exr import read_exr, read_exr_rgb, write_exr
+from rackfocus_live.media.images import read_rgb
+from rackfocus_live.media.sequence import (
+    PLATE_FORMAT,
+    find_sequence,
+    parse_fps,
+    probe_media,
+)
+from tests.dof_helpers import psnr
+
+W, H = 256, 64
+FIRST = 1001
+
+
+def _plate_frame(i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grey 0.18 ground, a 6x6 light of 40 moving right by 4 px a frame; near side at 1 m."""
+    rgb = np.full((H, W, 3), 0.18, np.float32)
+    rgb[20:26, 50 + 4 * i:56 + 4 * i] = 40.0
+    z = np.full((H, W), 12.0, np.float32)
+    z[:, :30] = 1.0
+    return rgb, z
+
+
+def make_plate(folder: Path, n: int = 4, *, name: str = "plate", depth_name: str = "Z",
+               skip: tuple[int, ...] = ()) -> Path:
+    for i in range(n):
+        if FIRST + i in skip:
+            continue
+        rgb, z = _plate_frame(i)
+        OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION},
+                     {"RGB": rgb.astype(np.float16), depth_name: z}).write(
+            str(folder / f"{name}.{FIRST + i:04d}.exr"))
+    return folder / f"{name}.####.exr"
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_sequence_patterns_find_the_first_frame(tmp_path: Path) -> None:
+    make_plate(tmp_path, 3)
+    for pattern in ("plate.####.exr", "plate.%04d.exr", "plate.%d.exr"):
+        seq = find_sequence(tmp_path / pattern)
+        assert seq.first == FIRST and len(seq.files) == 3
+        assert seq.files[-1].name == "plate.1003.exr"
+
+
+def test_gaps_are_reported_in_one_line(tmp_path: Path) -> None:
+    make_plate(tmp_path, 9, skip=(1003, 1005, 1006))
+    with pytest.raises(InputError) as info:
+        find_sequence(tmp_path / "plate.####.exr")
+    assert "1001-1009 has gaps: missing frame 1003, 1005-1006" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_fps_parsing() -> None:
+    assert parse_fps(None) == 24 and parse_fps("25") == 25
+    assert parse_fps("23.976") == Fraction(24000, 1001)
+    assert parse_fps("30000/1001") == Fraction(30000, 1001)
+    with pytest.raises(InputError, match="--fps"):
+        parse_fps("fast")
+
+
+def test_probe_describes_the_plate(tmp_path: Path) -> None:
+    info = probe_media(make_plate(tmp_path, 4), fps=Fraction(25))
+    assert (info.width, info.height, info.frame_count) == (W, H, 4)
+    assert info.fps == 25 and info.duration == pytest.approx(0.16)
+    assert info.scene_linear and info.plate is not None and info.plate.sequence.first == FIRST
+
+
+def test_decoder_thread_hands_over_float_planes_above_one(tmp_path: Path) -> None:
+    info = probe_media(make_plate(tmp_path, 4))
+    with DecoderThread(info.path, None, info=info) as dec:
+        dec.seek(2)
+        packet = dec.get_frame(2, timeout=10.0)
+    assert packet is not None and packet.format == PLATE_FORMAT
+    rgba = packet.planes[0]
+    assert rgba.dtype == np.float16 and rgba.shape == (H, W, 4)
+    assert float(rgba[20, 58, 0]) == 40.0 and float(rgba[0, 0, 1]) == pytest.approx(0.18, 1e-3)
+
+
+@pytest.mark.gl
+def test_uploader_keeps_plate_values_above_one(ctx, programs, tmp_path: Path) -> None:
+    from rackfocus_live.gpu.upload import FrameUploader
+
+    info = probe_media(make_plate(tmp_path, 2))
+    with DecoderThread(info.path, None, info=info) as dec:
+        packet = dec.get(timeout=10.0)
+    assert packet is not None
+    up = FrameUploader(ctx, programs, W, H)
+    try:
+        up.upload(packet, info)
+        back = np.frombuffer(up.color.read(), np.float16).reshape(H, W, 4)
+    finally:
+        up.release()
+    assert float(back[20, 50, 0]) == 40.0 and float(back[5, 5, 0]) == pytest.approx(0.18, 1e-3)
+
+
+def _export(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    code = main(["export", *map(str, args)])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.gl
+def test_exr_sequence_with_exr_depth_sequence_exports_frame_for_frame(tmp_path, capsys) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    plate = make_plate(src, 4)
+    for i in range(4):  # depth as its own sequence, as a renderer's Z pass often is
+        OpenEXR.File({}, {"Z": _plate_frame(i)[1]}).write(str(src / f"depth.{FIRST + i:04d}.exr"))
+    before = _digests(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err = _export(capsys, plate, "--depth", src / "depth.%04d.exr", "--focus", "1.0",
+                        "--f-stop", "2", "--focal-length", "85", "-o", out / "shot.%04d.exr",
+                        "--exr-depth")
+    assert code == 0, err
+    assert _digests(src) == before
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"shot.{FIRST + i}.exr" for i in range(4)]
+    for i in range(4):
+        image = read_exr(out / f"shot.{FIRST + i}.exr")
+        assert image.names() == ["B", "G", "R", "Z"]
+        rgb = np.stack([image.channels[c] for c in "RGB"], axis=2)
+        src_rgb = _plate_frame(i)[0]
+        # Far light (12 m) defocused into a disc, energy kept; ground stays 0.18; > 1.0 kept.
+        assert rgb.max() > 1.0 and rgb.max() < 0.2 * 40.0
+        excess, src_excess = (rgb - 0.18).sum(), (src_rgb - 0.18).sum()
+        assert abs(excess / src_excess - 1.0) < 0.03
+        np.testing.assert_allclose(image.channels["Z"], _plate_frame(i)[1])
+
+
+@pytest.mark.gl
+def test_depth_same_reads_the_named_channel_and_png_sequences_export_to_video(
+    tmp_path, capsys
+) -> None:
+    plate = make_plate(tmp_path, 3, depth_name="depth.Z")
+    code, err = _export(capsys, plate, "--depth", "same", "--focus", "12", "-o",
+                        tmp_path / "o.%04d.exr", "--exr-float32")
+    assert code == 0, err
+    sharp = read_exr_rgb(tmp_path / "o.1002.exr")
+    assert sharp[20, 54, 0] == pytest.approx(40.0, rel=1e-3)  # in focus: untouched
+    # 16-bit PNG sequence -> H.264, one frame per image.
+    from rackfocus_live.media.images import _write_still  # the PNG writer the tests share
+
+    for i in range(3):
+        _write_still(tmp_path / f"p16_{i:03d}.png",
+                     np.full((H, W), 20000 + 1000 * i, np.uint16), "gray16")
+    code, err = _export(capsys, tmp_path / "p16_%03d.png", "--depth", tmp_path / "o.1001.exr",
+                        "--focus", "2", "-o", tmp_path / "p16.mp4", "--fps", "25")
+    assert code == 0, err
+    probed = probe_media(tmp_path / "p16.mp4")
+    assert probed.frame_count == 3 and probed.fps == 25
+
+
+def _acescg_scene(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    lin709 = np.stack([0.05 + 0.5 * xx / W, 0.05 + 0.4 * yy / H, 0.3 + 0.1 * np.sin(xx / 5)],
+                      axis=2).astype(np.float32)
+    lin709[rng.integers(0, H, 12), rng.integers(0, W, 12)] = (8.0, 6.0, 3.0)
+    z = np.where(xx < W / 2, 1.0, 6.0).astype(np.float32)
+    acescg = convert(lin709, WORKING_SPACE, resolve_space("acescg"))
+    write_exr(tmp_path / "cg.exr", acescg, depth=z, half=False)
+    write_exr(tmp_path / "lin.exr", lin709, depth=z, half=False)
+    return tmp_path / "cg.exr", tmp_path / "lin.exr"
+
+
+@pytest.mark.gl
+def test_acescg_plate_renders_like_the_same_plate_in_linear_rec709(tmp_path, capsys) -> None:
+    cg, lin = _acescg_scene(tmp_path)
+    lens = ["--depth", "same", "--focus", "1.0", "--f-stop", "2", "--focal-length", "50"]
+    code = main(["render", "--image", str(cg), "--input-space", "ACEScg", "--output-space",
+                 "lin_rec709", "-o", str(tmp_path / "a.exr"), "--exr-float32", *lens])
+    assert code == 0, capsys.readouterr().err
+    code = main(["render", "--image", str(lin), "-o", str(tmp_path / "b.exr"), "--exr-float32",
+                 *lens])
+    assert code == 0, capsys.readouterr().err
+    a, b = read_exr_rgb(tmp_path / "a.exr"), read_exr_rgb(tmp_path / "b.exr")
+    assert psnr(a, b, peak=1.0) >= 45.0
+    # And the display: the PNGs through the default view agree too.
+    code = main(["render", "--image", str(cg), "--input-space", "acescg", "-o",
+                 str(tmp_path / "a.png"), *lens])
+    assert code == 0
+    code = main(["render", "--image", str(lin), "-o", str(tmp_path / "b.png"), *lens])
+    assert code == 0
+    assert psnr(read_rgb(tmp_path / "a.png"), read_rgb(tmp_path / "b.png")) >= 45.0
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("gap", "plate.####.exr: image sequence 1001-1004 has gaps: missing frame 1002"),
+    ("channel", "no channel 'depth.Z'; it has B, G, R, Z"),
+    ("space", "unknown input colour space 'ACEScg2'"),
+    ("video-fps", "--fps applies to image sequences"),
+    ("no-files", "shot.####.exr: no files match the image sequence pattern"),
+    ("out-field", "an EXR sequence output needs one frame-number field"),
+])
+def test_bad_plate_inputs_exit_2_with_one_line(tmp_path, capsys, case, message) -> None:
+    plate = make_plate(tmp_path, 4, skip=(1002,) if case == "gap" else ())
+    args: list[object] = [plate, "--depth", "same", "--focus", "2", "-o", tmp_path / "o.%04d.exr"]
+    if case == "channel":
+        args += ["--depth-channel", "depth.Z"]
+    elif case == "space":
+        args += ["--input-space", "ACEScg2"]
+    elif case == "video-fps":
+        from tests.media_factory import make_clip
+
+        args = [make_clip(tmp_path / "c.mp4", frames=3), "--depth",
+                plate.with_name("plate.1001.exr"),
+                "--focus", "2", "--fps", "25", "-o", tmp_path / "c_out.mp4"]
+    elif case == "no-files":
+        args[0] = tmp_path / "shot.####.exr"
+    elif case == "out-field":
+        args[-1] = tmp_path / "single.exr"
+    before = _digests(tmp_path)
+    code, err = _export(capsys, *args)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert _digests(tmp_path) == before
