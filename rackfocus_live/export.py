@@ -49,7 +49,7 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
-from rackfocus_live.media.depthsource import DepthSource, open_depth
+from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.exr_writer import (
     ExrPayload,
     ExrSequenceConfig,
@@ -57,12 +57,7 @@ from rackfocus_live.media.exr_writer import (
     exr_sequence_target,
 )
 from rackfocus_live.media.probe import MediaInfo
-from rackfocus_live.media.sequence import (
-    is_pattern,
-    open_channel_depth,
-    printf_pattern,
-    probe_media,
-)
+from rackfocus_live.media.sequence import open_clip_depth, probe_media
 from rackfocus_live.media.writer import (
     CODECS,
     DEFAULT_PRESET,
@@ -211,14 +206,9 @@ class ExportJob:
                 raise InputError("output would overwrite an input", self.output)
         self.start_index, self.end_index = _check_range(settings.frame_range, self.info)
         self.depth_source: DepthSource | None = None
-        if settings.depth is not None and (same or settings.depth_channel is not None):
-            self.depth_source = open_channel_depth(str(settings.depth), settings.depth_channel,
-                                                   settings.mapping, self.info)
-        elif settings.depth is not None:
-            depth = settings.depth
-            if is_pattern(depth):
-                depth = printf_pattern(depth)
-            self.depth_source = open_depth(depth, settings.mapping, self.info, warn=warn)
+        if settings.depth is not None:
+            self.depth_source = open_clip_depth(settings.depth, settings.depth_channel,
+                                                settings.mapping, self.info, warn=warn)
         plate = self.info.plate
         self.colour = settings.colour or (plate.plan if plate is not None else ColourPlan())
         #: Output frame number of clip frame 0 (a plate's own first number; 1 for video).

@@ -25,9 +25,11 @@ from rackfocus_live.media.sequence import (
     probe_media,
 )
 from tests.dof_helpers import psnr
+from tests.test_app_smoke import xvfb as _xvfb
 
 W, H = 256, 64
 FIRST = 1001
+xvfb = _xvfb  # the app smoke test's Xvfb fixture, shared
 
 
 def _plate_frame(i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -235,3 +237,27 @@ def test_bad_plate_inputs_exit_2_with_one_line(tmp_path, capsys, case, message) 
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert _digests(tmp_path) == before
+
+
+@pytest.mark.app
+def test_preview_window_shows_a_plate_in_scene_linear(xvfb: str, tmp_path: Path) -> None:
+    """The real app on an EXR plate with --depth same: mid grey 0.18 shows as sRGB 118 and the
+    in-focus light as white (screenshot of the window at frame 2)."""
+    import os
+    import subprocess
+    import sys
+
+    plate = make_plate(tmp_path, 3)
+    env = {**os.environ, "DISPLAY": xvfb, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    shot = tmp_path / "shot.png"
+    exe = Path(sys.executable).with_name("rackfocus-live")
+    proc = subprocess.run([str(exe), str(plate), "--depth", "same",
+                           "--focus", "12", "--frame", "2", "--screenshot", str(shot)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    img = read_rgb(shot)
+    viewer = img[30:700, 0:900].reshape(-1, 3).astype(int)
+    plate_px = viewer[(viewer.min(axis=1) > 60) & (np.ptp(viewer, axis=1) == 0)]
+    values, counts = np.unique(plate_px, axis=0, return_counts=True)
+    assert values[counts.argmax()].tolist() == [118, 118, 118]  # sRGB of 0.18
+    assert (plate_px.min(axis=1) == 255).sum() > 20

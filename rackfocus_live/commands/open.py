@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clip", nargs="?", metavar="CLIP",
-                        help="video clip (default: the bundled demo)")
+                        help="video clip or image sequence (plate.####.exr, at 24 fps) "
+                             "(default: the bundled demo)")
     parser.add_argument("--depth", metavar="DEPTH",
-                        help="depth video, image sequence pattern (depth_%%05d.png) or still; "
+                        help="depth video, image sequence pattern (depth_%%05d.png) or still, "
+                             "or 'same' for the clip's EXR depth channel; "
                              "default: CLIP_depth.* next to the clip")
     parser.add_argument("--keys", metavar="PULL.json", help="focus pull (keyframe file) to play")
     add_lens_arguments(parser, focus_required=False)
@@ -106,8 +108,8 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rackfocus_live.media.depthsource import open_depth
-    from rackfocus_live.media.probe import clip_warnings, probe_clip
+    from rackfocus_live.media.probe import clip_warnings
+    from rackfocus_live.media.sequence import open_clip_depth, probe_media
     from rackfocus_live.timeline.keyfile import load_pull
 
     overrides = lens_overrides(args)
@@ -126,15 +128,17 @@ def run(args: argparse.Namespace) -> int:
 
         clip = Path(args.clip)
         depth = Path(args.depth) if args.depth else sibling_depth(clip)
+        if args.depth == "same":
+            depth = Path("same")  # the clip's own EXR depth channel (Z, depth.Z, ...)
         keys = Path(args.keys) if args.keys else None
         mapping = depth_mapping_from_args(args)
         base_lens = None
     # Check everything before a window appears (one line and exit 2 for a bad file).
-    info = probe_clip(clip)
+    info = probe_media(clip)
     for warning in clip_warnings(info):
         print(f"rackfocus-live: warning: {info.path}: {warning}", file=sys.stderr)
     if depth is not None:
-        open_depth(depth, mapping, info)
+        open_clip_depth(depth, None, mapping, info)
     else:
         print(f"rackfocus-live: warning: {clip}: no depth given (--depth); everything is at "
               "infinity until you open one", file=sys.stderr)

@@ -26,7 +26,13 @@ import numpy.typing as npt
 from rackfocus_live.colour import ColourPlan
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
-from rackfocus_live.media.depthsource import InverseDepth, SequenceDepth
+from rackfocus_live.media.depthsource import (
+    DepthSource,
+    InverseDepth,
+    SequenceDepth,
+    Warn,
+    open_depth,
+)
 from rackfocus_live.media.exr import PathLike, exr_rgb, is_exr, read_exr, read_exr_depth
 from rackfocus_live.media.images import read_rgb
 from rackfocus_live.media.probe import MediaInfo, probe_clip
@@ -304,3 +310,16 @@ def open_frame_reader(info: MediaInfo, threads: bool = True) -> VideoReader | Pl
     if info.plate is not None:
         return PlateReader(info.plate)
     return VideoReader(info, threads=threads)
+
+
+def open_clip_depth(
+    depth: PathLike, channel: str | None, mapping: DepthMapping, clip: MediaInfo,
+    warn: Warn | None = None,
+) -> DepthSource:
+    """Depth for a clip: by EXR channel (``same``, or ``channel`` given), else ``open_depth``
+    (``####`` patterns written as ``%04d`` for it)."""
+    text = os.fspath(depth)
+    if text == "same" or channel is not None:
+        return open_channel_depth(text, channel, mapping, clip)
+    return open_depth(printf_pattern(text) if is_pattern(text) else text, mapping, clip,
+                      warn=warn)

@@ -31,7 +31,8 @@ from rackfocus_live.export import (
 )
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import probe_media
 from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from rackfocus_live.timeline.keyframes import FocusTrack
@@ -159,7 +160,7 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         output = source.clip.parent / output
     frame_range = None
     if options.frame_range.strip():
-        info = source.info or probe_clip(source.clip)
+        info = source.info or probe_media(source.clip)
         frame_range = resolve_range(parse_range(options.frame_range), info)
     track = source.track
     if not options.use_pull or track is None or len(track.keys) == 0:

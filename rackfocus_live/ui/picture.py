@@ -68,7 +68,7 @@ class Picture:
             if dof.quality != quality:
                 dof.set_quality(quality)
             dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
-                       highlight=state.highlight)
+                       highlight=state.highlight, scene_linear=session.info.scene_linear)
         except ShaderError as exc:  # a hot-reloaded shader that does not compile
             state.say(str(exc).splitlines()[0])
         self._rendered_key = key

@@ -25,9 +25,10 @@ from rackfocus_live.gpu.context import restore_framebuffer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
-from rackfocus_live.media.depthsource import DepthSource, open_depth
+from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.framecache import FrameCache
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import open_clip_depth, probe_media
 
 #: Packets decoded ahead of playback.
 QUEUE_SIZE = 8
@@ -76,7 +77,7 @@ class MediaSession:
         self.clip_path = Path(clip)
         self.depth_path = None if depth is None else Path(depth)
         self.mapping = mapping
-        self.info: MediaInfo = probe_clip(self.clip_path)
+        self.info: MediaInfo = probe_media(self.clip_path)
         notes: list[str] = [] if warn is None else warn
         self.depth_source = (
             None if depth is None else open_depth_quiet(depth, mapping, self.info, notes)
@@ -207,4 +208,4 @@ def open_depth_quiet(
 ) -> DepthSource:
     """``open_depth`` with its warning line collected into ``notes`` (for the panel) instead of
     printed to stderr."""
-    return open_depth(path, mapping, info, warn=notes.append)
+    return open_clip_depth(path, None, mapping, info, warn=notes.append)
