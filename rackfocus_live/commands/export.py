@@ -63,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exr-depth", action="store_true",
                         help="EXR output: add the depth in metres as a Z channel")
     parser.add_argument("--codec", choices=list(CODECS), default="h264",
-                        help="h264 (default), hevc, prores (422 HQ, 10-bit) or ffv1 (lossless)")
+                        help="h264 (default), hevc, prores (422 HQ, 10-bit), prores4444 "
+                             "(4:4:4 10-bit master), dnxhr (HQX, 4:2:2 10-bit master) or ffv1 "
+                             "(lossless)")
     parser.add_argument("--crf", type=int, default=None, metavar="N",
                         help="h264/hevc constant rate factor, lower is better (default 18/20)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
