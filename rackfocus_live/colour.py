@@ -84,6 +84,13 @@ def is_scene_linear(space: str) -> bool:
     return cs is not None and cs.getEncoding() == "scene-linear"
 
 
+def holds_highlights(space: str) -> bool:
+    """True for scene-linear and camera-log spaces: highlights far above display white are in
+    the data, so no clipped-highlight re-expansion is wanted (unlike sRGB or Rec.709 video)."""
+    cs = config().getColorSpace(space)
+    return cs is not None and cs.getEncoding() in ("scene-linear", "log")
+
+
 @functools.cache
 def _cpu(src: str, dst: str) -> ocio.CPUProcessor:
     return config().getProcessor(src, dst).getDefaultCPUProcessor()

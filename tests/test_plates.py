@@ -261,3 +261,53 @@ def test_preview_window_shows_a_plate_in_scene_linear(xvfb: str, tmp_path: Path)
     values, counts = np.unique(plate_px, axis=0, return_counts=True)
     assert values[counts.argmax()].tolist() == [118, 118, 118]  # sRGB of 0.18
     assert (plate_px.min(axis=1) == 255).sum() > 20
+
+
+@pytest.mark.gl
+def test_video_with_a_named_input_space_goes_through_ocio(tmp_path, capsys) -> None:
+    """An sRGB video named as sRGB through OCIO matches today's GPU path; named as ARRI LogC3
+    the same code values decode to far more light (and no highlight boost)."""
+    from tests import media_factory as mf
+
+    rng = np.random.default_rng(3)
+    frames = [np.clip(rng.normal(128, 50, (48, 64, 3)), 0, 255).astype(np.uint8)
+              for _ in range(3)]
+    clip = tmp_path / "c.mkv"
+    import av
+
+    with av.open(str(clip), "w") as c:  # lossless 4:4:4, BT.709 limited, like a graded master
+        s = c.add_stream("libx264rgb", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "rgb24"
+        s.options = {"qp": "0"}
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    depth = mf.make_depth_still(tmp_path / "d.png", size=(64, 48))
+    # Focused on the depth (1 m): a sharp frame, so the output can be checked pixel by pixel.
+    common = ["--depth", depth, "--focus", "1.0", "--codec", "ffv1", "--highlight-gain", "0"]
+    assert _export(capsys, clip, *common, "-o", tmp_path / "gpu.mkv")[0] == 0
+    assert _export(capsys, clip, *common, "--input-space", "srgb", "-o",
+                   tmp_path / "ocio.mkv")[0] == 0
+    code, err = _export(capsys, clip, *common, "--input-space", "logc3", "-o",
+                        tmp_path / "log.mkv")
+    assert code == 0, err
+    import av as _av
+
+    def frames_of(p: Path) -> list[np.ndarray]:
+        with _av.open(str(p)) as c:
+            return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+    gpu, ocio, log = frames_of(tmp_path / "gpu.mkv"), frames_of(tmp_path / "ocio.mkv"), \
+        frames_of(tmp_path / "log.mkv")
+    assert len(gpu) == len(ocio) == len(log) == 3
+    for a, b in zip(gpu, ocio, strict=True):
+        assert psnr(a, b) >= 40.0
+    from rackfocus_live.colour import ColourPlan
+
+    plan = ColourPlan(resolve_space("logc3"))
+    for got, src in zip(log, frames, strict=True):
+        want = plan.display_8bit(plan.to_working(src))
+        assert psnr(got, want) >= 35.0
+        assert psnr(got, src) < 25.0  # really decoded as log, not as sRGB

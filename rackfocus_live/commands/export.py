@@ -112,11 +112,12 @@ def run(args: argparse.Namespace) -> int:
     if probed.plate is None and args.fps is not None:
         raise InputError("--fps applies to image sequences; a video keeps its own rate",
                          args.clip)
-    if probed.plate is None and args.input_space is not None:
-        raise InputError("--input-space applies to image sequences and stills; a video's "
-                         "colour comes from its own tags", args.clip)
     colour = colour_plan_from_args(args, float_input=probed.scene_linear)
-    info = probe_media(args.clip, fps=fps, plan=colour) if probed.plate is not None else probed
+    if probed.plate is not None or colour.input_space is not None:
+        # Plates, and video whose colour space was named: converted through OCIO.
+        info = probe_media(args.clip, fps=fps, plan=colour)
+    else:
+        info = probed  # video keeps its own tags (YUV converted on the GPU)
     for warning in clip_warnings(info):
         print(f"{PROG}: warning: {info.path}: {warning}", file=sys.stderr)
     track, pull_lens, pull_depth = None, None, None

@@ -32,7 +32,14 @@ from rackfocus_live.media.depthsource import DepthReader, DepthSource
 from rackfocus_live.media.framecache import FrameCache
 from rackfocus_live.media.probe import MediaInfo, PathLike, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_planes
-from rackfocus_live.media.sequence import PlateFrame, PlateReader, open_frame_reader, probe_media
+from rackfocus_live.media.sequence import (
+    PLATE_FORMAT,
+    PlateFrame,
+    PlateReader,
+    open_frame_reader,
+    probe_media,
+    video_frame_rgba,
+)
 
 #: Thread name prefix (tests look for leaked threads by it).
 THREAD_NAME_PREFIX = "rackfocus-decoder"
@@ -342,14 +349,27 @@ class DecoderThread:
             index=index,
             pts=int(frame.pts if frame.pts is not None else info.pts_of_index(index)),
             time=info.time_of_index(index),
-            planes=frame.planes if isinstance(frame, PlateFrame) else frame_planes(frame, info),
-            format=info.pix_fmt,
+            planes=self._planes(frame),
+            format=PLATE_FORMAT if self._managed else info.pix_fmt,
             depth=self._read_depth(depth, index) if depth is not None else self._no_depth,
             epoch=epoch,
         )
         if self.cache is not None:
             self.cache.put(packet)
         return packet
+
+    @property
+    def _managed(self) -> bool:
+        """Frames arrive in the working space as RGBA half float (plates, or a video with a
+        named input space), not as YUV planes."""
+        return self.info.plate is not None or self.info.colour is not None
+
+    def _planes(self, frame: av.VideoFrame | PlateFrame) -> tuple[np.ndarray, ...]:
+        if isinstance(frame, PlateFrame):
+            return frame.planes
+        if self.info.colour is not None:
+            return (video_frame_rgba(frame, self.info),)
+        return frame_planes(frame, self.info)
 
     def _read_depth(self, depth: DepthReader, index: int) -> np.ndarray:
         try:

@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Literal
 import av
 import numpy as np
 
+from rackfocus_live.colour import holds_highlights
 from rackfocus_live.errors import InputError
 
 if TYPE_CHECKING:
+    from rackfocus_live.colour import ColourPlan
     from rackfocus_live.depth import DepthMapping
     from rackfocus_live.media.depthsource import DepthSource
     from rackfocus_live.media.sequence import PlateSource
@@ -105,6 +107,9 @@ class MediaInfo:
         hdr: the HDR transfer the clip is tagged with (pq, hlg), or None for SDR. HDR is not
             supported: the code values are processed as SDR (see ``clip_warnings``).
         plate: for an image sequence (``media.sequence``), its files and colour; None for video.
+        colour: for a video whose colour space was named by the user (``--input-space``), the
+            plan its frames are converted with on the decoder thread (to the scene-linear
+            working space, as plates are); None keeps the video's own tags (YUV on the GPU).
     """
 
     path: Path
@@ -124,11 +129,16 @@ class MediaInfo:
     source_pix_fmt: str = ""
     hdr: HdrTransfer | None = None
     plate: PlateSource | None = None
+    colour: ColourPlan | None = None
 
     @property
     def scene_linear(self) -> bool:
-        """Frames carry true scene light (float plates): no highlight boost, no firefly clamp."""
-        return self.plate is not None and self.plate.scene_linear
+        """Frames carry true scene light (float or log plates, log video): no highlight boost,
+        no firefly clamp."""
+        if self.plate is not None:
+            return self.plate.scene_linear
+        space = self.colour.input_space if self.colour is not None else None
+        return space is not None and holds_highlights(space)
 
     @property
     def layout(self) -> PlaneLayout:

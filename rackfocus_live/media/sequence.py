@@ -14,16 +14,18 @@ object. Values above 1.0 survive (half float holds up to 65504).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.colour import ColourPlan
+from rackfocus_live.colour import ColourPlan, holds_highlights
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import (
@@ -182,7 +184,9 @@ def probe_sequence(
     h, w = first.shape[:2]
     n = len(seq.files)
     suffix = seq.files[0].suffix.lower().lstrip(".")
-    source = PlateSource(seq, plan, float_input, (w, h))
+    true_light = float_input or (plan.input_space is not None
+                                 and holds_highlights(plan.input_space))
+    source = PlateSource(seq, plan, true_light, (w, h))
     return MediaInfo(
         path=Path(os.fspath(pattern)), width=w, height=h, fps=fps, time_base=1 / fps,
         duration=float(n / fps), frame_count=n, pix_fmt=PLATE_FORMAT, color_matrix="bt709",
@@ -296,13 +300,16 @@ def probe_media(
 ) -> MediaInfo:
     """Any clip: a sequence pattern or a single EXR as a plate, everything else as video.
 
-    ``fps`` applies to sequences only (default 24); ``plan`` to sequences, and is refused for
-    video with an input space (video colour comes from its own tags; see docs/plates.md).
+    ``fps`` applies to sequences only (default 24). A video keeps its own colour tags unless
+    ``plan`` names an input space: its frames are then converted through OCIO like a plate's.
     """
     text = os.fspath(path)
     if is_pattern(text) or (Path(text).is_file() and is_exr(text)):
         return probe_sequence(text, fps=fps or DEFAULT_FPS, plan=plan)
-    return probe_clip(text)
+    info = probe_clip(text)
+    if plan is not None and plan.input_space is not None:
+        return dataclasses.replace(info, colour=plan)
+    return info
 
 
 def open_frame_reader(info: MediaInfo, threads: bool = True) -> VideoReader | PlateReader:
@@ -323,3 +330,22 @@ def open_clip_depth(
         return open_channel_depth(text, channel, mapping, clip)
     return open_depth(printf_pattern(text) if is_pattern(text) else text, mapping, clip,
                       warn=warn)
+
+
+#: AVColorSpace and AVColorRange codes of the matrices and ranges ``probe`` reports.
+_AVCOL_SPACE = {"bt601": 6, "bt709": 1, "bt2020": 9}
+_AVCOL_RANGE = {"limited": 1, "full": 2}
+
+
+def video_frame_rgba(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.float16]:
+    """A decoded video frame of a clip with a named input space (``info.colour``): its R'G'B'
+    code values, through the matrix and range ``probe`` decided for the clip (not swscale's
+    defaults for untagged video), into the working space as plates are, in display rotation."""
+    assert info.colour is not None
+    frame.colorspace = _AVCOL_SPACE[info.color_matrix]
+    frame.color_range = _AVCOL_RANGE[info.color_range]
+    # Planar float: swscale's packed rgb48 path is off by up to 2/255 on limited-range input.
+    rgb: npt.NDArray[np.generic] = frame.to_ndarray(format="gbrpf32le")
+    if info.rotation:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
+    return working_rgba(rgb, info.colour)
