@@ -40,7 +40,7 @@ import av
 import moderngl
 import numpy as np
 
-from rackfocus_live.colour import ColourPlan
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, ColourPlan
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import framebuffer_kept
@@ -211,6 +211,10 @@ class ExportJob:
                                                 settings.mapping, self.info, warn=warn)
         plate = self.info.plate
         self.colour = settings.colour or (plate.plan if plate is not None else ColourPlan())
+        #: Video output through an OCIO view other than plain sRGB: the render is read back as
+        #: linear light and taken through the view on the CPU (the GPU path encodes sRGB only).
+        self.display_on_cpu = not self.exr and (self.colour.display, self.colour.view) != (
+            DEFAULT_DISPLAY, DEFAULT_VIEW)
         #: Output frame number of clip frame 0 (a plate's own first number; 1 for video).
         self.first_number = plate.sequence.first if plate is not None else 1
         self._programs = programs
@@ -238,6 +242,11 @@ class ExportJob:
         self._pts_offset = info.pts_of_index(self.start_index) - info.start_pts
 
     # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def linear_readback(self) -> bool:
+        """Frames are read back as linear float (EXR output, or a view applied on the CPU)."""
+        return self.exr or self.display_on_cpu
 
     @property
     def total(self) -> int:
@@ -309,8 +318,8 @@ class ExportJob:
             w, h = info.display_size
             self._uploader = FrameUploader(self.ctx, self._programs, w, h)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
-                                    timer_query=False, linear_output=self.exr)
-            texel = 16 if self.exr else 4  # RGBA32F linear light, or RGBA8
+                                    timer_query=False, linear_output=self.linear_readback)
+            texel = 16 if self.linear_readback else 4  # RGBA32F linear light, or RGBA8
             self._pbos = [self.ctx.buffer(reserve=w * h * texel) for _ in range(2)]
         except BaseException:
             self._teardown("failed")
@@ -439,7 +448,7 @@ class ExportJob:
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
         with framebuffer_kept(self.ctx):
             self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1,
-                                           dtype="f4" if self.exr else "f1")
+                                           dtype="f4" if self.linear_readback else "f1")
         self._rendered += 1
         self._collect()
         # EXR frames are named by frame number, video frames placed by timestamp.
@@ -454,11 +463,16 @@ class ExportJob:
         slot, pts = self._inflight
         self._inflight = None
         w, h = self.info.display_size
-        if self.exr:
+        if self.linear_readback:
             rgba = np.frombuffer(self._pbos[slot].read(), np.float32).reshape(h, w, 4)
+            rgb = np.ascontiguousarray(rgba[..., :3])
+            if not self.exr:
+                display = self.colour.display_8bit(rgb)
+                self._held = (av.VideoFrame.from_ndarray(display, format="rgb24"), pts)
+                return
             depth = self._inflight_depth
             metric = None if depth is None else metric_depth(depth, (w, h))
-            self._held = ((np.ascontiguousarray(rgba[..., :3]), metric), pts)
+            self._held = ((rgb, metric), pts)
             return
         frame = av.VideoFrame(w, h, "rgba")
         plane = frame.planes[0]

@@ -311,3 +311,24 @@ def test_video_with_a_named_input_space_goes_through_ocio(tmp_path, capsys) -> N
         want = plan.display_8bit(plan.to_working(src))
         assert psnr(got, want) >= 35.0
         assert psnr(got, src) < 25.0  # really decoded as log, not as sRGB
+
+
+@pytest.mark.gl
+def test_video_export_goes_through_the_chosen_ocio_view(tmp_path, capsys) -> None:
+    from rackfocus_live.colour import plan_from_names
+
+    view = "ACES 2.0 - SDR 100 nits (Rec.709)"
+    plate = make_plate(tmp_path, 2)
+    # Focused on the far ground (12 m), the ground is sharp: compare pixel for pixel there.
+    code, err = _export(capsys, plate, "--depth", "same", "--focus", "12", "--codec", "ffv1",
+                        "--view", view, "-o", tmp_path / "aces.mkv")
+    assert code == 0, err
+    import av
+
+    with av.open(str(tmp_path / "aces.mkv")) as c:
+        got = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(got) == 2
+    want = plan_from_names("linear", None, None, view).display_8bit(_plate_frame(1)[0])
+    far = np.s_[:, 40:]
+    assert psnr(got[1][far], want[far]) >= 40.0
+    assert abs(int(got[1][60, 200, 0]) - 118) > 20  # not the plain sRGB encoding of 0.18
