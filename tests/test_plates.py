@@ -13,7 +13,7 @@ import OpenEXR
 import pytest
 
 from rackfocus_live.cli import main
-from rackfocus_live.colour import WORKING_SPACE, convert, resolve_space
+from rackfocus_live.colour import WORKING_SPACE, ColourPlan, convert, resolve_space
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.decoder import DecoderThread
 from rackfocus_live.media.exr import read_exr, read_exr_rgb, write_exr
@@ -94,9 +94,20 @@ def test_decoder_thread_hands_over_float_planes_above_one(tmp_path: Path) -> Non
         dec.seek(2)
         packet = dec.get_frame(2, timeout=10.0)
     assert packet is not None and packet.format == PLATE_FORMAT
-    rgba = packet.planes[0]
-    assert rgba.dtype == np.float16 and rgba.shape == (H, W, 4)
-    assert float(rgba[20, 58, 0]) == 40.0 and float(rgba[0, 0, 1]) == pytest.approx(0.18, 1e-3)
+    rgb = packet.planes[0]
+    # A half EXR already in the working space travels as stored (half float).
+    assert rgb.dtype == np.float16 and rgb.shape == (H, W, 3) and not rgb.flags.writeable
+    assert float(rgb[20, 58, 0]) == 40.0 and float(rgb[0, 0, 1]) == pytest.approx(0.18, 1e-3)
+    # In another space it is converted through OCIO into float32 working-space light.
+    plan = ColourPlan(resolve_space("acescg"))
+    info = probe_media(tmp_path / "plate.####.exr", plan=plan)
+    with DecoderThread(info.path, None, info=info) as dec:
+        packet = dec.get_frame(0, timeout=10.0)
+    assert packet is not None
+    rgb = packet.planes[0]
+    assert rgb.dtype == np.float32 and not rgb.flags.writeable
+    want = convert(np.full((1, 1, 3), 0.18, np.float32), "ACEScg", WORKING_SPACE)
+    np.testing.assert_allclose(rgb[0, 0], want[0, 0], rtol=1e-3)
 
 
 @pytest.mark.gl
@@ -114,6 +125,26 @@ def test_uploader_keeps_plate_values_above_one(ctx, programs, tmp_path: Path) ->
     finally:
         up.release()
     assert float(back[20, 50, 0]) == 40.0 and float(back[5, 5, 0]) == pytest.approx(0.18, 1e-3)
+
+
+@pytest.mark.gl
+def test_uploader_holds_hot_pixels_to_half_range_and_zeroes_nan(ctx, programs) -> None:
+    from rackfocus_live.gpu.upload import FrameUploader
+    from rackfocus_live.media.decoder import FramePacket
+
+    rgb = np.full((4, 6, 3), 2.5, np.float32)
+    rgb[1, 2] = (1e9, np.nan, -1e9)
+    rgb[3, 5] = (np.inf, 0.5, 7.0)
+    packet = FramePacket(0, 0, 0.0, (rgb,), PLATE_FORMAT, np.zeros((1, 1), np.float32), 0)
+    up = FrameUploader(ctx, programs, 6, 4)
+    try:
+        up.upload(packet, None)  # type: ignore[arg-type]  # plates need no MediaInfo
+        back = np.frombuffer(up.color.read(), np.float16).reshape(4, 6, 4).astype(np.float32)
+    finally:
+        up.release()
+    assert back[1, 2, :3].tolist() == [65504.0, 0.0, -65504.0]
+    assert back[3, 5, :3].tolist() == [65504.0, 0.5, 7.0]
+    assert back[0, 0].tolist() == [2.5, 2.5, 2.5, 1.0]
 
 
 def _export(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:

@@ -152,12 +152,12 @@ class FrameUploader:
         self.depth = ctx.texture((1, 1), 1, data=np.zeros(1, np.float32).tobytes(), dtype="f4")
         self._setup_depth_sampling(self.depth)
         self._depth_pbo: moderngl.Buffer | None = None
-        self._plate_pbo: moderngl.Buffer | None = None
         self._last_depth: np.ndarray | None = None
         self._planes: list[moderngl.Texture] = []
         self._pbos: list[moderngl.Buffer] = []
         self._plane_key: tuple[object, ...] | None = None
         self._pass = FullscreenPass(programs, "yuv_to_rgb.frag")
+        self._plate_pass = FullscreenPass(programs, "plate_to_linear.frag")
         self._released = False
         self.uploads = 0
         self.depth_uploads = 0
@@ -229,32 +229,45 @@ class FrameUploader:
             restore_framebuffer(self.ctx, None)
         self._pass.release()
         self._release_planes()
-        for obj in (self._fbo, self.color, self.depth, self._depth_pbo, self._plate_pbo):
+        self._plate_pass.release()
+        for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
             if obj is not None:
                 obj.release()
-        self._depth_pbo = self._plate_pbo = None
+        self._depth_pbo = None
         self._last_depth = None
 
     # -- internals ---------------------------------------------------------------------------
 
     def _upload_plate(self, packet: FramePacket) -> None:
-        """Image-sequence plates arrive as RGBA half float already in the linear working space
-        (converted on the decoder thread): straight through a PBO into ``color``, unclamped."""
-        rgba = packet.planes[0]
-        h, w = rgba.shape[:2]
-        if (w, h) != (self.width, self.height) or rgba.dtype != np.float16 or rgba.shape[2] != 4:
-            raise ValueError(f"plate {w}x{h} {rgba.dtype} does not fit an uploader of "
+        """Plates arrive as HxWx3 float already in the linear working space (converted on the
+        decoder thread): through a PBO into an RGB32F (or RGB16F) texture, then one pass copies
+        them into ``color`` unclamped (``plate_to_linear.frag``)."""
+        rgb = packet.planes[0]
+        h, w = rgb.shape[:2]
+        if (w, h) != (self.width, self.height) or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"plate {w}x{h} {rgb.shape} does not fit an uploader of "
                              f"{self.width}x{self.height}")
-        if self._plate_pbo is None or self._plate_pbo.size != rgba.nbytes:
-            if self._plate_pbo is not None:
-                self._plate_pbo.release()
-            self._plate_pbo = self.ctx.buffer(reserve=rgba.nbytes)
-        else:
-            self._plate_pbo.orphan()
-        self._plate_pbo.write(np.ascontiguousarray(rgba))
-        self.color.write(self._plate_pbo)
+        dtype = {np.dtype(np.float32): "f4", np.dtype(np.float16): "f2"}.get(rgb.dtype)
+        if dtype is None:
+            raise ValueError(f"plate planes must be float16 or float32, not {rgb.dtype}")
+        data = np.ascontiguousarray(rgb)
+        key = (PLATE_FORMAT, dtype, data.shape)
+        if key != self._plane_key:
+            self._release_planes()
+            tex = self.ctx.texture((w, h), 3, dtype=dtype)
+            tex.repeat_x = tex.repeat_y = False
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self._planes.append(tex)
+            self._pbos.append(self.ctx.buffer(reserve=data.nbytes))
+            self._plane_key = key
+        pbo = self._pbos[0]
+        pbo.orphan()
+        pbo.write(data)
+        self._planes[0].write(pbo, alignment=1)
         if packet.depth is not self._last_depth:
             self._upload_depth(packet.depth)
+        with framebuffer_kept(self.ctx):
+            self._plate_pass.render(self._fbo, textures=[("u_plate", self._planes[0])])
         self.uploads += 1
 
     def _ensure_planes(

@@ -38,7 +38,7 @@ from rackfocus_live.media.sequence import (
     PlateReader,
     open_frame_reader,
     probe_media,
-    video_frame_rgba,
+    video_frame_rgb,
 )
 
 #: Thread name prefix (tests look for leaked threads by it).
@@ -360,15 +360,15 @@ class DecoderThread:
 
     @property
     def _managed(self) -> bool:
-        """Frames arrive in the working space as RGBA half float (plates, or a video with a
-        named input space), not as YUV planes."""
+        """Frames arrive in the working space as RGB float (plates, or a video with a named
+        input space), not as YUV planes."""
         return self.info.plate is not None or self.info.colour is not None
 
     def _planes(self, frame: av.VideoFrame | PlateFrame) -> tuple[np.ndarray, ...]:
         if isinstance(frame, PlateFrame):
             return frame.planes
         if self.info.colour is not None:
-            return (video_frame_rgba(frame, self.info),)
+            return (video_frame_rgb(frame, self.info),)
         return frame_planes(frame, self.info)
 
     def _read_depth(self, depth: DepthReader, index: int) -> np.ndarray:

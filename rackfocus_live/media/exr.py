@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,20 +72,7 @@ def read_exr(path: PathLike, *, only: Sequence[str] | None = None) -> ExrImage:
         InputError: missing, unreadable or deep file (one line naming the file and the problem).
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", p)
-    if p.is_dir():
-        raise InputError("is a directory, expected an EXR file", p)
-    try:
-        exr = OpenEXR.File(os.fspath(p), separate_channels=True)
-        header = exr.header()
-        channels = exr.channels()
-    except PermissionError:
-        raise InputError("permission denied", p) from None
-    except (RuntimeError, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"not a readable EXR image ({reason.replace(os.fspath(p), '').strip()})",
-                         p) from None
+    header, channels = _open(p, separate=True)
     kind = str(header.get("type", ""))
     if "deep" in kind.lower():
         raise InputError("deep EXR images are not supported (flatten them first)", p)
@@ -106,6 +94,39 @@ def read_exr(path: PathLike, *, only: Sequence[str] | None = None) -> ExrImage:
             plane = _place(plane, (dx0 - x0, dy0 - y0), (width, height))
         planes[name] = np.ascontiguousarray(plane)
     return ExrImage(p, planes, width, height)
+
+
+def _open(p: Path, *, separate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and channels of a single-part EXR; every failure as one InputError line."""
+    if not p.exists():
+        raise InputError("file not found", p)
+    if p.is_dir():
+        raise InputError("is a directory, expected an EXR file", p)
+    try:
+        exr = OpenEXR.File(os.fspath(p), separate_channels=separate)
+        return exr.header(), exr.channels()
+    except PermissionError:
+        raise InputError("permission denied", p) from None
+    except (RuntimeError, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"not a readable EXR image ({reason.replace(os.fspath(p), '').strip()})",
+                         p) from None
+
+
+def read_exr_rgb_native(path: PathLike) -> npt.NDArray[np.float16] | npt.NDArray[np.float32]:
+    """Colour as stored (half or float HxWx3), skipping the float32 widening: the fast path for
+    plates already in the working space, which the GPU takes as half float directly. Files with
+    layered or partial colour fall back to ``read_exr_rgb``."""
+    p = Path(path)
+    header, channels = _open(p, separate=False)
+    same_window = np.array_equal(np.asarray(header.get("dataWindow")),
+                                 np.asarray(header.get("displayWindow")))
+    for key in ("RGB", "RGBA"):
+        if key in channels and same_window and "deep" not in str(header.get("type", "")):
+            pix = np.asarray(channels[key].pixels)
+            if pix.dtype in (np.float16, np.float32) and pix.ndim == 3:
+                return np.ascontiguousarray(pix[..., :3])
+    return read_exr_rgb(p)
 
 
 def _window(win: object) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -7,9 +7,9 @@ the frame cache, preview and export treat both alike. Frame index ``i`` is file 
 ``first + i``; timestamps are ``i / fps`` (``--fps``, default 24).
 
 Pixels: every frame is converted on the decoder thread to the scene-linear working space
-(``colour.WORKING_SPACE``, through OCIO from the plate's input space) and packed as RGBA half
-float, which the uploader writes straight into its RGBA16F colour texture through a pixel-buffer
-object. Values above 1.0 survive (half float holds up to 65504).
+(``colour.WORKING_SPACE``, through OCIO from the plate's input space) as HxWx3 float32, which
+the uploader writes through a pixel-buffer object into a float texture and copies into its
+RGBA16F colour texture. Values above 1.0 survive (half float holds up to 65504).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.colour import ColourPlan, holds_highlights
+from rackfocus_live.colour import WORKING_SPACE, ColourPlan, holds_highlights
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import (
@@ -35,13 +36,22 @@ from rackfocus_live.media.depthsource import (
     Warn,
     open_depth,
 )
-from rackfocus_live.media.exr import PathLike, exr_rgb, is_exr, read_exr, read_exr_depth
+from rackfocus_live.media.exr import (
+    PathLike,
+    exr_rgb,
+    is_exr,
+    read_exr,
+    read_exr_depth,
+    read_exr_rgb_native,
+)
 from rackfocus_live.media.images import read_rgb
 from rackfocus_live.media.probe import MediaInfo, probe_clip
 from rackfocus_live.media.reader import VideoReader
 
-#: The pixel format of plate packets: HxWx4 float16, scene-linear working space, alpha 1.
-PLATE_FORMAT = "rgbaf16"
+#: The pixel format of plate packets: HxWx3 float32 (or float16 as stored in a half EXR already
+#: in the working space), scene-linear working space.
+PLATE_FORMAT = "rgbf"
+_T = TypeVar("_T", bound=np.generic)
 DEFAULT_FPS = Fraction(24)
 #: Printf (``%04d``, ``%d``) or hash (``####``, one digit per hash) frame-number fields.
 _FIELD_RE = re.compile(r"%(0?)(\d*)d|#+")
@@ -162,7 +172,7 @@ class PlateFrame:
     """A decoded plate frame: the shape the decoder thread hands to the uploader."""
 
     pts: int
-    planes: tuple[npt.NDArray[np.float16], ...]
+    planes: tuple[npt.NDArray[np.floating], ...]
 
 
 def read_plate_colour(path: Path) -> npt.NDArray[np.generic]:
@@ -203,28 +213,33 @@ class PlateReader:
     def read(self, index: int, abort: object = None) -> PlateFrame:
         src = self.source
         path = src.sequence.files[index]
+        if src.plan.input_space == WORKING_SPACE and is_exr(path):
+            # Already in the working space: half float goes to the GPU as stored (no widening,
+            # no OCIO pass; the uploader's pass still holds hot pixels and NaN).
+            native = read_exr_rgb_native(path)
+            native.flags.writeable = False
+            return PlateFrame(index, (self._checked(native, path),))
         colour = read_plate_colour(path)
-        if (colour.shape[1], colour.shape[0]) != src.size:
+        return PlateFrame(index, (working_rgb(self._checked(colour, path), src.plan),))
+
+    def _checked(self, colour: npt.NDArray[_T], path: Path) -> npt.NDArray[_T]:
+        size = self.source.size
+        if (colour.shape[1], colour.shape[0]) != size:
             raise InputError(f"frame is {colour.shape[1]}x{colour.shape[0]}, the sequence's "
-                             f"first is {src.size[0]}x{src.size[1]}", path)
-        return PlateFrame(index, (working_rgba(colour, src.plan),))
+                             f"first is {size[0]}x{size[1]}", path)
+        return colour
 
     def close(self) -> None:
         pass
 
 
-def working_rgba(colour: npt.NDArray[np.generic], plan: ColourPlan) -> npt.NDArray[np.float16]:
-    """Colour into the working space, packed HxWx4 half float (alpha 1), NaN as 0, never inf."""
+def working_rgb(colour: npt.NDArray[np.generic], plan: ColourPlan) -> npt.NDArray[np.float32]:
+    """Colour into the working space: HxWx3 float32, read-only. Nothing is clamped here: the
+    uploader's pass holds values to half float's range and zeroes NaN on the GPU, where it
+    costs nothing (a numpy pass over a 1080p frame costs more than reading the EXR)."""
     linear = plan.to_working(colour)
-    h, w = linear.shape[:2]
-    out = np.empty((h, w, 4), np.float16)
-    limit = float(np.finfo(np.float16).max)
-    np.clip(np.nan_to_num(linear, nan=0.0, posinf=limit, neginf=-limit), -limit, limit,
-            out=linear)
-    out[..., :3] = linear
-    out[..., 3] = 1.0
-    out.flags.writeable = False
-    return out
+    linear.flags.writeable = False
+    return linear
 
 
 # -- depth from EXR channels -------------------------------------------------------------------
@@ -337,7 +352,7 @@ _AVCOL_SPACE = {"bt601": 6, "bt709": 1, "bt2020": 9}
 _AVCOL_RANGE = {"limited": 1, "full": 2}
 
 
-def video_frame_rgba(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.float16]:
+def video_frame_rgb(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.float32]:
     """A decoded video frame of a clip with a named input space (``info.colour``): its R'G'B'
     code values, through the matrix and range ``probe`` decided for the clip (not swscale's
     defaults for untagged video), into the working space as plates are, in display rotation."""
@@ -348,4 +363,4 @@ def video_frame_rgba(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.fl
     rgb: npt.NDArray[np.generic] = frame.to_ndarray(format="gbrpf32le")
     if info.rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
-    return working_rgba(rgb, info.colour)
+    return working_rgb(rgb, info.colour)
