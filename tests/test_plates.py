@@ -14,6 +14,7 @@ import pytest
 
 from rackfocus_live.cli import main
 from rackfocus_live.colour import WORKING_SPACE, ColourPlan, convert, resolve_space
+from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.decoder import DecoderThread
 from rackfocus_live.media.exr import read_exr, read_exr_rgb, write_exr
@@ -271,27 +272,35 @@ def test_bad_plate_inputs_exit_2_with_one_line(tmp_path, capsys, case, message) 
 
 
 @pytest.mark.app
-def test_preview_window_shows_a_plate_in_scene_linear(xvfb: str, tmp_path: Path) -> None:
-    """The real app on an EXR plate with --depth same: mid grey 0.18 shows as sRGB 118 and the
-    in-focus light as white (screenshot of the window at frame 2)."""
+def test_preview_window_shows_an_acescg_plate_through_ocio(xvfb: str, tmp_path: Path) -> None:
+    """The real app on an ACEScg EXR plate (--input-space acescg, --depth same, --fps 25): the
+    ground shows as OCIO's sRGB view of that ACEScg colour and the in-focus light as white."""
     import os
     import subprocess
     import sys
 
-    plate = make_plate(tmp_path, 3)
+    from rackfocus_live.colour import ColourPlan
+
+    ground_cg = np.array([0.30, 0.12, 0.05], np.float32)
+    for i in range(3):
+        rgb, z = _plate_frame(i)
+        rgb[rgb < 1.0] = 0.0
+        rgb += ground_cg
+        write_exr(tmp_path / f"cg.{FIRST + i:04d}.exr", rgb, depth=z)
     env = {**os.environ, "DISPLAY": xvfb, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     shot = tmp_path / "shot.png"
     exe = Path(sys.executable).with_name("rackfocus-live")
-    proc = subprocess.run([str(exe), str(plate), "--depth", "same",
-                           "--focus", "12", "--frame", "2", "--screenshot", str(shot)],
+    proc = subprocess.run([str(exe), str(tmp_path / "cg.####.exr"), "--depth", "same",
+                           "--input-space", "acescg", "--fps", "25", "--focus", "12",
+                           "--frame", "2", "--screenshot", str(shot)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    img = read_rgb(shot)
-    viewer = img[30:700, 0:900].reshape(-1, 3).astype(int)
-    plate_px = viewer[(viewer.min(axis=1) > 60) & (np.ptp(viewer, axis=1) == 0)]
-    values, counts = np.unique(plate_px, axis=0, return_counts=True)
-    assert values[counts.argmax()].tolist() == [118, 118, 118]  # sRGB of 0.18
-    assert (plate_px.min(axis=1) == 255).sum() > 20
+    plan = ColourPlan(resolve_space("acescg"))
+    want = plan.display_8bit(plan.to_working(ground_cg.reshape(1, 1, 3)))[0, 0].astype(int)
+    img = read_rgb(shot)[30:700, 0:900].reshape(-1, 3).astype(int)
+    near_want = np.abs(img - want).max(axis=1) <= 1
+    assert near_want.sum() > 0.3 * 256 * 64  # the ground (the plate is shown at least 1:1)
+    assert (img.min(axis=1) == 255).sum() > 20  # the light
 
 
 @pytest.mark.gl
@@ -363,3 +372,15 @@ def test_video_export_goes_through_the_chosen_ocio_view(tmp_path, capsys) -> Non
     far = np.s_[:, 40:]
     assert psnr(got[1][far], want[far]) >= 40.0
     assert abs(int(got[1][60, 200, 0]) - 118) > 20  # not the plain sRGB encoding of 0.18
+
+
+def test_app_export_settings_follow_the_plate_the_preview_shows(tmp_path: Path) -> None:
+    from rackfocus_live.lens import LensState
+    from rackfocus_live.ui.export_panel import ExportOptions, ExportSource, build_settings
+
+    plan = ColourPlan(resolve_space("acescg"), resolve_space("acescg"))
+    info = probe_media(make_plate(tmp_path, 2), fps=Fraction(25), plan=plan)
+    source = ExportSource(clip=info.path, depth=Path("same"), mapping=DepthMapping(),
+                          lens=LensState(), info=info, depth_channel="Z")
+    settings = build_settings(ExportOptions(output="out.%04d.exr"), source)
+    assert (settings.fps, settings.colour, settings.depth_channel) == (25, plan, "Z")

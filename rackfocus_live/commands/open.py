@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rackfocus_live.colour import plan_from_names
+from rackfocus_live.commands.colour_args import add_depth_channel_argument
 from rackfocus_live.commands.common import (
     LENS_FLAG_FIELDS,
     add_depth_arguments,
@@ -25,6 +27,8 @@ from rackfocus_live.commands.common import (
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
+from rackfocus_live.media.exr import is_exr
+from rackfocus_live.media.sequence import ClipOptions, is_pattern, parse_fps
 
 if TYPE_CHECKING:
     from rackfocus_live.ui.app import App
@@ -40,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or 'same' for the clip's EXR depth channel; "
                              "default: CLIP_depth.* next to the clip")
     parser.add_argument("--keys", metavar="PULL.json", help="focus pull (keyframe file) to play")
+    parser.add_argument("--fps", default=None, metavar="RATE",
+                        help="frame rate of an image-sequence clip (default 24)")
+    add_depth_channel_argument(parser)
+    parser.add_argument("--input-space", default=None, metavar="SPACE",
+                        help="colour space of the clip (acescg, logc3, srgb, ... or an OCIO "
+                             "name; default: linear Rec.709 for EXR, the video's own tags)")
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
@@ -134,11 +144,12 @@ def run(args: argparse.Namespace) -> int:
         mapping = depth_mapping_from_args(args)
         base_lens = None
     # Check everything before a window appears (one line and exit 2 for a bad file).
-    info = probe_media(clip)
+    options = clip_options_from_args(args, clip)
+    info = probe_media(clip, fps=options.fps, plan=options.colour)
     for warning in clip_warnings(info):
         print(f"rackfocus-live: warning: {info.path}: {warning}", file=sys.stderr)
     if depth is not None:
-        open_clip_depth(depth, None, mapping, info)
+        open_clip_depth(depth, options.depth_channel, mapping, info)
     else:
         print(f"rackfocus-live: warning: {clip}: no depth given (--depth); everything is at "
               "infinity until you open one", file=sys.stderr)
@@ -158,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             lens = _lens_from_settings(last.lens, 2.0)
         lens = dataclasses.replace(lens, **overrides)  # type: ignore[arg-type]
     config = AppConfig(clip=clip, depth=depth, keys=keys, mapping=mapping, lens=lens,
-                       quality=args.quality, window_size=window,
+                       quality=args.quality, window_size=window, clip_options=options,
                        # A scripted screenshot must not change the user's preferences.
                        save_settings=not (args.no_save_settings or args.screenshot))
     try:
@@ -173,6 +184,17 @@ def run(args: argparse.Namespace) -> int:
         return app.run()
     finally:
         app.close()
+
+
+def clip_options_from_args(args: argparse.Namespace, clip: Path) -> ClipOptions:
+    """Rate, colour plan and depth channel from the flags (validated: one line on a bad one)."""
+    fps = parse_fps(args.fps) if args.fps is not None else None
+    colour = None
+    if args.input_space is not None:
+        colour = plan_from_names(args.input_space, None, None, None)
+    if fps is not None and not (is_pattern(clip) or is_exr(clip)):
+        raise InputError("--fps applies to image sequences; a video keeps its own rate", clip)
+    return ClipOptions(fps=fps, colour=colour, depth_channel=args.depth_channel)
 
 
 def _screenshot(app: App, frame: int, out: Path) -> int:

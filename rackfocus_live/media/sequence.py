@@ -83,6 +83,16 @@ def parse_fps(text: str | float | None) -> Fraction:
 
 
 @dataclass(frozen=True)
+class ClipOptions:
+    """How to read a clip beyond its own file: a sequence's rate, a named input colour space
+    (plates, or video converted through OCIO), and the EXR depth channel."""
+
+    fps: Fraction | None = None
+    colour: ColourPlan | None = None
+    depth_channel: str | None = None
+
+
+@dataclass(frozen=True)
 class ImageSequence:
     """The files of a numbered sequence, in frame order, without gaps."""
 

@@ -32,6 +32,7 @@ from rackfocus_live.gpu.context import collect_garbage, configure
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.media.probe import clip_warnings
+from rackfocus_live.media.sequence import ClipOptions
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.ui import panel, timeline_view
 from rackfocus_live.ui.export_panel import (
@@ -73,6 +74,8 @@ class AppConfig:
         quality: quality preset (None: from settings).
         highlight: highlight boost (None: from settings).
         window_size: window size in screen units (None: from settings).
+        clip_options: sequence rate, input colour space and EXR depth channel, for every clip
+            opened in this run.
         settings_path: where user settings live (None: the user config dir); tests pass a temp.
         save_settings: write settings back on close.
         vsync: wait for the display's refresh on swap (off for headless test runs).
@@ -87,6 +90,7 @@ class AppConfig:
     quality: str | None = None
     highlight: HighlightBoost | None = None
     window_size: tuple[int, int] | None = None
+    clip_options: ClipOptions = field(default_factory=ClipOptions)
     settings_path: Path | None = None
     save_settings: bool = True
     vsync: bool = True
@@ -170,7 +174,8 @@ class App:
         mapping = mapping or self.state.mapping
         notes: list[str] = []
         try:
-            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes)
+            session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes,
+                                   options=self.config.clip_options)
         except InputError as exc:
             self.state.say(str(exc))
             return False
@@ -272,7 +277,8 @@ class App:
         s = self.state
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
-                            quality=s.quality, track=s.track, info=session.info)
+                            quality=s.quality, track=s.track, info=session.info,
+                            depth_channel=session.options.depth_channel)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a

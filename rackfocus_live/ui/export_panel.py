@@ -16,6 +16,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import moderngl
 from imgui_bundle import imgui
@@ -121,7 +122,9 @@ class ExportSource:
         highlight: the highlight boost in use.
         quality: the preview's quality preset (used unless the options name another).
         track: the app's focus pull, if any.
-        info: the clip's probe, when the app has it (saves probing again for a range).
+        info: the clip's probe, when the app has it (saves probing again for a range); a
+            plate's rate and colour plan, or a video's named colour space, come from it.
+        depth_channel: the EXR depth channel the preview reads.
     """
 
     clip: Path
@@ -132,6 +135,7 @@ class ExportSource:
     quality: str = "default"
     track: FocusTrack | None = None
     info: MediaInfo | None = None
+    depth_channel: str | None = None
 
 
 def default_output(clip: Path, codec: str) -> Path:
@@ -171,7 +175,17 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         crf=options.crf if CODECS[options.codec].crf is not None else None,
         preset=options.preset, frame_range=frame_range, quality=options.quality or source.quality,
         highlight=source.highlight, audio=options.audio, keep_partial=options.keep_partial,
+        **clip_settings(source.info), depth_channel=source.depth_channel,
     )
+
+
+def clip_settings(info: MediaInfo | None) -> dict[str, Any]:
+    """The export's fps and colour plan for the clip the preview shows, so they agree."""
+    if info is None:
+        return {}
+    if info.plate is not None:
+        return {"fps": info.fps, "colour": info.plate.plan}
+    return {"colour": info.colour}
 
 
 class ExportController:

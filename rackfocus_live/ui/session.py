@@ -28,7 +28,7 @@ from rackfocus_live.media.decoder import DecoderThread, FramePacket
 from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.framecache import FrameCache
 from rackfocus_live.media.probe import MediaInfo
-from rackfocus_live.media.sequence import open_clip_depth, probe_media
+from rackfocus_live.media.sequence import ClipOptions, open_clip_depth, probe_media
 
 #: Packets decoded ahead of playback.
 QUEUE_SIZE = 8
@@ -58,6 +58,7 @@ class MediaSession:
         depth: depth video / image sequence pattern / still, or None (everything at infinity).
         mapping: how raw depth maps to inverse depth.
         warn: receives one-line warnings (depth alignment) for the panel.
+        options: a sequence's rate, a named input colour space, the EXR depth channel.
 
     Raises:
         InputError: the clip or the depth cannot be used (nothing is left open).
@@ -72,15 +73,19 @@ class MediaSession:
         mapping: DepthMapping,
         *,
         warn: list[str] | None = None,
+        options: ClipOptions | None = None,
     ) -> None:
         self.ctx = ctx
         self.clip_path = Path(clip)
         self.depth_path = None if depth is None else Path(depth)
         self.mapping = mapping
-        self.info: MediaInfo = probe_media(self.clip_path)
+        self.options = options or ClipOptions()
+        self.info: MediaInfo = probe_media(self.clip_path, fps=self.options.fps,
+                                           plan=self.options.colour)
         notes: list[str] = [] if warn is None else warn
         self.depth_source = (
-            None if depth is None else open_depth_quiet(depth, mapping, self.info, notes)
+            None if depth is None else open_depth_quiet(depth, mapping, self.info, notes,
+                                                        self.options.depth_channel)
         )
         self.cache = FrameCache(CACHE_BYTES)
         self.decoder = DecoderThread(self.clip_path, self.depth_source, QUEUE_SIZE, self.cache,
@@ -204,8 +209,9 @@ class MediaSession:
 
 
 def open_depth_quiet(
-    path: str | Path, mapping: DepthMapping, info: MediaInfo, notes: list[str]
+    path: str | Path, mapping: DepthMapping, info: MediaInfo, notes: list[str],
+    channel: str | None = None,
 ) -> DepthSource:
     """``open_depth`` with its warning line collected into ``notes`` (for the panel) instead of
     printed to stderr."""
-    return open_clip_depth(path, None, mapping, info, warn=notes.append)
+    return open_clip_depth(path, channel, mapping, info, warn=notes.append)
