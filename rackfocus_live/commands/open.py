@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rackfocus_live.colour import plan_from_names
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, check_view, plan_from_names
 from rackfocus_live.commands.colour_args import add_depth_channel_argument
 from rackfocus_live.commands.common import (
     LENS_FLAG_FIELDS,
@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-space", default=None, metavar="SPACE",
                         help="colour space of the clip (acescg, logc3, srgb, ... or an OCIO "
                              "name; default: linear Rec.709 for EXR, the video's own tags)")
+    parser.add_argument("--display", default=None, metavar="NAME",
+                        help="OCIO display the picture is shown on (default 'sRGB - Display')")
+    parser.add_argument("--view", default=None, metavar="NAME",
+                        help="OCIO view of the picture (default 'Un-tone-mapped': plain sRGB; "
+                             "e.g. 'ACES 2.0 - SDR 100 nits (Rec.709)')")
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
@@ -145,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         base_lens = None
     # Check everything before a window appears (one line and exit 2 for a bad file).
     options = clip_options_from_args(args, clip)
+    view = check_view(args.display or DEFAULT_DISPLAY, args.view or DEFAULT_VIEW)
     info = probe_media(clip, fps=options.fps, plan=options.colour)
     for warning in clip_warnings(info):
         print(f"rackfocus-live: warning: {info.path}: {warning}", file=sys.stderr)
@@ -170,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         lens = dataclasses.replace(lens, **overrides)  # type: ignore[arg-type]
     config = AppConfig(clip=clip, depth=depth, keys=keys, mapping=mapping, lens=lens,
                        quality=args.quality, window_size=window, clip_options=options,
+                       view=view,
                        # A scripted screenshot must not change the user's preferences.
                        save_settings=not (args.no_save_settings or args.screenshot))
     try:

@@ -76,6 +76,7 @@ class AppConfig:
         window_size: window size in screen units (None: from settings).
         clip_options: sequence rate, input colour space and EXR depth channel, for every clip
             opened in this run.
+        view: OCIO (display, view) the picture is shown through (None: plain sRGB).
         settings_path: where user settings live (None: the user config dir); tests pass a temp.
         save_settings: write settings back on close.
         vsync: wait for the display's refresh on swap (off for headless test runs).
@@ -91,6 +92,7 @@ class AppConfig:
     highlight: HighlightBoost | None = None
     window_size: tuple[int, int] | None = None
     clip_options: ClipOptions = field(default_factory=ClipOptions)
+    view: tuple[str, str] | None = None
     settings_path: Path | None = None
     save_settings: bool = True
     vsync: bool = True
@@ -160,7 +162,7 @@ class App:
         self.ctx = create_gl_context()
         configure(self.ctx)
         self.programs = ProgramCache(self.ctx)
-        self.picture = Picture(self.ctx, self.programs)
+        self.picture = Picture(self.ctx, self.programs, self.config.view)
         self._implot = init_imgui(self.window)
 
     # -- opening files ---------------------------------------------------------------------------
@@ -278,7 +280,8 @@ class App:
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
                             quality=s.quality, track=s.track, info=session.info,
-                            depth_channel=session.options.depth_channel)
+                            depth_channel=session.options.depth_channel,
+                            view=self.config.view)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a

@@ -13,6 +13,7 @@ layer over it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import moderngl
 from imgui_bundle import imgui
 
+from rackfocus_live.colour import ColourPlan
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.export import (
@@ -125,6 +127,7 @@ class ExportSource:
         info: the clip's probe, when the app has it (saves probing again for a range); a
             plate's rate and colour plan, or a video's named colour space, come from it.
         depth_channel: the EXR depth channel the preview reads.
+        view: the OCIO (display, view) the preview shows, for video output (None: plain sRGB).
     """
 
     clip: Path
@@ -136,6 +139,7 @@ class ExportSource:
     track: FocusTrack | None = None
     info: MediaInfo | None = None
     depth_channel: str | None = None
+    view: tuple[str, str] | None = None
 
 
 def default_output(clip: Path, codec: str) -> Path:
@@ -175,17 +179,25 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         crf=options.crf if CODECS[options.codec].crf is not None else None,
         preset=options.preset, frame_range=frame_range, quality=options.quality or source.quality,
         highlight=source.highlight, audio=options.audio, keep_partial=options.keep_partial,
-        **clip_settings(source.info), depth_channel=source.depth_channel,
+        **clip_settings(source.info, source.view), depth_channel=source.depth_channel,
     )
 
 
-def clip_settings(info: MediaInfo | None) -> dict[str, Any]:
-    """The export's fps and colour plan for the clip the preview shows, so they agree."""
-    if info is None:
-        return {}
-    if info.plate is not None:
-        return {"fps": info.fps, "colour": info.plate.plan}
-    return {"colour": info.colour}
+def clip_settings(info: MediaInfo | None, view: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The export's fps and colour plan (input space, display view) for the clip the preview
+    shows, so that they agree."""
+    out: dict[str, Any] = {}
+    plan = None
+    if info is not None and info.plate is not None:
+        out["fps"] = info.fps
+        plan = info.plate.plan
+    elif info is not None:
+        plan = info.colour
+    if view is not None:
+        plan = dataclasses.replace(plan or ColourPlan(), display=view[0], view=view[1])
+    if plan is not None:
+        out["colour"] = plan
+    return out
 
 
 class ExportController:
