@@ -40,11 +40,12 @@ import av
 import moderngl
 import numpy as np
 
-from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, ColourPlan
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, ColourPlan, check_view
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.ocio_view import OcioViewPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.lens import LensState
@@ -211,10 +212,12 @@ class ExportJob:
                                                 settings.mapping, self.info, warn=warn)
         plate = self.info.plate
         self.colour = settings.colour or (plate.plan if plate is not None else ColourPlan())
-        #: Video output through an OCIO view other than plain sRGB: the render is read back as
-        #: linear light and taken through the view on the CPU (the GPU path encodes sRGB only).
-        self.display_on_cpu = not self.exr and (self.colour.display, self.colour.view) != (
+        #: Video output through an OCIO view other than plain sRGB: the DOF renders linear
+        #: light and an OCIO pass on the GPU (the preview's) encodes it for the display.
+        self.ocio_view = not self.exr and (self.colour.display, self.colour.view) != (
             DEFAULT_DISPLAY, DEFAULT_VIEW)
+        if self.ocio_view:
+            check_view(self.colour.display, self.colour.view)  # a bad name fails here, not later
         #: Output frame number of clip frame 0 (a plate's own first number; 1 for video).
         self.first_number = plate.sequence.first if plate is not None else 1
         self._programs = programs
@@ -227,6 +230,9 @@ class ExportJob:
         self._writer: VideoWriter | ExrSequenceWriter | None = None
         self._uploader: FrameUploader | None = None
         self._dof: DofRenderer | None = None
+        self._view: OcioViewPass | None = None
+        self._view_tex: moderngl.Texture | None = None
+        self._view_fbo: moderngl.Framebuffer | None = None
         self._pbos: list[moderngl.Buffer] = []
         self._inflight: tuple[int, int] | None = None  # (pbo slot, output pts)
         self._held: tuple[av.VideoFrame | ExrPayload, int] | None = None
@@ -243,10 +249,6 @@ class ExportJob:
 
     # -- properties ----------------------------------------------------------------------------
 
-    @property
-    def linear_readback(self) -> bool:
-        """Frames are read back as linear float (EXR output, or a view applied on the CPU)."""
-        return self.exr or self.display_on_cpu
 
     @property
     def total(self) -> int:
@@ -318,8 +320,12 @@ class ExportJob:
             w, h = info.display_size
             self._uploader = FrameUploader(self.ctx, self._programs, w, h)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
-                                    timer_query=False, linear_output=self.linear_readback)
-            texel = 16 if self.linear_readback else 4  # RGBA32F linear light, or RGBA8
+                                    timer_query=False, linear_output=self.exr or self.ocio_view)
+            if self.ocio_view:
+                self._view = OcioViewPass(self.ctx, self.colour.display, self.colour.view)
+                self._view_tex = self.ctx.texture((w, h), 4, dtype="f1")
+                self._view_fbo = self.ctx.framebuffer(color_attachments=[self._view_tex])
+            texel = 16 if self.exr else 4  # RGBA32F linear light, or RGBA8 display
             self._pbos = [self.ctx.buffer(reserve=w * h * texel) for _ in range(2)]
         except BaseException:
             self._teardown("failed")
@@ -446,9 +452,13 @@ class ExportJob:
                          scene_linear=self.info.scene_linear)
         slot = self._rendered % 2
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
+        source = self._dof.output_fbo
+        if self._view is not None and self._view_fbo is not None:
+            self._view.render(self._dof.output, self._view_fbo)
+            source = self._view_fbo
         with framebuffer_kept(self.ctx):
-            self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1,
-                                           dtype="f4" if self.linear_readback else "f1")
+            source.read_into(self._pbos[slot], components=4, alignment=1,
+                             dtype="f4" if self.exr else "f1")
         self._rendered += 1
         self._collect()
         # EXR frames are named by frame number, video frames placed by timestamp.
@@ -463,13 +473,9 @@ class ExportJob:
         slot, pts = self._inflight
         self._inflight = None
         w, h = self.info.display_size
-        if self.linear_readback:
+        if self.exr:
             rgba = np.frombuffer(self._pbos[slot].read(), np.float32).reshape(h, w, 4)
             rgb = np.ascontiguousarray(rgba[..., :3])
-            if not self.exr:
-                display = self.colour.display_8bit(rgb)
-                self._held = (av.VideoFrame.from_ndarray(display, format="rgb24"), pts)
-                return
             depth = self._inflight_depth
             metric = None if depth is None else metric_depth(depth, (w, h))
             self._held = ((rgb, metric), pts)
@@ -523,10 +529,12 @@ class ExportJob:
                 errors.append(exc)
         self._held = None
         self._inflight = None
-        for obj in (self._uploader, self._dof, *self._pbos):
+        for obj in (self._uploader, self._dof, *self._pbos, self._view, self._view_fbo,
+                    self._view_tex):
             if obj is not None:
                 obj.release()
         self._uploader = self._dof = None
+        self._view = self._view_fbo = self._view_tex = None
         self._pbos = []
         if self._own_programs and self._programs is not None:
             self._programs.release()
