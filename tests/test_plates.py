@@ -392,3 +392,37 @@ def test_app_export_settings_follow_the_plate_the_preview_shows(tmp_path: Path) 
     settings = build_settings(ExportOptions(output="out.mov"), source)
     assert settings.colour is not None and settings.colour.view == VIEW
     assert settings.colour.input_space == "ACEScg"
+
+
+@pytest.mark.parametrize(("codec", "pix_fmt", "ext", "bits"), [
+    ("dpx", "gbrp10le", "dpx", 10),
+    ("tiff", "rgb48le", "tif", 16),
+    ("png", "rgb48be", "png", 16),
+])
+def test_integer_sequences_keep_their_precision(tmp_path, codec, pix_fmt, ext, bits) -> None:
+    """10-bit DPX and 16-bit TIFF/PNG plates: every code value reaches the working space
+    (through the sRGB curve, their default space) without an 8-bit step in between."""
+    import av
+
+    ramp = np.linspace(0, 65535, 64 * 32 * 3).reshape(32, 64, 3).astype(np.uint16)
+    for i in range(2):
+        with av.open(str(tmp_path / f"p.{i + 7:03d}.{ext}"), "w", format="image2") as c:
+            s = c.add_stream(codec)
+            s.width, s.height, s.pix_fmt = 64, 32, pix_fmt
+            frame = av.VideoFrame.from_ndarray(ramp, format="rgb48le").reformat(format=pix_fmt)
+            for p in s.encode(frame):
+                c.mux(p)
+            for p in s.encode(None):
+                c.mux(p)
+    info = probe_media(tmp_path / f"p.###.{ext}", fps=Fraction(25))
+    assert info.frame_count == 2 and info.plate is not None and info.plate.sequence.first == 7
+    assert not info.scene_linear  # display-referred: the highlight boost still applies
+    with DecoderThread(info.path, None, info=info) as dec:
+        packet = dec.get(timeout=10.0)
+    assert packet is not None
+    got = packet.planes[0]
+    codes = ramp.astype(np.float64) / 65535.0
+    want = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4)
+    step = 1.0 / (2**bits - 1)
+    assert np.abs(got - want).max() < 2.5 * step  # an 8-bit path would be ~1/255 off
+    assert len(np.unique(got[..., 0])) > 1000
