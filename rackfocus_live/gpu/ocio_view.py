@@ -1,11 +1,16 @@
-"""An OpenColorIO display view on the GPU: scene-linear working-space light to a display.
+"""OpenColorIO transforms on the GPU: display views of the working space, and input spaces into
+the working space.
 
-OCIO writes the view as GLSL (``GpuShaderDesc``): a function ``OCIODisplay(vec4)`` and, for views
-with look-up tables (the ACES 2.0 output transforms), the tables' values. This pass compiles that
-function under ``fullscreen.vert`` with a small ``main`` around it, makes the tables 2D float
-textures (moderngl has no 1D ones; OCIO is told not to use them) or 3D textures, and draws the
-view of a linear RGBA texture into an RGBA8 target. Main thread only; ``release()`` when done.
-The result matches ``colour.to_display`` on the CPU (checked in the tests).
+OCIO writes a transform as GLSL (``GpuShaderDesc``): a function ``OCIOTransform(vec4)`` and, for
+transforms with look-up tables (the ACES 2.0 output transforms), the tables' values. A pass
+compiles that function under ``fullscreen.vert`` with a small ``main`` around it, makes the tables
+2D float textures (moderngl has no 1D ones; OCIO is told not to use them) or 3D textures, and
+draws one texel per pixel into a target. Main thread only; ``release()`` when done. Results match
+OCIO's CPU processors (``colour.to_display``, ``colour.convert``; checked in the tests).
+
+* ``OcioViewPass``: working-space light to a display view, clamped to 0..1 (RGBA8 targets).
+* ``OcioInputPass``: a plate's input space (ACEScg, log, sRGB code values) to working-space light,
+  unclamped but held to half float's range with NaN zeroed (RGBA16F targets).
 """
 
 from __future__ import annotations
@@ -18,37 +23,41 @@ from rackfocus_live.colour import WORKING_SPACE, check_view, config
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.programs import preprocess, shader_dir
 
-_FUNCTION = "OCIODisplay"
-_MAIN = """
-uniform sampler2D u_linear;
+_FUNCTION = "OCIOTransform"
+_VIEW_MAIN = """
+uniform sampler2D u_source;
 out vec4 f_color;
 
 void main() {
-    vec4 c = texelFetch(u_linear, ivec2(gl_FragCoord.xy), 0);
-    f_color = vec4(clamp(OCIODisplay(vec4(c.rgb, 1.0)).rgb, 0.0, 1.0), 1.0);
+    vec4 c = texelFetch(u_source, ivec2(gl_FragCoord.xy), 0);
+    f_color = vec4(clamp(OCIOTransform(vec4(c.rgb, 1.0)).rgb, 0.0, 1.0), 1.0);
+}
+"""
+# Input transforms keep light above 1.0; only what half float cannot hold, and NaN, are fixed.
+_INPUT_MAIN = """
+uniform sampler2D u_source;
+out vec4 f_color;
+
+void main() {
+    vec3 c = OCIOTransform(vec4(texelFetch(u_source, ivec2(gl_FragCoord.xy), 0).rgb, 1.0)).rgb;
+    c = mix(c, vec3(0.0), bvec3(isnan(c.r), isnan(c.g), isnan(c.b)));
+    f_color = vec4(clamp(c, -65504.0, 65504.0), 1.0);
 }
 """
 
 
-class OcioViewPass:
-    """Draws ``display``/``view`` of a linear working-space texture into an RGBA8 framebuffer.
+class OcioPass:
+    """One OCIO processor as a full-screen pass (see the module docstring)."""
 
-    Raises:
-        InputError: unknown display or view (from ``colour.check_view``).
-    """
-
-    def __init__(self, ctx: moderngl.Context, display: str, view: str) -> None:
+    def __init__(self, ctx: moderngl.Context, processor: ocio.Processor, main: str) -> None:
         self.ctx = ctx
-        self.display, self.view = check_view(display, view)
-        processor = config().getProcessor(WORKING_SPACE, self.display, self.view,
-                                          ocio.TRANSFORM_DIR_FORWARD)
         desc = ocio.GpuShaderDesc.CreateShaderDesc(
             language=ocio.GPU_LANGUAGE_GLSL_4_0, functionName=_FUNCTION,
             resourcePrefix="ocio_")
         desc.setAllowTexture1D(False)
         processor.getDefaultGPUProcessor().extractGpuShaderInfo(desc)
         vert, _ = preprocess(shader_dir() / "fullscreen.vert")
-        frag = "#version 330 core\n" + desc.getShaderText() + _MAIN
+        frag = "#version 330 core\n" + desc.getShaderText() + main
         self.program = ctx.program(vertex_shader=vert, fragment_shader=frag)
         self._vao = ctx.vertex_array(self.program, [])
         self._luts: list[tuple[str, moderngl.Texture | moderngl.Texture3D]] = []
@@ -73,11 +82,11 @@ class OcioViewPass:
         if isinstance(tex, moderngl.Texture3D):
             tex.repeat_z = False
 
-    def render(self, linear: moderngl.Texture, target: moderngl.Framebuffer) -> None:
-        """The view of ``linear`` (working-space light, same size as ``target``) into
-        ``target``; the caller's framebuffer binding is left as found."""
+    def render(self, source: moderngl.Texture, target: moderngl.Framebuffer) -> None:
+        """``source`` (same size as ``target``) through the transform into ``target``; the
+        caller's framebuffer binding is left as found."""
         with framebuffer_kept(self.ctx):
-            units = [("u_linear", linear), *self._luts]
+            units = [("u_source", source), *self._luts]
             for unit, (name, tex) in enumerate(units):
                 tex.use(unit)
                 uniform = self.program.get(name, None)
@@ -92,3 +101,26 @@ class OcioViewPass:
         self._luts.clear()
         self._vao.release()
         self.program.release()
+
+
+class OcioViewPass(OcioPass):
+    """Working-space light through ``display``/``view``, clamped to 0..1.
+
+    Raises:
+        InputError: unknown display or view (from ``colour.check_view``).
+    """
+
+    def __init__(self, ctx: moderngl.Context, display: str, view: str) -> None:
+        self.display, self.view = check_view(display, view)
+        processor = config().getProcessor(WORKING_SPACE, self.display, self.view,
+                                          ocio.TRANSFORM_DIR_FORWARD)
+        super().__init__(ctx, processor, _VIEW_MAIN)
+
+
+class OcioInputPass(OcioPass):
+    """Colour in ``space`` (a config name; code values 0..1 for integer sources) into the
+    working space, unclamped."""
+
+    def __init__(self, ctx: moderngl.Context, space: str) -> None:
+        self.space = space
+        super().__init__(ctx, config().getProcessor(space, WORKING_SPACE), _INPUT_MAIN)

@@ -20,12 +20,18 @@ import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.colour import WORKING_SPACE
 from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
+from rackfocus_live.gpu.ocio_view import OcioInputPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
 from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
-from rackfocus_live.media.sequence import PLATE_FORMAT
+from rackfocus_live.media.sequence import PLATE_FORMAT, plate_space
+
+#: Texture types of plate samples: integers normalised to 0..1 (code values), floats as they are.
+_PLATE_DTYPES = {np.dtype(np.uint8): "f1", np.dtype(np.uint16): "nu2",
+                 np.dtype(np.float16): "f2", np.dtype(np.float32): "f4"}
 
 #: (Kr, Kb) luma coefficients of each matrix (ITU-R BT.601, BT.709, BT.2020 non-constant).
 LUMA_COEFFICIENTS: dict[str, tuple[float, float]] = {
@@ -158,6 +164,7 @@ class FrameUploader:
         self._plane_key: tuple[object, ...] | None = None
         self._pass = FullscreenPass(programs, "yuv_to_rgb.frag")
         self._plate_pass = FullscreenPass(programs, "plate_to_linear.frag")
+        self._input_passes: dict[str, OcioInputPass] = {}
         self._released = False
         self.uploads = 0
         self.depth_uploads = 0
@@ -171,7 +178,7 @@ class FrameUploader:
         if self._released:
             raise RuntimeError("FrameUploader used after release()")
         if packet.format == PLATE_FORMAT:
-            self._upload_plate(packet)
+            self._upload_plate(packet, info)
             return
         if packet.format not in PLANE_LAYOUTS:
             raise ValueError(f"cannot upload pixel format {packet.format}")
@@ -230,6 +237,9 @@ class FrameUploader:
         self._pass.release()
         self._release_planes()
         self._plate_pass.release()
+        for ocio_pass in self._input_passes.values():
+            ocio_pass.release()
+        self._input_passes.clear()
         for obj in (self._fbo, self.color, self.depth, self._depth_pbo):
             if obj is not None:
                 obj.release()
@@ -238,18 +248,19 @@ class FrameUploader:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _upload_plate(self, packet: FramePacket) -> None:
-        """Plates arrive as HxWx3 float already in the linear working space (converted on the
-        decoder thread): through a PBO into an RGB32F (or RGB16F) texture, then one pass copies
-        them into ``color`` unclamped (``plate_to_linear.frag``)."""
+    def _upload_plate(self, packet: FramePacket, info: MediaInfo) -> None:
+        """Plates (and video with a named colour space) arrive as HxWx3 as stored: through a PBO
+        into a texture of that type (8/16-bit integers normalised), then OCIO's GPU shader for
+        the clip's input space writes working-space light into ``color``, unclamped (a plain
+        copy, ``plate_to_linear.frag``, when it is the working space already)."""
         rgb = packet.planes[0]
         h, w = rgb.shape[:2]
         if (w, h) != (self.width, self.height) or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"plate {w}x{h} {rgb.shape} does not fit an uploader of "
                              f"{self.width}x{self.height}")
-        dtype = {np.dtype(np.float32): "f4", np.dtype(np.float16): "f2"}.get(rgb.dtype)
+        dtype = _PLATE_DTYPES.get(rgb.dtype)
         if dtype is None:
-            raise ValueError(f"plate planes must be float16 or float32, not {rgb.dtype}")
+            raise ValueError(f"cannot upload plate samples of type {rgb.dtype}")
         data = np.ascontiguousarray(rgb)
         key = (PLATE_FORMAT, dtype, data.shape)
         if key != self._plane_key:
@@ -266,8 +277,14 @@ class FrameUploader:
         self._planes[0].write(pbo, alignment=1)
         if packet.depth is not self._last_depth:
             self._upload_depth(packet.depth)
+        space = plate_space(info)
         with framebuffer_kept(self.ctx):
-            self._plate_pass.render(self._fbo, textures=[("u_plate", self._planes[0])])
+            if space == WORKING_SPACE:
+                self._plate_pass.render(self._fbo, textures=[("u_plate", self._planes[0])])
+            else:
+                if space not in self._input_passes:
+                    self._input_passes[space] = OcioInputPass(self.ctx, space)
+                self._input_passes[space].render(self._planes[0], self._fbo)
         self.uploads += 1
 
     def _ensure_planes(

@@ -6,10 +6,11 @@ and described by a ``MediaInfo`` like a video clip, with ``plate`` set, so the d
 the frame cache, preview and export treat both alike. Frame index ``i`` is file number
 ``first + i``; timestamps are ``i / fps`` (``--fps``, default 24).
 
-Pixels: every frame is converted on the decoder thread to the scene-linear working space
-(``colour.WORKING_SPACE``, through OCIO from the plate's input space) as HxWx3 float32, which
-the uploader writes through a pixel-buffer object into a float texture and copies into its
-RGBA16F colour texture. Values above 1.0 survive (half float holds up to 65504).
+Pixels: frames travel as stored (half or float EXR, 8/16-bit integers) from the decoder thread;
+the uploader writes them through a pixel-buffer object into a texture of that type and converts
+them from the plate's input space to the scene-linear working space (``colour.WORKING_SPACE``)
+with OCIO's own GPU shader, into its RGBA16F colour texture. Values above 1.0 survive (half
+float holds up to 65504).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.colour import WORKING_SPACE, ColourPlan, holds_highlights
+from rackfocus_live.colour import SHORT_NAMES, ColourPlan, holds_highlights
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import (
@@ -48,8 +49,8 @@ from rackfocus_live.media.images import read_rgb
 from rackfocus_live.media.probe import MediaInfo, probe_clip
 from rackfocus_live.media.reader import VideoReader
 
-#: The pixel format of plate packets: HxWx3 float32 (or float16 as stored in a half EXR already
-#: in the working space), scene-linear working space.
+#: The pixel format of plate packets: HxWx3 as stored (float16/float32 EXR, uint8/uint16 images,
+#: float32 code values of a managed video), in the clip's input space (``plate_space``).
 PLATE_FORMAT = "rgbf"
 _T = TypeVar("_T", bound=np.generic)
 DEFAULT_FPS = Fraction(24)
@@ -182,7 +183,7 @@ class PlateFrame:
     """A decoded plate frame: the shape the decoder thread hands to the uploader."""
 
     pts: int
-    planes: tuple[npt.NDArray[np.floating], ...]
+    planes: tuple[npt.NDArray[np.generic], ...]
 
 
 def read_plate_colour(path: Path) -> npt.NDArray[np.generic]:
@@ -221,16 +222,12 @@ class PlateReader:
         self.source = source
 
     def read(self, index: int, abort: object = None) -> PlateFrame:
-        src = self.source
-        path = src.sequence.files[index]
-        if src.plan.input_space == WORKING_SPACE and is_exr(path):
-            # Already in the working space: half float goes to the GPU as stored (no widening,
-            # no OCIO pass; the uploader's pass still holds hot pixels and NaN).
-            native = read_exr_rgb_native(path)
-            native.flags.writeable = False
-            return PlateFrame(index, (self._checked(native, path),))
-        colour = read_plate_colour(path)
-        return PlateFrame(index, (working_rgb(self._checked(colour, path), src.plan),))
+        """Frame ``index`` as stored (half or float EXR, 8/16-bit integer), read-only: the
+        uploader converts it from ``plate_space`` on the GPU, so nothing per pixel runs here."""
+        path = self.source.sequence.files[index]
+        colour = read_exr_rgb_native(path) if is_exr(path) else read_rgb(path)
+        colour.flags.writeable = False
+        return PlateFrame(index, (self._checked(colour, path),))
 
     def _checked(self, colour: npt.NDArray[_T], path: Path) -> npt.NDArray[_T]:
         size = self.source.size
@@ -243,13 +240,12 @@ class PlateReader:
         pass
 
 
-def working_rgb(colour: npt.NDArray[np.generic], plan: ColourPlan) -> npt.NDArray[np.float32]:
-    """Colour into the working space: HxWx3 float32, read-only. Nothing is clamped here: the
-    uploader's pass holds values to half float's range and zeroes NaN on the GPU, where it
-    costs nothing (a numpy pass over a 1080p frame costs more than reading the EXR)."""
-    linear = plan.to_working(colour)
-    linear.flags.writeable = False
-    return linear
+def plate_space(info: MediaInfo) -> str:
+    """The colour space the frames of a managed clip arrive in (its plan's input space; sRGB
+    for integer images given none), which the uploader converts to the working space."""
+    plan = info.plate.plan if info.plate is not None else info.colour
+    space = plan.input_space if plan is not None else None
+    return space or SHORT_NAMES["srgb"]
 
 
 # -- depth from EXR channels -------------------------------------------------------------------
@@ -364,13 +360,15 @@ _AVCOL_RANGE = {"limited": 1, "full": 2}
 
 def video_frame_rgb(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.float32]:
     """A decoded video frame of a clip with a named input space (``info.colour``): its R'G'B'
-    code values, through the matrix and range ``probe`` decided for the clip (not swscale's
-    defaults for untagged video), into the working space as plates are, in display rotation."""
+    code values (float 0..1), through the matrix and range ``probe`` decided for the clip (not
+    swscale's defaults for untagged video), in display rotation; the uploader converts them from
+    the input space on the GPU, as for plates."""
     assert info.colour is not None
     frame.colorspace = _AVCOL_SPACE[info.color_matrix]
     frame.color_range = _AVCOL_RANGE[info.color_range]
     # Planar float: swscale's packed rgb48 path is off by up to 2/255 on limited-range input.
-    rgb: npt.NDArray[np.generic] = frame.to_ndarray(format="gbrpf32le")
+    rgb = np.asarray(frame.to_ndarray(format="gbrpf32le"), np.float32)
     if info.rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
-    return working_rgb(rgb, info.colour)
+    rgb.flags.writeable = False
+    return rgb
