@@ -208,10 +208,12 @@ def probe_sequence(
     true_light = float_input or (plan.input_space is not None
                                  and holds_highlights(plan.input_space))
     source = PlateSource(seq, plan, true_light, (w, h))
+    # Matrix and range describe no planes here (plates are RGB); they are what a video made from
+    # the plate is encoded with: BT.709, limited range, as players expect.
     return MediaInfo(
         path=Path(os.fspath(pattern)), width=w, height=h, fps=fps, time_base=1 / fps,
         duration=float(n / fps), frame_count=n, pix_fmt=PLATE_FORMAT, color_matrix="bt709",
-        color_range="full", codec=suffix, source_pix_fmt=PLATE_FORMAT, plate=source,
+        color_range="limited", codec=suffix, source_pix_fmt=PLATE_FORMAT, plate=source,
     )
 
 
