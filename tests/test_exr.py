@@ -150,3 +150,22 @@ def test_bad_plate_inputs_are_one_line(light_plate, capsys, extra, message) -> N
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not light_plate["out"].exists()
+
+
+@pytest.mark.gl
+def test_srgb_image_named_as_srgb_renders_as_today(tmp_path, capsys, rng) -> None:
+    """--input-space srgb on a PNG takes the OCIO path (CPU decode, linear render, display view)
+    and gives today's picture, highlight boost included (a display-referred image)."""
+    from rackfocus_live.media.images import write_depth, write_png
+    from tests.dof_helpers import psnr
+
+    img = rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    img[20:24, 40:44] = 255  # clipped highlights: the boost must act on both paths
+    write_png(tmp_path / "rgb.png", img)
+    z = np.where(np.arange(96)[None, :] < 48, 1.0, 6.0).repeat(64, 0).astype(np.float32)
+    write_depth(tmp_path / "d.exr", z)
+    common = ["render", "--image", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "d.exr"),
+              "--focus", "1", "--f-stop", "1.4"]
+    assert main([*common, "-o", str(tmp_path / "a.png")]) == 0, capsys.readouterr().err
+    assert main([*common, "--input-space", "srgb", "-o", str(tmp_path / "b.png")]) == 0
+    assert psnr(read_rgb(tmp_path / "a.png"), read_rgb(tmp_path / "b.png")) >= 45.0

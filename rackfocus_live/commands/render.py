@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.colour import holds_highlights
 from rackfocus_live.commands.colour_args import (
     add_colour_arguments,
     add_depth_channel_argument,
@@ -104,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from None
     renderer = StillRenderer(ctx, quality=args.quality, linear_output=managed)
     try:
-        renderer.upload(colour, inv_depth)
+        true_light = float_input or (plan.input_space is not None
+                                     and holds_highlights(plan.input_space))
+        renderer.upload(colour, inv_depth, true_light=true_light)
         linear = renderer.render_linear(lens, highlight) if managed else None
         display = None if managed else renderer.render(lens, highlight)
     finally:

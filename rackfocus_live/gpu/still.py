@@ -22,6 +22,7 @@ class StillRenderer:
     ) -> None:
         self.ctx = ctx
         self.linear_output = linear_output
+        self._linear_input = False
         self._scene_linear = False
         self.programs = ProgramCache(ctx)
         self.quality = quality
@@ -31,16 +32,19 @@ class StillRenderer:
 
     def upload(
         self, rgb: npt.NDArray[np.integer] | npt.NDArray[np.floating],
-        inv_depth: npt.NDArray[np.float32],
+        inv_depth: npt.NDArray[np.float32], *, true_light: bool | None = None,
     ) -> None:
         """Colour and inverse depth (any HxW, 1/m). Colour is HxWx3 uint8 or uint16
-        display-encoded (sRGB), or float16/float32 scene-linear light, uploaded as 32-bit float
-        unclamped (a float plate keeps its true energy: no highlight boost, no firefly clamp)."""
+        display-encoded (sRGB), or float16/float32 linear light, uploaded as 32-bit float
+        unclamped. ``true_light`` (default: float colour) says the light is real (a float or
+        log plate): no highlight boost, no firefly clamp; False for sRGB images made linear."""
         h, w = rgb.shape[:2]
         dtype = "f1" if rgb.dtype == np.uint8 else "u2"
-        self._scene_linear = bool(np.issubdtype(rgb.dtype, np.floating))
+        is_float = bool(np.issubdtype(rgb.dtype, np.floating))
+        self._linear_input = is_float
+        self._scene_linear = is_float if true_light is None else true_light
         data: npt.NDArray[np.generic]
-        if self._scene_linear:
+        if is_float:
             data = np.asarray(rgb, np.float32)
             dtype = "f4"
         elif rgb.dtype != np.uint8:
@@ -91,7 +95,7 @@ class StillRenderer:
     def _render(self, lens: LensState, highlight: HighlightBoost | None) -> None:
         if self._color is None or self._depth is None:
             raise RuntimeError("upload() an image first")
-        self.dof.render(self._color, self._depth, lens, color_is_srgb=not self._scene_linear,
+        self.dof.render(self._color, self._depth, lens, color_is_srgb=not self._linear_input,
                         highlight=highlight, scene_linear=self._scene_linear)
 
     def _release_inputs(self) -> None:
