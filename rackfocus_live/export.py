@@ -102,6 +102,7 @@ class ExportSettings:
         depth_channel: EXR channel of the depth (``depth="same"``: the clip's own files).
         exr_half: EXR output in half float (else 32-bit float).
         exr_depth: write the depth (metres) as a Z channel of each output EXR.
+        exr_compression: EXR compression (``media.exr.EXR_COMPRESSIONS``).
     """
 
     clip: Path
@@ -123,6 +124,7 @@ class ExportSettings:
     depth_channel: str | None = None
     exr_half: bool = True
     exr_depth: bool = False
+    exr_compression: str = "zip"
 
 
 def is_exr_output(output: Path) -> bool:
@@ -299,7 +301,7 @@ class ExportJob:
         if self.exr:
             self._writer = ExrSequenceWriter(ExrSequenceConfig(
                 pattern=self.output, to_output_space=self.colour.from_working,
-                half=s.exr_half, keep_partial=s.keep_partial))
+                half=s.exr_half, compression=s.exr_compression, keep_partial=s.keep_partial))
         else:
             self._writer = VideoWriter(WriterConfig(
                 output=self.output, info=info, codec=s.codec, crf=s.crf, preset=s.preset,

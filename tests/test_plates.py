@@ -205,8 +205,10 @@ def test_depth_same_reads_the_named_channel_and_png_sequences_export_to_video(
 ) -> None:
     plate = make_plate(tmp_path, 3, depth_name="depth.Z")
     code, err = _export(capsys, plate, "--depth", "same", "--focus", "12", "-o",
-                        tmp_path / "o.%04d.exr", "--exr-float32")
+                        tmp_path / "o.%04d.exr", "--exr-float32", "--exr-compression", "piz")
     assert code == 0, err
+    header = OpenEXR.File(str(tmp_path / "o.1002.exr"), header_only=True).header()
+    assert header["compression"] == OpenEXR.PIZ_COMPRESSION
     sharp = read_exr_rgb(tmp_path / "o.1002.exr")
     assert sharp[20, 54, 0] == pytest.approx(40.0, rel=1e-3)  # in focus: untouched
     # 16-bit PNG sequence -> H.264, one frame per image.

@@ -12,7 +12,7 @@ from rackfocus_live.colour import (
     ColourPlan,
     plan_from_names,
 )
-from rackfocus_live.media.exr import DEPTH_CHANNELS
+from rackfocus_live.media.exr import DEPTH_CHANNELS, EXR_COMPRESSIONS
 
 
 def add_colour_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +32,9 @@ def add_colour_arguments(parser: argparse.ArgumentParser) -> None:
                         "sRGB; e.g. 'ACES 2.0 - SDR 100 nits (Rec.709)' for the ACES look)")
     g.add_argument("--exr-float32", action="store_true",
                    help="write 32-bit float EXR colour (default: half float)")
+    g.add_argument("--exr-compression", choices=list(EXR_COMPRESSIONS), default="zip",
+                   help="EXR compression: zip (default, lossless), piz (lossless, faster to "
+                        "write, smaller on grain), dwaa (lossy), none")
 
 
 def add_depth_channel_argument(parser: argparse.ArgumentParser) -> None:

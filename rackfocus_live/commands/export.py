@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         audio=not args.no_audio, keep_partial=args.keep_partial,
         fps=fps, colour=colour, depth_channel=args.depth_channel,
         exr_half=not args.exr_float32, exr_depth=args.exr_depth,
+        exr_compression=args.exr_compression,
     )
 
     from rackfocus_live.gpu.context import GLUnavailableError, create_headless_context

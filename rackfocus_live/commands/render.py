@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         renderer.release()
         ctx.release()
     if linear is not None and kind == "exr":
-        write_exr(out, plan.from_working(linear), half=not args.exr_float32)
+        write_exr(out, plan.from_working(linear), half=not args.exr_float32,
+                  compression=args.exr_compression)
     elif linear is not None:
         write_png(out, plan.display_8bit(linear))
     elif display is not None:

@@ -59,6 +59,7 @@ class ExrSequenceConfig:
     pattern: Path
     to_output_space: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]
     half: bool = True
+    compression: str = "zip"
     keep_partial: bool = False
     queue_size: int = 4
 
@@ -146,7 +147,7 @@ class ExrSequenceWriter:
             tmp = final.with_name(f".{final.name}.{os.getpid()}.part.exr")
             try:
                 write_exr(tmp, self.config.to_output_space(rgb), depth=depth,
-                          half=self.config.half)
+                          half=self.config.half, compression=self.config.compression)
             except InputError as exc:
                 self._error = InputError(exc.problem, final)
                 self._remove_temporaries()
