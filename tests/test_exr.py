@@ -169,3 +169,12 @@ def test_srgb_image_named_as_srgb_renders_as_today(tmp_path, capsys, rng) -> Non
     assert main([*common, "-o", str(tmp_path / "a.png")]) == 0, capsys.readouterr().err
     assert main([*common, "--input-space", "srgb", "-o", str(tmp_path / "b.png")]) == 0
     assert psnr(read_rgb(tmp_path / "a.png"), read_rgb(tmp_path / "b.png")) >= 45.0
+
+
+def test_multi_part_exr_reads_colour_and_depth_from_their_parts(tmp_path: Path) -> None:
+    """Nuke and Blender may put the depth in a part of its own."""
+    z = np.full((8, 10), 3.5, np.float32)
+    OpenEXR.File([OpenEXR.Part({"name": "rgba"}, {"RGB": np.full((8, 10, 3), 2.0, np.float16)}),
+                  OpenEXR.Part({"name": "depth"}, {"depth.Z": z})]).write(str(tmp_path / "m.exr"))
+    np.testing.assert_array_equal(read_exr_depth(tmp_path / "m.exr"), z)
+    assert read_exr_rgb(tmp_path / "m.exr").max() == 2.0

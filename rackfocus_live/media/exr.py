@@ -1,7 +1,7 @@
 """OpenEXR reading and writing, in one place, for clip plates, depth and rendered output.
 
 Read through the OpenEXR project's own Python bindings (v3 API): every channel of a scanline or
-tiled single-part image comes back by name as a float16/float32 plane, so RGB and depth can share
+tiled image (of every part of a multi-part file) comes back by name as a float16/float32 plane, so RGB and depth can share
 one file (``R``, ``G``, ``B`` beside ``Z`` or ``depth.Z``). FFmpeg's EXR decoder, which PyAV
 wraps, rejects files with a ``Z`` channel and loses the channel names, hence this module.
 
@@ -66,7 +66,7 @@ class ExrImage:
 
 
 def read_exr(path: PathLike, *, only: Sequence[str] | None = None) -> ExrImage:
-    """Read every channel (or those named in ``only``) of a single-part EXR image.
+    """Read every channel (or those named in ``only``) of an EXR image (of all its parts).
 
     Raises:
         InputError: missing, unreadable or deep file (one line naming the file and the problem).
@@ -104,7 +104,21 @@ def _open(p: Path, *, separate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         raise InputError("is a directory, expected an EXR file", p)
     try:
         exr = OpenEXR.File(os.fspath(p), separate_channels=separate)
-        return exr.header(), exr.channels()
+        parts = exr.parts
+        if len(parts) <= 1:
+            return exr.header(), exr.channels()
+        # Multi-part (Nuke, Blender): one image, its layers in parts of the same window. The
+        # channels of every part, the first part's header; a name found twice keeps the first.
+        channels: dict[str, Any] = {}
+        for part in parts:
+            if part.width() != parts[0].width() or part.height() != parts[0].height():
+                raise InputError("multi-part EXR with parts of different sizes is not "
+                                 "supported", p)
+            for name, channel in part.channels.items():
+                channels.setdefault(name, channel)
+        return parts[0].header, channels
+    except InputError:
+        raise
     except PermissionError:
         raise InputError("permission denied", p) from None
     except (RuntimeError, OSError, ValueError) as exc:
