@@ -1,9 +1,10 @@
 """OpenEXR reading and writing, in one place, for clip plates, depth and rendered output.
 
 Read through the OpenEXR project's own Python bindings (v3 API): every channel of a scanline or
-tiled image (of every part of a multi-part file) comes back by name as a float16/float32 plane, so RGB and depth can share
-one file (``R``, ``G``, ``B`` beside ``Z`` or ``depth.Z``). FFmpeg's EXR decoder, which PyAV
-wraps, rejects files with a ``Z`` channel and loses the channel names, hence this module.
+tiled image (of every part of a multi-part file) comes back by name as a float16/float32 plane,
+so RGB and depth can share one file (``R``, ``G``, ``B`` beside ``Z`` or ``depth.Z``). FFmpeg's
+EXR decoder, which PyAV wraps, rejects files with a ``Z`` channel and loses the channel names,
+hence this module.
 
 Colour is returned as float32 HxWx3 scene-linear light, exactly as stored (no clamp, no curve);
 depth as float32 HxW. Data windows smaller than the display window are placed inside it (zeros
@@ -97,7 +98,8 @@ def read_exr(path: PathLike, *, only: Sequence[str] | None = None) -> ExrImage:
 
 
 def _open(p: Path, *, separate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and channels of a single-part EXR; every failure as one InputError line."""
+    """Header and channels of an EXR (merged over its parts); every failure as one InputError
+    line."""
     if not p.exists():
         raise InputError("file not found", p)
     if p.is_dir():
