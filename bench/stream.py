@@ -21,6 +21,11 @@ GPU is checked to be the right one), then in one run:
     .venv/bin/python bench/stream.py [--frames 240] [--sizes 1920x1080,640x360] [--seeks 30]
         [--memory-frames 5000] [--memory-size 640x360] [--memory-cache-mb 128] [--skip-memory]
         [--json OUT.json]
+        [--exr-frames 48] [--skip-exr]
+
+4. EXR plates: the first size's frames as a half-float EXR sequence beside the same frames as
+   H.264: OpenEXR read-only, the plate decoder thread (read + OCIO + packing) and the full
+   pipeline, frames per second and their ratio to H.264 decoding.
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ from rackfocus_live.gpu.programs import ProgramCache  # noqa: E402
 from rackfocus_live.gpu.upload import FrameUploader  # noqa: E402
 from rackfocus_live.media.decoder import DecoderThread  # noqa: E402
 from rackfocus_live.media.depthsource import DepthSource, open_depth  # noqa: E402
+from rackfocus_live.media.exr import read_exr_rgb, write_exr  # noqa: E402
 from rackfocus_live.media.framecache import FrameCache  # noqa: E402
 from rackfocus_live.media.probe import MediaInfo, probe_clip  # noqa: E402
 from rackfocus_live.media.reader import VideoReader  # noqa: E402
+from rackfocus_live.media.sequence import probe_media  # noqa: E402
 from tests import media_factory as mf  # noqa: E402
 
 FPS = Fraction(24)
@@ -220,6 +227,57 @@ def throughput(
     return r
 
 
+def exr_plates(
+    folder: Path, size: tuple[int, int], frames: int, gop: int, runs: int,
+    ctx: moderngl.Context, programs: ProgramCache,
+) -> dict[str, float]:
+    """The same frames as a half-float EXR sequence (ZIP, as Nuke writes by default) and as an
+    H.264 clip: decode-only of each, and the plate decoder thread (EXR read + OCIO to the
+    working space + RGBA half packing) and full pipeline (+ PBO upload), alternating runs."""
+    clip = make_bench_clip(folder / f"exr_{size[0]}x{size[1]}.mp4", frames, size, gop)
+    plate_dir = folder / "plate"
+    plate_dir.mkdir()
+    t0 = time.perf_counter()
+    with av.open(str(clip)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            rgb = frame.to_ndarray(format="gbrpf32le")
+            write_exr(plate_dir / f"plate.{1001 + i:04d}.exr", srgb_to_linear(rgb))
+    info = probe_media(plate_dir / "plate.####.exr", fps=FPS)
+    mb = sum(p.stat().st_size for p in plate_dir.iterdir()) / 1e6
+    print(f"EXR plate: {info.width}x{info.height} half float RGB, ZIP, {info.frame_count} frames "
+          f"({mb / info.frame_count:.1f} MB a frame, written in {time.perf_counter() - t0:.1f} s)"
+          f"; beside the same frames as H.264 {clip.stat().st_size / 1e6 / frames:.2f} MB a "
+          "frame")
+    files = info.plate.sequence.files if info.plate is not None else ()
+    w, h = info.display_size
+    up = FrameUploader(ctx, programs, w, h)
+    view = ViewPass(ctx, w, h)
+    decode_only(clip)
+    h264, exr, thr, pipe = [], [], [], []
+    for _ in range(runs):
+        h264.append(decode_only(clip))
+        t1 = time.perf_counter()
+        for f in files:
+            read_exr_rgb(f)
+        exr.append(len(files) / (time.perf_counter() - t1))
+        thr.append(thread_only(info.path, info, None, None))
+        pipe.append(pipeline(info.path, info, None, ctx, up, view)[0])
+    view.release(ctx)
+    up.release()
+    r = {"h264": max(h264), "exr": max(exr), "thread": max(thr), "pipeline": max(pipe)}
+    for label, key, xs in (("H.264 decode (PyAV)", "h264", h264),
+                           ("EXR read (OpenEXR)", "exr", exr),
+                           ("plate decoder thread", "thread", thr),
+                           ("plate full pipeline (GL)", "pipeline", pipe)):
+        ratio = "" if key == "h264" else f"   x{r[key] / r['h264']:.2f} of H.264"
+        print(f"  {label:26s} {r[key]:7.1f} fps   runs {_runs(xs)}{ratio}")
+    return r
+
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
 def _runs(xs: list[float]) -> str:
     return ", ".join(f"{x:.1f}" for x in xs)
 
@@ -329,6 +387,9 @@ def main() -> None:
     parser.add_argument("--seek-every", type=int, default=250)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the throughput and seek figures")
+    parser.add_argument("--exr-frames", type=int, default=48,
+                        help="frames of the EXR-plate comparison")
+    parser.add_argument("--skip-exr", action="store_true")
     args = parser.parse_args()
     sizes = [parse_size(x) for x in args.sizes.split(",")]
 
@@ -356,6 +417,10 @@ def main() -> None:
         for size in sizes:
             figures[f"{size[0]}x{size[1]}"] = throughput(folder, size, args.frames, gop,
                                                          args.runs, ctx, programs)
+
+        # EXR plates against the same frames as H.264, at the first size.
+        if not args.skip_exr:
+            exr_plates(folder, sizes[0], args.exr_frames, gop, args.runs, ctx, programs)
 
         # Seeks, on the first size.
         clip = folder / f"tp_{sizes[0][0]}x{sizes[0][1]}.mp4"

@@ -33,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -40,19 +41,28 @@ import av
 import moderngl
 import numpy as np
 
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, ColourPlan, check_view
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_output
 from rackfocus_live.gpu.context import check_frame_size, framebuffer_kept
 from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.ocio_view import OcioViewPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.lens import LensState
 from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
-from rackfocus_live.media.depthsource import DepthSource, open_depth
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.depthsource import DepthSource
+from rackfocus_live.media.exr_writer import (
+    ExrPayload,
+    ExrSequenceConfig,
+    ExrSequenceWriter,
+    exr_sequence_target,
+)
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import open_clip_depth, probe_media
 from rackfocus_live.media.writer import (
     CODECS,
     DEFAULT_PRESET,
@@ -96,6 +106,12 @@ class ExportSettings:
         pull_file: the keyframe file the track came from (only checked: the output may not
             replace it).
         conditioning: depth conditioning (refinement, stabilisation), as in the preview.
+        fps: frame rate of an image-sequence clip (None: 24).
+        colour: colour plan of an image-sequence clip and of EXR output (None: defaults).
+        depth_channel: EXR channel of the depth (``depth="same"``: the clip's own files).
+        exr_half: EXR output in half float (else 32-bit float).
+        exr_depth: write the depth (metres) as a Z channel of each output EXR.
+        exr_compression: EXR compression (``media.exr.EXR_COMPRESSIONS``).
     """
 
     clip: Path
@@ -115,6 +131,17 @@ class ExportSettings:
     keep_partial: bool = False
     pull_file: Path | None = None
     conditioning: DepthConditioning = field(default_factory=DepthConditioning)
+    fps: Fraction | None = None
+    colour: ColourPlan | None = None
+    depth_channel: str | None = None
+    exr_half: bool = True
+    exr_depth: bool = False
+    exr_compression: str = "zip"
+
+
+def is_exr_output(output: Path) -> bool:
+    """EXR output is an image sequence (``out.%04d.exr``); everything else a video file."""
+    return output.suffix.lower() == ".exr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,17 +210,35 @@ class ExportJob:
         if CODECS[settings.codec].crf is not None and settings.preset not in X26X_PRESETS:
             raise InputError(f"--preset must be one of {', '.join(X26X_PRESETS)}, "
                              f"got '{settings.preset}'")
-        self.info: MediaInfo = probe_clip(settings.clip)
-        self.output = check_output(output_path(settings.output, settings.codec), {
-            "clip": self.info.path, "depth": settings.depth, "pull": settings.pull_file})
+        self.info: MediaInfo = probe_media(settings.clip, fps=settings.fps,
+                                           plan=settings.colour)
+        same = settings.depth == "same"
+        depth_input = None if settings.depth is None or same else Path(settings.depth)
+        self.exr = is_exr_output(Path(settings.output))
+        if self.exr:
+            self.output = exr_sequence_target(
+                settings.output, [self.info.path] + ([depth_input] if depth_input else []))
+        else:
+            self.output = check_output(output_path(settings.output, settings.codec), {
+                "clip": self.info.path, "depth": depth_input, "pull": settings.pull_file})
         check_frame_size(ctx, self.info.display_size, self.info.path)
         self.start_index, self.end_index = _check_range(settings.frame_range, self.info)
         self.depth_source: DepthSource | None = None
         if settings.depth is not None:
-            self.depth_source = open_depth(settings.depth, settings.mapping, self.info,
-                                           warn=warn)
+            self.depth_source = open_clip_depth(settings.depth, settings.depth_channel,
+                                                settings.mapping, self.info, warn=warn)
             check_frame_size(ctx, (self.depth_source.width, self.depth_source.height),
                              settings.depth)
+        plate = self.info.plate
+        self.colour = settings.colour or (plate.plan if plate is not None else ColourPlan())
+        #: Video output through an OCIO view other than plain sRGB: the DOF renders linear
+        #: light and an OCIO pass on the GPU (the preview's) encodes it for the display.
+        self.ocio_view = not self.exr and (self.colour.display, self.colour.view) != (
+            DEFAULT_DISPLAY, DEFAULT_VIEW)
+        if self.ocio_view:
+            check_view(self.colour.display, self.colour.view)  # a bad name fails here, not later
+        #: Output frame number of clip frame 0 (a plate's own first number; 1 for video).
+        self.first_number = plate.sequence.first if plate is not None else 1
         self._programs = programs
         self._own_programs = programs is None
         self._cancel = threading.Event()
@@ -201,12 +246,16 @@ class ExportJob:
         self.error: InputError | None = None
         self.kept: Path | None = None
         self._decoder: DecoderThread | None = None
-        self._writer: VideoWriter | None = None
+        self._writer: VideoWriter | ExrSequenceWriter | None = None
         self._uploader: FrameUploader | None = None
         self._dof: DofRenderer | None = None
+        self._view: OcioViewPass | None = None
+        self._view_tex: moderngl.Texture | None = None
+        self._view_fbo: moderngl.Framebuffer | None = None
         self._pbos: list[moderngl.Buffer] = []
         self._inflight: tuple[int, int] | None = None  # (pbo slot, output pts)
-        self._held: tuple[av.VideoFrame, int] | None = None
+        self._held: tuple[av.VideoFrame | ExrPayload, int] | None = None
+        self._inflight_depth: np.ndarray | None = None
         self._next_index = self.start_index
         self._last_pts: int | None = None
         self._rendered = 0
@@ -218,6 +267,7 @@ class ExportJob:
         self._pts_offset = info.pts_of_index(self.start_index) - info.start_pts
 
     # -- properties ----------------------------------------------------------------------------
+
 
     @property
     def total(self) -> int:
@@ -265,12 +315,17 @@ class ExportJob:
         t_start = float((info.pts_of_index(self.start_index)) * tb)
         t_end = None if self.end_index >= info.frame_count else float(
             info.pts_of_index(self.end_index) * tb)
-        self._writer = VideoWriter(WriterConfig(
-            output=self.output, info=info, codec=s.codec, crf=s.crf, preset=s.preset,
-            audio=s.audio,
-            audio_window=(t_start if self.start_index > 0 else 0.0, t_end),
-            audio_shift_s=float(self._pts_offset * tb), keep_partial=s.keep_partial,
-        ))
+        if self.exr:
+            self._writer = ExrSequenceWriter(ExrSequenceConfig(
+                pattern=self.output, to_output_space=self.colour.from_working,
+                half=s.exr_half, compression=s.exr_compression, keep_partial=s.keep_partial))
+        else:
+            self._writer = VideoWriter(WriterConfig(
+                output=self.output, info=info, codec=s.codec, crf=s.crf, preset=s.preset,
+                audio=s.audio,
+                audio_window=(t_start if self.start_index > 0 else 0.0, t_end),
+                audio_shift_s=float(self._pts_offset * tb), keep_partial=s.keep_partial,
+            ))
         self._writer.open()
         self.state = "running"
         try:
@@ -287,8 +342,13 @@ class ExportJob:
                 self.ctx, self._programs, w, h, conditioning=self.settings.conditioning,
                 depth_kind=self.settings.mapping.kind, depth_moving=moving)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
-                                    timer_query=False)
-            self._pbos = [self.ctx.buffer(reserve=w * h * 4) for _ in range(2)]
+                                    timer_query=False, linear_output=self.exr or self.ocio_view)
+            if self.ocio_view:
+                self._view = OcioViewPass(self.ctx, self.colour.display, self.colour.view)
+                self._view_tex = self.ctx.texture((w, h), 4, dtype="f1")
+                self._view_fbo = self.ctx.framebuffer(color_attachments=[self._view_tex])
+            texel = 16 if self.exr else 4  # RGBA32F linear light, or RGBA8 display
+            self._pbos = [self.ctx.buffer(reserve=w * h * texel) for _ in range(2)]
         except BaseException:
             self._teardown("failed")
             raise
@@ -380,7 +440,7 @@ class ExportJob:
             left = max(0.0, deadline - time.perf_counter())
             if self._held is not None:
                 frame, pts = self._held
-                if not writer.put(frame, pts, timeout=left):
+                if not writer.put(frame, pts, timeout=left):  # type: ignore[arg-type]
                     return  # the encoder is behind: come back later, the GPU stays free
                 self._held = None
             if self._next_index >= self.end_index:
@@ -411,14 +471,22 @@ class ExportJob:
         self._uploader.upload(packet, self.info)
         self._dof.render(self._uploader.color, self._uploader.depth, self.lens_at(packet.time),
                          color_is_srgb=False, highlight=self.settings.highlight,
-                         character=self.settings.character)
+                         scene_linear=self.info.scene_linear, character=self.settings.character)
         slot = self._rendered % 2
         # Asynchronous: into a pixel-buffer object, copied out one frame later.
+        source = self._dof.output_fbo
+        if self._view is not None and self._view_fbo is not None:
+            self._view.render(self._dof.output, self._view_fbo)
+            source = self._view_fbo
         with framebuffer_kept(self.ctx):
-            self._dof.output_fbo.read_into(self._pbos[slot], components=4, alignment=1)
+            source.read_into(self._pbos[slot], components=4, alignment=1,
+                             dtype="f4" if self.exr else "f1")
         self._rendered += 1
         self._collect()
-        self._inflight = (slot, packet.pts - self._pts_offset)
+        # EXR frames are named by frame number, video frames placed by timestamp.
+        stamp = self.first_number + packet.index if self.exr else packet.pts - self._pts_offset
+        self._inflight = (slot, stamp)
+        self._inflight_depth = packet.depth if self.settings.exr_depth else None
 
     def _collect(self) -> None:
         """Copy the in-flight PBO (the frame before the one just rendered) into a VideoFrame."""
@@ -427,6 +495,13 @@ class ExportJob:
         slot, pts = self._inflight
         self._inflight = None
         w, h = self.info.display_size
+        if self.exr:
+            rgba = np.frombuffer(self._pbos[slot].read(), np.float32).reshape(h, w, 4)
+            rgb = np.ascontiguousarray(rgba[..., :3])
+            depth = self._inflight_depth
+            metric = None if depth is None else metric_depth(depth, (w, h))
+            self._held = ((rgb, metric), pts)
+            return
         frame = av.VideoFrame(w, h, "rgba")
         plane = frame.planes[0]
         if plane.line_size == w * 4:
@@ -476,10 +551,12 @@ class ExportJob:
                 errors.append(exc)
         self._held = None
         self._inflight = None
-        for obj in (self._uploader, self._dof, *self._pbos):
+        for obj in (self._uploader, self._dof, *self._pbos, self._view, self._view_fbo,
+                    self._view_tex):
             if obj is not None:
                 obj.release()
         self._uploader = self._dof = None
+        self._view = self._view_fbo = self._view_tex = None
         self._pbos = []
         if self._own_programs and self._programs is not None:
             self._programs.release()
@@ -490,6 +567,19 @@ class ExportJob:
 
 #: Largest frame number or time (s) ``--range`` takes: beyond any clip, within int64 maths.
 MAX_RANGE_VALUE = 10**9
+
+
+def metric_depth(inverse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Inverse depth (1/m, any size) as metres at the frame size (nearest sample; infinity where
+    the inverse depth is 0), for the Z channel of EXR output."""
+    w, h = size
+    ih, iw = inverse.shape
+    if (iw, ih) != (w, h):
+        rows = np.minimum((np.arange(h) + 0.5) * ih / h, ih - 1).astype(np.intp)
+        cols = np.minimum((np.arange(w) + 0.5) * iw / w, iw - 1).astype(np.intp)
+        inverse = inverse[rows[:, None], cols[None, :]]
+    with np.errstate(divide="ignore"):
+        return np.where(inverse > 0, 1.0 / np.maximum(inverse, 1e-30), np.inf).astype(np.float32)
 
 
 def _check_range(frame_range: tuple[int, int] | None, info: MediaInfo) -> tuple[int, int]:

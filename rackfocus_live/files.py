@@ -365,10 +365,15 @@ class AtomicOutput:
         target: the final file (already checked with :func:`check_output`).
         backup: keep an existing target as ``NAME.bak`` when replacing it.
         suffix: the temporary file's extension (a muxer may look at it); the target's by default.
+        lock: hold the target's :class:`OutputLock` (off when the caller locks a whole set, as
+            an image sequence writer does).
+        hold_open: keep the temporary file's descriptor open until the outcome (off for the
+            frames of a long sequence, which would run out of descriptors; the file is still
+            recognised by its device and inode).
     """
 
     def __init__(self, target: PathLike, *, backup: bool = True, suffix: str | None = None,
-                 lock: bool = True,
+                 lock: bool = True, hold_open: bool = True,
                  describe: Callable[[OSError, Path], InputError] = write_error) -> None:
         self.target = Path(target)
         self.describe = describe
@@ -380,6 +385,7 @@ class AtomicOutput:
         # Held open until the outcome: the inode cannot be freed and reused by another file
         # meanwhile, so "same inode" really means "the file this object made".
         self._temp_fd: int | None = None
+        self._hold_open = hold_open
         self._done = False
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -406,6 +412,8 @@ class AtomicOutput:
                 raise self.describe(exc, self.target) from None
             st = os.fstat(fd)
             self.temp, self._temp_id, self._temp_fd = candidate, (st.st_dev, st.st_ino), fd
+            if not self._hold_open:
+                self._close_fd()
             return self
         self.close()
         raise InputError("could not make a unique temporary file name", folder)
@@ -436,9 +444,15 @@ class AtomicOutput:
             InputError: the rename or the sync failed; the target is unchanged.
         """
         self._check_ours()
-        assert self._temp_fd is not None
         try:
-            os.fsync(self._temp_fd)
+            if self._temp_fd is not None:
+                os.fsync(self._temp_fd)
+            else:
+                fd = os.open(self.temp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             try:
                 old = os.stat(self.target)
             except FileNotFoundError:

@@ -14,6 +14,7 @@ uniform sampler2D u_near;
 uniform sampler2D u_tiles;         // dilated (near, far, slight near) radius in full-res px
 uniform sampler2D u_sprites;       // bokeh sprites of bright far sources (linear, additive)
 uniform int u_tile;
+uniform bool u_output_linear;      // scene-linear float output: no display curve, no clamp
 
 in vec2 v_uv;
 out vec4 f_color;
@@ -163,5 +164,5 @@ void main() {
     }
     result += texelFetch(u_sprites, p, 0).rgb;
     result = mix(result, near.rgb, near.a);
-    f_color = vec4(linear_to_srgb(result), 1.0);
+    f_color = vec4(u_output_linear ? result : linear_to_srgb(result), 1.0);
 }

@@ -8,7 +8,8 @@
 
 uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
 uniform float u_highlight_threshold;
-uniform float u_highlight_gain;  // 0 for linear (HDR) input: it carries its true energy
+uniform float u_highlight_gain;  // 0 for scene-linear input: it carries its true energy
+uniform float u_firefly_luma;  // luma above which taps are down-weighted (off for float plates)
 
 layout(location = 0) out vec4 f_half;      // linear rgb, signed CoC diameter (full-res px)
 layout(location = 1) out vec2 f_centroid;  // light-weighted centre of the 2x2 block, full-res px
@@ -97,7 +98,7 @@ void main() {
         light_centre += l * (vec2(float(i & 1), float(i >> 1)) - 0.5);
         lsum += l;
         float similar = clamp(1.0 - abs(coc[i] - cref) / (1.0 + 0.25 * abs(cref)), 0.0, 1.0);
-        float w = similar / (1.0 + max(l - FIREFLY_LUMA, 0.0));
+        float w = similar / (1.0 + max(l - u_firefly_luma, 0.0));
         acc += col[i] * w;
         wsum += w;
     }

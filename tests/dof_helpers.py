@@ -39,12 +39,12 @@ def render(
     *,
     highlight: HighlightBoost = NO_BOOST,
     quality: str = "default",
-    hdr_input: bool = False,
+    scene_linear: bool = False,
     character: LensCharacter | None = None,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Render; returns (HxWx3 uint8 sRGB output, HxW float CoC map in px).
 
-    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``hdr_input``
+    ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``scene_linear``
     tells the renderer float colour carries true energy (no highlight boost).
     """
     h, w = color.shape[:2]
@@ -61,7 +61,7 @@ def render(
     dof = DofRenderer(ctx, programs, (w, h), quality)
     try:
         dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight,
-                   hdr_input=hdr_input, character=character)
+                   scene_linear=scene_linear, character=character)
         out = np.frombuffer(dof.read_output(), np.uint8).reshape(h, w, 3).copy()
         coc = np.frombuffer(dof.coc.read(), np.float16).reshape(h, w).astype(np.float32)
     finally:

@@ -140,12 +140,12 @@ def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, program
     assert large < 0.6 * small
 
 
-def test_hdr_input_takes_its_true_energy_without_boost(ctx, programs) -> None:
+def test_scene_linear_takes_its_true_energy_without_boost(ctx, programs) -> None:
     img = np.full((H, W, 3), 0.05, np.float32)
     img[90:98, 124:132] = 3.0              # an HDR light: its energy is known
     z = np.full((H, W), 20.0, np.float32)
     lens = _lens(1.0, f_stop=4.0)
-    hdr, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(), hdr_input=True)
+    hdr, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(), scene_linear=True)
     plain, _ = render(ctx, programs, img, 1 / z, lens)
     assert np.array_equal(hdr, plain)
     # Linear light from LDR footage (what the video upload produces) is still boosted.

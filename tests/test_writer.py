@@ -300,3 +300,27 @@ def test_unwritable_folder_is_one_clear_error(clip, tmp_path: Path) -> None:
             folder.chmod(0o755)
     assert not (folder / "out.partial.mp4").exists()
     assert writer_threads() == []
+
+
+@pytest.mark.parametrize(("codec", "profile", "pix_fmt"), [
+    ("prores4444", "4444", "yuv444p12le"),  # FFmpeg's ProRes decoder reports 12-bit 4:4:4
+    ("dnxhr", "DNXHR HQX", "yuv422p10le"),
+])
+def test_master_codecs_write_their_profile(tmp_path: Path, rng, codec, profile, pix_fmt) -> None:
+    size = (256, 128)
+    path = mf.make_clip(tmp_path / "clip.mp4", frames=4, size=size, fps=Fraction(25))
+    info = probe_clip(path)
+    frames = rgba_frames(4, rng, size)
+    out = write(WriterConfig(tmp_path / "out.mov", info, codec=codec, audio=False), frames)
+    with av.open(os.fspath(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.profile, cc.pix_fmt) == (profile, pix_fmt)
+        assert cc.color_range == 1  # both are limited range by definition
+        assert sum(1 for _ in c.decode(video=0)) == 4
+
+
+def test_dnxhr_refuses_frames_below_its_minimum(clip, tmp_path: Path) -> None:
+    _, info = clip
+    with pytest.raises(InputError, match=r"out\.mov: dnxhr needs frames of at least 256x120"):
+        VideoWriter(WriterConfig(tmp_path / "out.mov", info, codec="dnxhr", audio=False)).open()
+    assert list(tmp_path.glob("out*")) == []

@@ -17,6 +17,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
+from rackfocus_live.commands.colour_args import (
+    add_colour_arguments,
+    add_depth_channel_argument,
+    colour_plan_from_args,
+)
 from rackfocus_live.commands.common import (
     DEPTH_FLAG_FIELDS,
     LENS_FLAG_FIELDS,
@@ -50,16 +55,25 @@ def add_arguments(parser: argparse.ArgumentParser, *, require_inputs: bool = Tru
     that take a shot list instead check them themselves)."""
     from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 
-    parser.add_argument("clip", metavar="CLIP", help="video clip")
+    parser.add_argument("clip", metavar="CLIP",
+                        help="video clip, or an image sequence (plate.%%04d.exr, plate.####.dpx)")
     parser.add_argument("--depth", required=require_inputs, metavar="DEPTH",
-                        help="depth video, image sequence pattern (depth_%%05d.png) or still")
+                        help="depth video, image sequence pattern (depth_%%05d.png) or still; "
+                             "'same' for a depth channel of the clip's own EXR files")
+    parser.add_argument("--fps", default=None, metavar="RATE",
+                        help="frame rate of an image-sequence clip (default 24)")
     parser.add_argument("--keys", metavar="PULL.json",
                         help="focus pull (keyframe file); or a constant --focus")
     parser.add_argument("-o", "--output", required=require_inputs, metavar="OUT",
                         help="output file (.mp4, .mov, .mkv); without a suffix the codec's "
-                             "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv)")
+                             "default is added (h264/hevc .mp4, prores .mov, ffv1 .mkv); "
+                             "out.%%04d.exr writes a scene-linear EXR sequence")
+    parser.add_argument("--exr-depth", action="store_true",
+                        help="EXR output: add the depth in metres as a Z channel")
     parser.add_argument("--codec", choices=list(CODECS), default="h264",
-                        help="h264 (default), hevc, prores (422 HQ, 10-bit) or ffv1 (lossless)")
+                        help="h264 (default), hevc, prores (422 HQ, 10-bit), prores4444 "
+                             "(4:4:4 10-bit master), dnxhr (HQX, 4:2:2 10-bit master) or ffv1 "
+                             "(lossless)")
     parser.add_argument("--crf", type=int, default=None, metavar="N",
                         help="h264/hevc constant rate factor, lower is better (default 18/20)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
@@ -76,6 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, require_inputs: bool = Tru
     add_quality_argument(parser)
     add_highlight_arguments(parser)
     add_lens_character_arguments(parser)
+    add_depth_channel_argument(parser)
+    add_colour_arguments(parser)
     # None = "not given": the pull's own lens and depth convention apply then.
     parser.set_defaults(no_breathing=None, **dict.fromkeys(LENS_FLAG_FIELDS),
                         **dict.fromkeys(DEPTH_FLAG_FIELDS))
@@ -94,14 +110,14 @@ def resolve_mapping(args: argparse.Namespace, base: DepthMapping | None) -> Dept
 
 
 def calibrated_for_clip(
-    mapping: DepthMapping, depth: str, info: MediaInfo, points: list[CalibrationPoint],
-    frame_range: tuple[int, int] | None, prog: str = PROG,
+    mapping: DepthMapping, depth: str, depth_channel: str | None, info: MediaInfo,
+    points: list[CalibrationPoint], frame_range: tuple[int, int] | None, prog: str = PROG,
 ) -> DepthMapping:
     """The mapping solved from ``--calibrate`` points on the first exported frame's depth."""
     from rackfocus_live.calibrate import calibrate
-    from rackfocus_live.media.depthsource import open_depth
+    from rackfocus_live.media.sequence import open_clip_depth
 
-    source = open_depth(depth, mapping, info, warn=lambda _: None)
+    source = open_clip_depth(depth, depth_channel, mapping, info, warn=lambda _: None)
     reader = source.reader()
     try:
         inv = reader.read(frame_range[0] if frame_range else 0)
@@ -121,7 +137,8 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
         InputError: anything wrong with the clip, the pull, the range or the flags.
     """
     from rackfocus_live.export import ExportSettings, parse_range, resolve_range
-    from rackfocus_live.media.probe import clip_warnings, probe_clip
+    from rackfocus_live.media.probe import clip_warnings
+    from rackfocus_live.media.sequence import parse_fps, probe_media
     from rackfocus_live.timeline.keyfile import MediaIdentity, load_pull
 
     if args.keys is None and args.focus is None:
@@ -129,12 +146,23 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
                          "(a constant distance in metres)")
     if args.keys is not None and args.focus is not None:
         raise InputError("give either --keys PULL.json or a constant --focus M, not both")
-    info = probe_clip(args.clip)
+    fps = parse_fps(args.fps) if args.fps is not None else None
+    probed = probe_media(args.clip, fps=fps)
+    if probed.plate is None and args.fps is not None:
+        raise InputError("--fps applies to image sequences; a video keeps its own rate",
+                         args.clip)
+    colour = colour_plan_from_args(args, float_input=probed.scene_linear)
+    if probed.plate is not None or colour.input_space is not None:
+        # Plates, and video whose colour space was named: converted through OCIO.
+        info = probe_media(args.clip, fps=fps, plan=colour)
+    else:
+        info = probed  # video keeps its own tags (YUV converted on the GPU)
     for warning in clip_warnings(info):
         print(f"{prog}: warning: {info.path}: {warning}", file=sys.stderr)
     track, pull_lens, pull_depth = None, None, None
     if args.keys is not None:
-        identity = MediaIdentity(name=info.path.name, size=info.path.stat().st_size,
+        first_file = info.plate.sequence.files[0] if info.plate is not None else info.path
+        identity = MediaIdentity(name=info.path.name, size=first_file.stat().st_size,
                                  duration=info.duration, fps=info.fps,
                                  frame_count=info.frame_count)
         loaded = load_pull(args.keys, media=identity)
@@ -147,7 +175,8 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
     mapping = resolve_mapping(args, pull_depth)
     points = calibration_points(args)
     if points:
-        mapping = calibrated_for_clip(mapping, args.depth, info, points, frame_range, prog)
+        mapping = calibrated_for_clip(mapping, args.depth, args.depth_channel, info, points,
+                                      frame_range, prog)
     return ExportSettings(
         clip=info.path, depth=args.depth, output=Path(args.output),
         lens=resolve_lens(args, pull_lens), mapping=mapping,
@@ -157,6 +186,9 @@ def settings_from_args(args: argparse.Namespace, prog: str = PROG) -> ExportSett
         highlight=highlight_from_args(args), character=character_from_args(args),
         audio=not args.no_audio, keep_partial=args.keep_partial,
         pull_file=Path(args.keys) if args.keys is not None else None,
+        fps=fps, colour=colour, depth_channel=args.depth_channel,
+        exr_half=not args.exr_float32, exr_depth=args.exr_depth,
+        exr_compression=args.exr_compression,
     )
 
 

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW, check_view, plan_from_names
+from rackfocus_live.commands.colour_args import add_depth_channel_argument
 from rackfocus_live.commands.common import (
     LENS_FLAG_FIELDS,
     add_depth_arguments,
@@ -27,6 +29,8 @@ from rackfocus_live.commands.common import (
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.lens import LensState
+from rackfocus_live.media.exr import is_exr
+from rackfocus_live.media.sequence import ClipOptions, is_pattern, parse_fps
 
 if TYPE_CHECKING:
     from rackfocus_live.ui.app import App
@@ -35,11 +39,24 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clip", nargs="?", metavar="CLIP",
-                        help="video clip (default: the bundled demo)")
+                        help="video clip or image sequence (plate.####.exr, at 24 fps) "
+                             "(default: the bundled demo)")
     parser.add_argument("--depth", metavar="DEPTH",
-                        help="depth video, image sequence pattern (depth_%%05d.png) or still; "
+                        help="depth video, image sequence pattern (depth_%%05d.png) or still, "
+                             "or 'same' for the clip's EXR depth channel; "
                              "default: CLIP_depth.* next to the clip")
     parser.add_argument("--keys", metavar="PULL.json", help="focus pull (keyframe file) to play")
+    parser.add_argument("--fps", default=None, metavar="RATE",
+                        help="frame rate of an image-sequence clip (default 24)")
+    add_depth_channel_argument(parser)
+    parser.add_argument("--input-space", default=None, metavar="SPACE",
+                        help="colour space of the clip (acescg, logc3, srgb, ... or an OCIO "
+                             "name; default: linear Rec.709 for EXR, the video's own tags)")
+    parser.add_argument("--display", default=None, metavar="NAME",
+                        help="OCIO display the picture is shown on (default 'sRGB - Display')")
+    parser.add_argument("--view", default=None, metavar="NAME",
+                        help="OCIO view of the picture (default 'Un-tone-mapped': plain sRGB; "
+                             "e.g. 'ACES 2.0 - SDR 100 nits (Rec.709)')")
     add_lens_arguments(parser, focus_required=False)
     add_depth_arguments(parser)
     add_quality_argument(parser)
@@ -109,8 +126,8 @@ def _window_size(text: str | None) -> tuple[int, int] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rackfocus_live.media.depthsource import open_depth
-    from rackfocus_live.media.probe import clip_warnings, probe_clip
+    from rackfocus_live.media.probe import clip_warnings
+    from rackfocus_live.media.sequence import open_clip_depth, probe_media
     from rackfocus_live.timeline.keyfile import load_pull
 
     overrides = lens_overrides(args)
@@ -129,15 +146,19 @@ def run(args: argparse.Namespace) -> int:
 
         clip = Path(args.clip)
         depth = Path(args.depth) if args.depth else sibling_depth(clip)
+        if args.depth == "same":
+            depth = Path("same")  # the clip's own EXR depth channel (Z, depth.Z, ...)
         keys = Path(args.keys) if args.keys else None
         mapping = depth_mapping_from_args(args)
         base_lens = None
     # Check everything before a window appears (one line and exit 2 for a bad file).
-    info = probe_clip(clip)
+    options = clip_options_from_args(args, clip)
+    view = check_view(args.display or DEFAULT_DISPLAY, args.view or DEFAULT_VIEW)
+    info = probe_media(clip, fps=options.fps, plan=options.colour)
     for warning in clip_warnings(info):
         print(f"rackfocus-live: warning: {info.path}: {warning}", file=sys.stderr)
     if depth is not None:
-        open_depth(depth, mapping, info)
+        open_clip_depth(depth, options.depth_channel, mapping, info)
     else:
         print(f"rackfocus-live: warning: {clip}: no depth given (--depth); everything is at "
               "infinity until you open one", file=sys.stderr)
@@ -158,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
         lens = dataclasses.replace(lens, **overrides)  # type: ignore[arg-type]
     config = AppConfig(clip=clip, depth=depth, keys=keys, mapping=mapping, lens=lens,
                        demo_clip=clip if args.clip is None else None,
-                       quality=args.quality, window_size=window,
-                       character=character_from_args(args),
+                       quality=args.quality, window_size=window, clip_options=options,
+                       view=view, character=character_from_args(args),
                        # A scripted screenshot must not change the user's preferences.
                        save_settings=not (args.no_save_settings or args.screenshot))
     try:
@@ -174,6 +195,17 @@ def run(args: argparse.Namespace) -> int:
         return app.run()
     finally:
         app.close()
+
+
+def clip_options_from_args(args: argparse.Namespace, clip: Path) -> ClipOptions:
+    """Rate, colour plan and depth channel from the flags (validated: one line on a bad one)."""
+    fps = parse_fps(args.fps) if args.fps is not None else None
+    colour = None
+    if args.input_space is not None:
+        colour = plan_from_names(args.input_space, None, None, None)
+    if fps is not None and not (is_pattern(clip) or is_exr(clip)):
+        raise InputError("--fps applies to image sequences; a video keeps its own rate", clip)
+    return ClipOptions(fps=fps, colour=colour, depth_channel=args.depth_channel)
 
 
 def _screenshot(app: App, frame: int, out: Path) -> int:

@@ -135,6 +135,20 @@ def luma_grid_of_plane(
     return plane[np.ix_(ys, xs)].astype(np.float64) / float((1 << bits) - 1)
 
 
+def luma_grid_of_rgb(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+    """Luma (0..1) at the stabiliser's fit grid, from an HxWx3 plate as stored: integers
+    normalised by their range, float light compressed by x / (1 + x) (HDR values stay ordered
+    and distinct, which is all the stabiliser's change test needs)."""
+    ys, xs = fit_grid(rgb.shape[:2])
+    grid = rgb[np.ix_(ys, xs)].astype(np.float64)
+    if np.issubdtype(rgb.dtype, np.integer):
+        grid /= float(np.iinfo(rgb.dtype).max)
+    else:
+        grid = np.nan_to_num(np.maximum(grid, 0.0), posinf=1e6)
+        grid = grid / (1.0 + grid)
+    return grid @ np.array([0.2126, 0.7152, 0.0722])
+
+
 class StreamConditioner:
     """Conditions the depth of consecutive clip frames: refinement, and for depth that changes
     from frame to frame, the stabiliser (reset on any jump in frame index).

@@ -61,6 +61,8 @@ HUE_GLOW_START = 0.6
 NEAR_DILATE = (4.0, 2.0)
 #: Post-filter of the half-res layers: blur radius (half-res px) over which it fades in.
 POSTFILTER = (1.5, 4.0)
+#: The firefly threshold for scene-linear plates: effectively none (half float tops out at 65504).
+NO_FIREFLY_LUMA = 1.0e30
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -75,7 +77,6 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
         "NEAR_FADE_END": NEAR_FADE[1],
-        "FIREFLY_LUMA": FIREFLY_LUMA,
         "JITTER": 1.0,
         "RIM_BINS": RIM_BINS,
         "SPRITE_MIN_RADIUS": SPRITE_MIN_RADIUS_PX,
@@ -102,6 +103,8 @@ class DofRenderer:
         quality: a name from ``settings.QUALITY_PRESETS``.
         timer_query: time the passes with a GL timer query (``last_gpu_ms``). Timer queries do
             not nest, so a caller that times the renderer itself turns this off.
+        linear_output: write scene-linear light to an RGBA32F output (no display curve, no
+            clamp: values above 1.0 survive to read-back) instead of display-encoded RGBA8.
     """
 
     def __init__(
@@ -112,11 +115,13 @@ class DofRenderer:
         quality: str = "default",
         *,
         timer_query: bool = True,
+        linear_output: bool = False,
     ) -> None:
         self.ctx = ctx
         self.programs = programs
         self.size = (int(size[0]), int(size[1]))
         self.quality = quality
+        self.linear_output = linear_output
         self._passes: dict[str, FullscreenPass] = {}
         self._sprites: SpritePass | None = None
         self._textures: list[moderngl.Texture] = []
@@ -176,7 +181,7 @@ class DofRenderer:
         self.near = self._texture(half, 4, "f2", linear=True)
         self.far_raw = self._texture(half, 4, "f2")
         self.near_raw = self._texture(half, 4, "f2")
-        self.output = self._texture((w, h), 4, "f1", linear=True)
+        self.output = self._texture((w, h), 4, "f4" if self.linear_output else "f1", linear=True)
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
@@ -226,10 +231,11 @@ class DofRenderer:
         *,
         color_is_srgb: bool,
         highlight: HighlightBoost | None = None,
-        hdr_input: bool = False,
+        scene_linear: bool = False,
         character: LensCharacter | None = None,
     ) -> moderngl.Texture:
-        """Render one frame; returns ``self.output`` (RGBA8, display-encoded sRGB).
+        """Render one frame; returns ``self.output`` (RGBA8 display-encoded sRGB, or RGBA32F
+        linear light with ``linear_output``).
 
         Args:
             color: full-res colour, display-encoded (RGBA8, ``color_is_srgb=True``) or
@@ -239,14 +245,16 @@ class DofRenderer:
             lens: optics and focus.
             highlight: clipped-highlight re-expansion for LDR input (8/16-bit, video: also when
                 the upload has converted it to linear light).
-            hdr_input: the colour is scene-referred float (HDR, e.g. EXR) that carries its
-                lights' true energy: no highlight re-expansion.
+            scene_linear: the input carries true scene light (float plates, HDR): no highlight
+                boost and no firefly down-weighting, so every light keeps exactly its energy.
             character: cat-eye, axial chromatic aberration, custom aperture (None: none). They
                 shape blur beyond the full-res gather's radius (SLIGHT_END_PX).
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
         highlight = highlight or HighlightBoost()
+        if scene_linear:
+            highlight = HighlightBoost(threshold=highlight.threshold, gain=0.0)
         w = self.size[0]
         flt = moderngl.NEAREST if inv_depth.size == self.size else moderngl.LINEAR
         inv_depth.filter = (flt, flt)
@@ -278,8 +286,9 @@ class DofRenderer:
             })
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
-                # HDR input carries its lights' true energy: no re-expansion.
-                "u_highlight_gain": 0.0 if hdr_input else highlight.gain,
+                # Scene-linear input carries its lights' true energy: no re-expansion.
+                "u_highlight_gain": 0.0 if scene_linear else highlight.gain,
+                "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
             hw, hh = self.half.size
@@ -303,6 +312,7 @@ class DofRenderer:
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
                 ("u_sprites", self.sprite_layer),
             ], {"u_footprint": self._footprint(lens),
+                "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
 
@@ -318,9 +328,11 @@ class DofRenderer:
         return self._footprint_table
 
     def read_output(self) -> bytes:
-        """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests)."""
+        """The output as tightly packed RGB bytes, row 0 first (for stills, export, tests): uint8
+        display-encoded, or float32 linear light with ``linear_output``."""
         with framebuffer_kept(self.ctx):
-            return self.output_fbo.read(components=3, alignment=1)
+            return self.output_fbo.read(components=3, alignment=1,
+                                        dtype="f4" if self.linear_output else "f1")
 
     def release(self) -> None:
         for p in self._passes.values():

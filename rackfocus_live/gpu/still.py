@@ -28,8 +28,13 @@ class StillRenderer:
         ctx: moderngl.Context,
         quality: str = "default",
         conditioning: DepthConditioning | None = None,
+        *,
+        linear_output: bool = False,
     ) -> None:
         self.ctx = ctx
+        self.linear_output = linear_output
+        self._linear_input = False
+        self._scene_linear = False
         self.programs = ProgramCache(ctx)
         self.quality = quality
         self.conditioning = conditioning or DepthConditioning()
@@ -39,11 +44,24 @@ class StillRenderer:
         self._depth: moderngl.Texture | None = None
         self._conditioned: moderngl.Texture | None = None
 
-    def upload(self, rgb: npt.NDArray[np.integer], inv_depth: npt.NDArray[np.float32]) -> None:
-        """Colour (HxWx3 uint8 or uint16, display-encoded) and inverse depth (any HxW, 1/m)."""
+    def upload(
+        self, rgb: npt.NDArray[np.integer] | npt.NDArray[np.floating],
+        inv_depth: npt.NDArray[np.float32], *, true_light: bool | None = None,
+    ) -> None:
+        """Colour and inverse depth (any HxW, 1/m). Colour is HxWx3 uint8 or uint16
+        display-encoded (sRGB), or float16/float32 linear light, uploaded as 32-bit float
+        unclamped. ``true_light`` (default: float colour) says the light is real (a float or
+        log plate): no highlight boost, no firefly clamp; False for sRGB images made linear."""
         h, w = rgb.shape[:2]
         dtype = "f1" if rgb.dtype == np.uint8 else "u2"
-        if rgb.dtype != np.uint8:
+        is_float = bool(np.issubdtype(rgb.dtype, np.floating))
+        self._linear_input = is_float
+        self._scene_linear = is_float if true_light is None else true_light
+        data: npt.NDArray[np.generic]
+        if is_float:
+            data = np.asarray(rgb, np.float32)
+            dtype = "f4"
+        elif rgb.dtype != np.uint8:
             # 16-bit colour goes up as normalised float so the shader sees 0..1 either way.
             data = (rgb.astype(np.float32) / 65535.0).astype(np.float16)
             dtype = "f2"
@@ -57,7 +75,8 @@ class StillRenderer:
                                        np.ascontiguousarray(inv_depth, np.float32).tobytes(),
                                        dtype="f4", alignment=1)
         if self._dof is None:
-            self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality)
+            self._dof = DofRenderer(self.ctx, self.programs, (w, h), self.quality,
+                                    linear_output=self.linear_output)
         else:
             self._dof.resize((w, h))
         self._conditioned = None
@@ -68,7 +87,7 @@ class StillRenderer:
             if self._conditioner is None:
                 self._conditioner = DepthConditioner(self.ctx, self.programs, (w, h))
             self._conditioned = self._conditioner.run(self._color, self._depth,
-                                                      color_is_srgb=True)
+                                                      color_is_srgb=not self._linear_input)
 
     def conditioned_depth(self) -> npt.NDArray[np.float32] | None:
         """The inverse depth the renderer uses after conditioning (None when refinement is off)."""
@@ -89,13 +108,33 @@ class StillRenderer:
         character: LensCharacter | None = None,
     ) -> npt.NDArray[np.uint8]:
         """The rendered frame as HxWx3 uint8 (sRGB)."""
+        if self.linear_output:
+            raise RuntimeError("this renderer outputs linear light: use render_linear()")
+        self._render(lens, highlight, character)
+        w, h = self.dof.size
+        return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
+
+    def render_linear(
+        self,
+        lens: LensState,
+        highlight: HighlightBoost | None = None,
+        character: LensCharacter | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """The rendered frame as HxWx3 float32 linear light, unclamped (``linear_output``)."""
+        if not self.linear_output:
+            raise RuntimeError("create the renderer with linear_output=True for render_linear()")
+        self._render(lens, highlight, character)
+        w, h = self.dof.size
+        return np.frombuffer(self.dof.read_output(), np.float32).reshape(h, w, 3).copy()
+
+    def _render(self, lens: LensState, highlight: HighlightBoost | None,
+                character: LensCharacter | None) -> None:
         if self._color is None or self._depth is None:
             raise RuntimeError("upload() an image first")
         depth = self._conditioned if self._conditioned is not None else self._depth
-        self.dof.render(self._color, depth, lens, color_is_srgb=True, highlight=highlight,
+        self.dof.render(self._color, depth, lens, color_is_srgb=not self._linear_input,
+                        highlight=highlight, scene_linear=self._scene_linear,
                         character=character)
-        w, h = self.dof.size
-        return np.frombuffer(self.dof.read_output(), np.uint8).reshape(h, w, 3).copy()
 
     def _release_inputs(self) -> None:
         for tex in (self._color, self._depth):

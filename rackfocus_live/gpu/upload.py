@@ -17,19 +17,26 @@ been uploaded directly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import moderngl
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.colour import WORKING_SPACE
 from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
-from rackfocus_live.gpu.depthprep import StreamConditioner, luma_grid_of_plane
+from rackfocus_live.gpu.depthprep import StreamConditioner, luma_grid_of_plane, luma_grid_of_rgb
 from rackfocus_live.gpu.fullscreen import FullscreenPass
+from rackfocus_live.gpu.ocio_view import OcioInputPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
 from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
+from rackfocus_live.media.sequence import PLATE_FORMAT, plate_space
+
+#: Texture types of plate samples: integers normalised to 0..1 (code values), floats as they are.
+_PLATE_DTYPES = {np.dtype(np.uint8): "f1", np.dtype(np.uint16): "nu2",
+                 np.dtype(np.float16): "f2", np.dtype(np.float32): "f4"}
 
 #: GL enums moderngl has no names for.
 GL_SRGB8_ALPHA8 = 0x8C43
@@ -168,7 +175,8 @@ class FrameUploader:
         self.conditioner = None if conditioning is None else StreamConditioner(
             ctx, programs, (width, height), conditioning, depth_kind, depth_moving)
         self._conditioned: moderngl.Texture | None = None
-        self._last_packet: tuple[FramePacket, int, int] | None = None
+        #: The last frame and how to get its luma grid: conditioned again when settings change.
+        self._last_packet: tuple[FramePacket, Callable[[], npt.NDArray[np.float64]]] | None = None
         self.width, self.height = width, height
         self._encoded = True
         self.color, self._fbo = self._make_color(encoded=True)
@@ -182,6 +190,8 @@ class FrameUploader:
         self._plane_key: tuple[object, ...] | None = None
         self._programs = programs
         self._passes: dict[tuple[bool, int], FullscreenPass] = {}
+        self._plate_pass = FullscreenPass(programs, "plate_to_linear.frag")
+        self._input_passes: dict[str, OcioInputPass] = {}
         self._released = False
         self.uploads = 0
         self.depth_uploads = 0
@@ -194,6 +204,9 @@ class FrameUploader:
         """
         if self._released:
             raise RuntimeError("FrameUploader used after release()")
+        if packet.format == PLATE_FORMAT:
+            self._upload_plate(packet, info)
+            return
         if packet.format not in PLANE_LAYOUTS:
             raise ValueError(f"cannot upload pixel format {packet.format}")
         layout = PLANE_LAYOUTS[packet.format]
@@ -241,7 +254,8 @@ class FrameUploader:
                     "u_chroma_max": (chroma_w - 0.5) / chroma_row,
                 },
             )
-        self._condition(packet, layout.bits, info.rotation)
+        plane, bits, rotation = packet.planes[0], layout.bits, info.rotation
+        self._condition(packet, lambda: luma_grid_of_plane(plane, bits, rotation))
         self.uploads += 1
 
     @property
@@ -255,20 +269,21 @@ class FrameUploader:
             return False
         self.conditioner.set_settings(settings)
         if self._last_packet is not None:
-            packet, bits, rotation = self._last_packet
-            self._condition(packet, bits, rotation)
+            self._condition(*self._last_packet)
         return True
 
-    def _condition(self, packet: FramePacket, bits: int, rotation: int) -> None:
-        """Run the depth conditioning of this frame (after the colour conversion it reads)."""
+    def _condition(self, packet: FramePacket,
+                   luma_grid: Callable[[], npt.NDArray[np.float64]]) -> None:
+        """Run the depth conditioning of this frame (after the colour conversion it reads);
+        ``luma_grid`` gives the frame's luma at the stabiliser's grid (only called when on)."""
         self._conditioned = None
-        self._last_packet = (packet, bits, rotation)
+        self._last_packet = (packet, luma_grid)
         if self.conditioner is None or not self.conditioner.active:
             return
         self._setup_depth_sampling(self.raw_depth)
-        luma = luma_grid_of_plane(packet.planes[0], bits, rotation)
         self._conditioned = self.conditioner.process(
-            packet.index, self.color, self.raw_depth, packet.depth, luma, color_is_srgb=False)
+            packet.index, self.color, self.raw_depth, packet.depth, luma_grid(),
+            color_is_srgb=False)
 
     def release(self) -> None:
         """Free every GL object. Idempotent."""
@@ -282,6 +297,10 @@ class FrameUploader:
             p.release()
         self._passes.clear()
         self._release_planes()
+        self._plate_pass.release()
+        for ocio_pass in self._input_passes.values():
+            ocio_pass.release()
+        self._input_passes.clear()
         if self.conditioner is not None:
             self.conditioner.release()
         self._conditioned = None
@@ -340,6 +359,48 @@ class FrameUploader:
                 self._programs, "yuv_to_rgb.frag",
                 {"ENCODED_OUTPUT": self._encoded, "ROTATION": rotation})
         return found
+
+    def _upload_plate(self, packet: FramePacket, info: MediaInfo) -> None:
+        """Plates (and video with a named colour space) arrive as HxWx3 as stored: through a PBO
+        into a texture of that type (8/16-bit integers normalised), then OCIO's GPU shader for
+        the clip's input space writes working-space light into ``color``, unclamped (a plain
+        copy, ``plate_to_linear.frag``, when it is the working space already)."""
+        rgb = packet.planes[0]
+        h, w = rgb.shape[:2]
+        if (w, h) != (self.width, self.height) or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"plate {w}x{h} {rgb.shape} does not fit an uploader of "
+                             f"{self.width}x{self.height}")
+        dtype = _PLATE_DTYPES.get(rgb.dtype)
+        if dtype is None:
+            raise ValueError(f"cannot upload plate samples of type {rgb.dtype}")
+        data = np.ascontiguousarray(rgb)
+        key = (PLATE_FORMAT, dtype, data.shape)
+        if key != self._plane_key:
+            self._release_planes()
+            tex = self.ctx.texture((w, h), 3, dtype=dtype)
+            tex.repeat_x = tex.repeat_y = False
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self._planes.append(tex)
+            self._pbos.append(self.ctx.buffer(reserve=data.nbytes))
+            self._plane_key = key
+        # Plates carry light beyond 1.0: the colour texture must be float, never sRGB8.
+        self._ensure_color(encoded=False)
+        pbo = self._pbos[0]
+        pbo.orphan()
+        pbo.write(data)
+        self._planes[0].write(pbo, alignment=1)
+        if packet.depth is not self._last_depth:
+            self._upload_depth(packet.depth)
+        space = plate_space(info)
+        with framebuffer_kept(self.ctx):
+            if space == WORKING_SPACE:
+                self._plate_pass.render(self._fbo, textures=[("u_plate", self._planes[0])])
+            else:
+                if space not in self._input_passes:
+                    self._input_passes[space] = OcioInputPass(self.ctx, space)
+                self._input_passes[space].render(self._planes[0], self._fbo)
+        self._condition(packet, lambda: luma_grid_of_rgb(rgb))
+        self.uploads += 1
 
     def _ensure_planes(
         self, fmt: str, shapes: Sequence[tuple[int, ...]], sixteen_bit: bool

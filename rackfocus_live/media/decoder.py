@@ -30,8 +30,16 @@ import numpy as np
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import DepthReader, DepthSource
 from rackfocus_live.media.framecache import FrameCache
-from rackfocus_live.media.probe import MediaInfo, PathLike, probe_clip, reason
+from rackfocus_live.media.probe import MediaInfo, PathLike, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_planes
+from rackfocus_live.media.sequence import (
+    PLATE_FORMAT,
+    PlateFrame,
+    PlateReader,
+    open_frame_reader,
+    probe_media,
+    video_frame_rgb,
+)
 
 #: Thread name prefix (tests look for leaked threads by it).
 THREAD_NAME_PREFIX = "rackfocus-decoder"
@@ -106,7 +114,7 @@ class DecoderThread:
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be >= 1")
-        self.info = info if info is not None else probe_clip(clip_path)
+        self.info = info if info is not None else probe_media(clip_path)
         self.depth_source = depth_source
         self.cache = cache
         self._threads = threads
@@ -279,7 +287,7 @@ class DecoderThread:
     # -- decoder thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        video: VideoReader | None = None
+        video: VideoReader | PlateReader | None = None
         depth: DepthReader | None = None
         try:
             while True:
@@ -294,7 +302,7 @@ class DecoderThread:
                     self._next = index + 1
                 try:
                     if video is None:
-                        video = VideoReader(self.info, threads=self._threads)
+                        video = open_frame_reader(self.info, self._threads)
                     if depth is None and self.depth_source is not None:
                         depth = self.depth_source.reader()
                     packet = self._produce(video, depth, index, epoch)
@@ -327,7 +335,7 @@ class DecoderThread:
                           info.path)
 
     def _produce(
-        self, video: VideoReader, depth: DepthReader | None, index: int, epoch: int
+        self, video: VideoReader | PlateReader, depth: DepthReader | None, index: int, epoch: int
     ) -> FramePacket | None:
         if self.cache is not None:
             hit = self.cache.get(index)
@@ -341,14 +349,27 @@ class DecoderThread:
             index=index,
             pts=int(frame.pts if frame.pts is not None else info.pts_of_index(index)),
             time=info.time_of_index(index),
-            planes=frame_planes(frame, info),
-            format=info.pix_fmt,
+            planes=self._planes(frame),
+            format=PLATE_FORMAT if self._managed else info.pix_fmt,
             depth=self._read_depth(depth, index) if depth is not None else self._no_depth,
             epoch=epoch,
         )
         if self.cache is not None:
             self.cache.put(packet)
         return packet
+
+    @property
+    def _managed(self) -> bool:
+        """Frames arrive in the working space as RGB float (plates, or a video with a named
+        input space), not as YUV planes."""
+        return self.info.plate is not None or self.info.colour is not None
+
+    def _planes(self, frame: av.VideoFrame | PlateFrame) -> tuple[np.ndarray, ...]:
+        if isinstance(frame, PlateFrame):
+            return frame.planes
+        if self.info.colour is not None:
+            return (video_frame_rgb(frame, self.info),)
+        return frame_planes(frame, self.info)
 
     def _read_depth(self, depth: DepthReader, index: int) -> np.ndarray:
         try:

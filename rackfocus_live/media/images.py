@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import AtomicOutput, check_input, resolve_output, write_error
+from rackfocus_live.media.exr import is_exr, read_exr_depth
 
 PathLike = str | os.PathLike[str]
 
@@ -61,7 +62,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
-    """The image as HxWx3 uint8 (or uint16 for 16-bit files), alpha dropped, grey expanded."""
+    """The image as HxWx3 uint8 (or uint16 for files of more than 8 bits), alpha dropped, grey
+    expanded."""
     frame = _first_frame(path)
     name = frame.format.name
     if name in ("rgb48be", "rgb48le", "rgba64be", "rgba64le"):
@@ -72,6 +74,9 @@ def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
         return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
     if name in _FLOAT_RGB_FORMATS or name in _FLOAT_GREY_FORMATS:
         raise InputError("float images are not supported as colour (expected 8/16-bit)", path)
+    if max(c.bits for c in frame.format.components) > 8:
+        # 10/12-bit DPX, TIFF and the like: widened to 16 bits by swscale, precision kept.
+        return np.ascontiguousarray(frame.to_ndarray(format="rgb48le")[..., :3])
     # rgb24, rgba, palette, YUV (JPEG), grey: swscale converts to RGB with the file's own matrix.
     return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
@@ -83,7 +88,11 @@ def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
     accepted only when their channels are equal (grey saved as RGB); a colour image or a
     colour-mapped depth visualisation (turbo, viridis: three different channels) is refused,
     since no channel of it is the depth.
+    EXR goes through ``media.exr`` (by channel name: Z, depth.Z, Y, then R), which FFmpeg
+    cannot do.
     """
+    if is_exr(path):
+        return read_exr_depth(path)
     frame = _first_frame(path)
     name = frame.format.name
     if name in _FLOAT_GREY_FORMATS:

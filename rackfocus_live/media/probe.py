@@ -27,12 +27,15 @@ from typing import TYPE_CHECKING, Literal
 import av
 import numpy as np
 
+from rackfocus_live.colour import holds_highlights
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_input
 
 if TYPE_CHECKING:
+    from rackfocus_live.colour import ColourPlan
     from rackfocus_live.depth import DepthMapping
     from rackfocus_live.media.depthsource import DepthSource
+    from rackfocus_live.media.sequence import PlateSource
 
 PathLike = str | os.PathLike[str]
 ColorMatrix = Literal["bt601", "bt709", "bt2020"]
@@ -106,6 +109,10 @@ class MediaInfo:
             supported: the code values are processed as SDR (see ``clip_warnings``).
         interlaced: the stream is coded as interlaced fields (tagged field order, or its first
             frame says so); frames are processed as progressive (see ``clip_warnings``).
+        plate: for an image sequence (``media.sequence``), its files and colour; None for video.
+        colour: for a video whose colour space was named by the user (``--input-space``), the
+            plan its frames are converted with on the decoder thread (to the scene-linear
+            working space, as plates are); None keeps the video's own tags (YUV on the GPU).
     """
 
     path: Path
@@ -125,6 +132,17 @@ class MediaInfo:
     source_pix_fmt: str = ""
     hdr: HdrTransfer | None = None
     interlaced: bool = False
+    plate: PlateSource | None = None
+    colour: ColourPlan | None = None
+
+    @property
+    def scene_linear(self) -> bool:
+        """Frames carry true scene light (float or log plates, log video): no highlight boost,
+        no firefly clamp."""
+        if self.plate is not None:
+            return self.plate.scene_linear
+        space = self.colour.input_space if self.colour is not None else None
+        return space is not None and holds_highlights(space)
 
     @property
     def layout(self) -> PlaneLayout:

@@ -69,6 +69,7 @@ class CodecSpec:
         lossless: the codec stores the rendered RGB exactly.
         crf: default constant rate factor, or None where the codec has no CRF.
         options: encoder options (``crf`` and ``preset`` are added for x264/x265).
+        min_size: smallest (width, height) the encoder accepts.
     """
 
     encoder: str
@@ -77,6 +78,7 @@ class CodecSpec:
     lossless: bool = False
     crf: int | None = None
     options: dict[str, str] = field(default_factory=dict)
+    min_size: tuple[int, int] = (1, 1)
 
     @property
     def rgb(self) -> bool:
@@ -90,10 +92,20 @@ CODECS: dict[str, CodecSpec] = {
     # Profile 3 = ProRes 422 HQ, the usual delivery flavour; "apl0" is what Apple's encoder writes.
     "prores": CodecSpec("prores_ks", "yuv422p10le", ".mov",
                         options={"profile": "3", "vendor": "apl0"}),
+    # Masters: ProRes 4444 (profile 4, 4:4:4 10-bit, no alpha written) and DNxHR HQX (10-bit
+    # 4:2:2, any resolution), the two formats finishing and VFX houses take as masters.
+    "prores4444": CodecSpec("prores_ks", "yuv444p10le", ".mov",
+                            options={"profile": "4", "vendor": "apl0"}),
+    "dnxhr": CodecSpec("dnxhd", "yuv422p10le", ".mov", options={"profile": "dnxhr_hqx"},
+                       min_size=(256, 120)),
     # Level 3 with slices: multi-threaded and checksummed; bgr0 keeps the render's RGB bit-exact.
     "ffv1": CodecSpec("ffv1", "bgr0", ".mkv", lossless=True,
                       options={"level": "3", "slicecrc": "1"}),
 }
+#: Codecs that are limited range by definition, whatever the clip's range.
+LIMITED_RANGE_CODECS = frozenset({"prores", "prores4444", "dnxhr"})
+#: AVColorPrimaries BT.709 and AVColorTransferCharacteristic IEC 61966-2-1 (sRGB).
+_BT709, _IEC61966_2_1 = 1, 13
 #: x264/x265 speed preset when none is given.
 DEFAULT_PRESET = "medium"
 #: The speed presets x264 and x265 both know, fastest first.
@@ -339,10 +351,12 @@ class VideoWriter:
         # through may point at a file named otherwise: then the codec's own container.
         fmt = _CONTAINER_OF_SUFFIX.get(self.output.suffix.lower(),
                                        _CONTAINER_OF_SUFFIX[self.spec.suffix])
-        source = av.open(os.fspath(info.path), mode="r")
+        # An image-sequence plate has no container to take colour tags or audio from.
+        source = None if info.plate is not None else av.open(os.fspath(info.path), mode="r")
         self._source = source
-        src_video = next((s for s in source.streams.video
-                          if not s.disposition & av.stream.Disposition.attached_pic), None)
+        src_video = None if source is None else next(
+            (s for s in source.streams.video
+             if not s.disposition & av.stream.Disposition.attached_pic), None)
         options = {}
         if fmt in ("mp4", "mov"):
             # write_colr: the colour atom even when a tag is unspecified (ProRes has its colour
@@ -353,6 +367,10 @@ class VideoWriter:
         if spec.encoder not in out.supported_codecs:
             raise InputError(f"a {self.output.suffix} file cannot hold {cfg.codec}; use "
                              f"{spec.suffix}", self.output)
+        mw, mh = spec.min_size
+        if info.display_size[0] < mw or info.display_size[1] < mh:
+            raise InputError(f"{cfg.codec} needs frames of at least {mw}x{mh}; the clip is "
+                             f"{info.display_size[0]}x{info.display_size[1]}", self.output)
         rate = info.fps if info.fps.denominator != 1 else int(info.fps)
         video = out.add_stream(spec.encoder, rate=rate)
         width, height = info.display_size
@@ -364,6 +382,9 @@ class VideoWriter:
         cc.time_base = info.time_base
         video.time_base = info.time_base
         self._set_colour(cc, src_video)
+        if info.plate is not None:
+            # Plates are rendered through the sRGB display encoding of Rec.709 primaries.
+            cc.color_primaries, cc.color_trc = _BT709, _IEC61966_2_1
         if src_video is not None and src_video.sample_aspect_ratio:
             sar = Fraction(src_video.sample_aspect_ratio)
             if sar > 0 and sar != 1:
@@ -379,7 +400,7 @@ class VideoWriter:
         if cfg.codec == "hevc" and fmt in ("mp4", "mov"):
             cc.codec_tag = "hvc1"  # what Apple players need to open HEVC in MP4/MOV
         self._video = video
-        if cfg.audio:
+        if cfg.audio and source is not None:
             for stream in source.streams.audio:
                 try:
                     self._audio_map[stream.index] = out.add_stream_from_template(stream)
@@ -390,7 +411,7 @@ class VideoWriter:
                         "use .mkv or --no-audio", self.output) from None
         if self._audio_map:
             self._audio_iter = self._audio_packets()
-        else:
+        elif source is not None:
             source.close()
             self._source = None
         out.start_encoding()
@@ -413,7 +434,7 @@ class VideoWriter:
         cc.colorspace = code if code in _SAME_MATRIX[info.color_matrix] else (
             _MATRIX_CODE[info.color_matrix])
         # ProRes is limited range by definition.
-        crange = "limited" if self.config.codec == "prores" else info.color_range
+        crange = "limited" if self.config.codec in LIMITED_RANGE_CODECS else info.color_range
         cc.color_range = _RANGE_CODE[crange]
 
     def _setup_error(self, exc: BaseException) -> InputError:
@@ -461,7 +482,7 @@ class VideoWriter:
             if self.spec.rgb:
                 frame = frame.reformat(format=self.spec.pix_fmt)
             else:
-                rng = "limited" if self.config.codec == "prores" else info.color_range
+                rng = "limited" if self.config.codec in LIMITED_RANGE_CODECS else info.color_range
                 frame = frame.reformat(format=self.spec.pix_fmt,
                                        dst_colorspace=_SWS_MATRIX[info.color_matrix],
                                        dst_color_range=_RANGE_CODE[rng])

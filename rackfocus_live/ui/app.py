@@ -33,6 +33,7 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.media.probe import clip_warnings
+from rackfocus_live.media.sequence import ClipOptions
 from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.timeline.keyframes import FocusTrack
 from rackfocus_live.timeline.marks import MarkAction, apply_mark_action, label_for_slot
@@ -83,6 +84,9 @@ class AppConfig:
         highlight: highlight boost (None: from settings).
         character: lens character (cat-eye, axial CA, aperture image); off by default.
         window_size: window size in screen units (None: from settings).
+        clip_options: sequence rate, input colour space and EXR depth channel, for every clip
+            opened in this run.
+        view: OCIO (display, view) the picture is shown through (None: plain sRGB).
         settings_path: where user settings live (None: the user config dir); tests pass a temp.
         save_settings: write settings back on close.
         vsync: wait for the display's refresh on swap (off for headless test runs).
@@ -102,6 +106,8 @@ class AppConfig:
     highlight: HighlightBoost | None = None
     character: LensCharacter = field(default_factory=LensCharacter)
     window_size: tuple[int, int] | None = None
+    clip_options: ClipOptions = field(default_factory=ClipOptions)
+    view: tuple[str, str] | None = None
     settings_path: Path | None = None
     save_settings: bool = True
     vsync: bool = True
@@ -182,7 +188,7 @@ class App:
         self.ctx = create_gl_context()
         configure(self.ctx)
         self.programs = ProgramCache(self.ctx)
-        self.picture = Picture(self.ctx, self.programs)
+        self.picture = Picture(self.ctx, self.programs, self.config.view)
         self._implot = init_imgui(self.window)
         # After ImGui's backend: the app sees keys first and hands ImGui those it needs.
         glfw.set_key_callback(self.window, self.input.on_key)
@@ -211,7 +217,8 @@ class App:
         notes: list[str] = []
         try:
             session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes,
-                                   conditioning=self.state.conditioning)
+                                   conditioning=self.state.conditioning,
+                                   options=self.config.clip_options)
         except InputError as exc:
             self.state.say(str(exc))
             return False
@@ -400,7 +407,9 @@ class App:
         return ExportSource(clip=session.clip_path, depth=session.depth_path,
                             mapping=session.mapping, lens=s.lens, highlight=s.highlight,
                             character=s.character, quality=s.quality, track=s.track,
-                            info=session.info, conditioning=s.conditioning)
+                            info=session.info, conditioning=s.conditioning,
+                            depth_channel=session.options.depth_channel,
+                            view=self.config.view)
 
     def start_export(self, output: str | Path | None = None) -> bool:
         """Start exporting with the panel's options (to ``output`` if given); it then advances a

@@ -13,13 +13,16 @@ layer over it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import moderngl
 from imgui_bundle import imgui
 
+from rackfocus_live.colour import ColourPlan
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
@@ -33,7 +36,8 @@ from rackfocus_live.export import (
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.lens import LensState
 from rackfocus_live.lens_character import LensCharacter
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import probe_media
 from rackfocus_live.media.writer import CODECS, DEFAULT_PRESET
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from rackfocus_live.timeline.keyframes import FocusTrack
@@ -123,8 +127,11 @@ class ExportSource:
         character: the lens character in use.
         quality: the preview's quality preset (used unless the options name another).
         track: the app's focus pull, if any.
-        info: the clip's probe, when the app has it (saves probing again for a range).
+        info: the clip's probe, when the app has it (saves probing again for a range); a
+            plate's rate and colour plan, or a video's named colour space, come from it.
         conditioning: the depth conditioning the preview uses.
+        depth_channel: the EXR depth channel the preview reads.
+        view: the OCIO (display, view) the preview shows, for video output (None: plain sRGB).
     """
 
     clip: Path
@@ -137,6 +144,8 @@ class ExportSource:
     track: FocusTrack | None = None
     info: MediaInfo | None = None
     conditioning: DepthConditioning = field(default_factory=DepthConditioning)
+    depth_channel: str | None = None
+    view: tuple[str, str] | None = None
 
 
 def default_output(clip: Path, codec: str) -> Path:
@@ -165,7 +174,7 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         output = source.clip.parent / output
     frame_range = None
     if options.frame_range.strip():
-        info = source.info or probe_clip(source.clip)
+        info = source.info or probe_media(source.clip)
         frame_range = resolve_range(parse_range(options.frame_range), info)
     track = source.track
     if not options.use_pull or track is None or len(track.keys) == 0:
@@ -177,7 +186,25 @@ def build_settings(options: ExportOptions, source: ExportSource) -> ExportSettin
         preset=options.preset, frame_range=frame_range, quality=options.quality or source.quality,
         highlight=source.highlight, character=source.character, audio=options.audio,
         keep_partial=options.keep_partial, conditioning=source.conditioning,
+        **clip_settings(source.info, source.view), depth_channel=source.depth_channel,
     )
+
+
+def clip_settings(info: MediaInfo | None, view: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The export's fps and colour plan (input space, display view) for the clip the preview
+    shows, so that they agree."""
+    out: dict[str, Any] = {}
+    plan = None
+    if info is not None and info.plate is not None:
+        out["fps"] = info.fps
+        plan = info.plate.plan
+    elif info is not None:
+        plan = info.colour
+    if view is not None:
+        plan = dataclasses.replace(plan or ColourPlan(), display=view[0], view=view[1])
+    if plan is not None:
+        out["colour"] = plan
+    return out
 
 
 class ExportController:

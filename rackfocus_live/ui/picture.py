@@ -14,7 +14,9 @@ import numpy as np
 import numpy.typing as npt
 from imgui_bundle import imgui
 
+from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW
 from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.ocio_view import OcioViewPass
 from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass
 from rackfocus_live.gpu.programs import ProgramCache, ShaderError
 from rackfocus_live.lens import LensState
@@ -32,7 +34,10 @@ Histogram = tuple[npt.NDArray[np.float32], float, float]
 class Picture:
     """The DOF renderer and the viewer pass of the window; see the module docstring."""
 
-    def __init__(self, ctx: moderngl.Context, programs: ProgramCache) -> None:
+    def __init__(
+        self, ctx: moderngl.Context, programs: ProgramCache,
+        view: tuple[str, str] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.programs = programs
         self.viewer_pass = ViewerPass(programs)
@@ -40,6 +45,11 @@ class Picture:
         self._rendered_key: tuple[object, ...] | None = None
         #: DOF renders so far (each one a full chain of passes): what tests count.
         self.dof_renders = 0
+        #: An OCIO display view other than plain sRGB: the DOF renders linear light and this
+        #: pass shows it (and the original, for the A/B split) through the view.
+        self.view = None if view in (None, (DEFAULT_DISPLAY, DEFAULT_VIEW)) else (
+            OcioViewPass(ctx, *view))
+        self._shown: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
 
     @property
     def gpu_ms(self) -> float | None:
@@ -56,10 +66,24 @@ class Picture:
     def set_size(self, size: tuple[int, int], quality: str) -> None:
         """Frames of ``size`` from now on (a newly opened clip)."""
         if self.dof is None:
-            self.dof = DofRenderer(self.ctx, self.programs, size, quality)
+            self.dof = DofRenderer(self.ctx, self.programs, size, quality,
+                                   linear_output=self.view is not None)
         else:
             self.dof.resize(size)
+        if self.view is not None:
+            self._release_shown()
+            for _ in range(2):  # the result and the original, through the view
+                tex = self.ctx.texture(size, 4, dtype="f1")
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                self._shown.append((tex, self.ctx.framebuffer(color_attachments=[tex])))
         self.invalidate()
+
+    def _release_shown(self) -> None:
+        for tex, fbo in self._shown:
+            fbo.release()
+            tex.release()
+        self._shown.clear()
 
     def invalidate(self) -> None:
         """Render again at the next ``render``, whatever changed."""
@@ -79,8 +103,12 @@ class Picture:
             if dof.quality != quality:
                 dof.set_quality(quality)
             dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
-                       highlight=state.highlight, character=state.character)
+                       highlight=state.highlight, scene_linear=session.info.scene_linear,
+                       character=state.character)
             self.dof_renders += 1
+            if self.view is not None and self._shown:
+                self.view.render(dof.output, self._shown[0][1])
+                self.view.render(session.color, self._shown[1][1])
         except ShaderError as exc:  # a hot-reloaded shader that does not compile
             state.say(str(exc).splitlines()[0])
         self._rendered_key = key
@@ -120,9 +148,11 @@ class Picture:
             coc_max_px=coc_range(state, depth_range), background=BACKGROUND,
         )
         self.viewer_pass.render(
-            screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h), result=dof.output,
-            original=session.color, inv_depth=session.depth, coc=dof.coc, params=params,
-            original_is_linear=True,
+            screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h),
+            result=self._shown[0][0] if self._shown else dof.output,
+            original=self._shown[1][0] if self._shown else session.color,
+            inv_depth=session.depth, coc=dof.coc, params=params,
+            original_is_linear=not self._shown,
             split_x=viewer.divider_x(viewport) if viewer.split_enabled else None,
         )
         if viewer.split_enabled:
@@ -136,6 +166,10 @@ class Picture:
         if self.dof is not None:
             self.dof.release()
             self.dof = None
+        self._release_shown()
+        if self.view is not None:
+            self.view.release()
+            self.view = None
         self.viewer_pass.release()
 
 

@@ -24,7 +24,9 @@ def media_identity(info: MediaInfo | None) -> MediaIdentity | None:
     if info is None:
         return None
     try:
-        size = info.path.stat().st_size
+        # A plate's identity is sized by its first frame (the pattern is no file).
+        first = info.plate.sequence.files[0] if info.plate is not None else info.path
+        size = first.stat().st_size
     except OSError:
         size = 0
     return MediaIdentity(info.path.name, size, info.duration, info.fps, info.frame_count)

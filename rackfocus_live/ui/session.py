@@ -26,9 +26,10 @@ from rackfocus_live.gpu.context import check_frame_size, restore_framebuffer
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
-from rackfocus_live.media.depthsource import DepthSource, open_depth
+from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.framecache import FrameCache
-from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.probe import MediaInfo
+from rackfocus_live.media.sequence import ClipOptions, open_clip_depth, probe_media
 
 #: Packets decoded ahead of playback.
 QUEUE_SIZE = 8
@@ -58,6 +59,7 @@ class MediaSession:
         depth: depth video / image sequence pattern / still, or None (everything at infinity).
         mapping: how raw depth maps to inverse depth.
         warn: receives one-line warnings (depth alignment) for the panel.
+        options: a sequence's rate, a named input colour space, the EXR depth channel.
 
     Raises:
         InputError: the clip or the depth cannot be used (nothing is left open).
@@ -73,16 +75,20 @@ class MediaSession:
         *,
         warn: list[str] | None = None,
         conditioning: DepthConditioning | None = None,
+        options: ClipOptions | None = None,
     ) -> None:
         self.ctx = ctx
         self.clip_path = Path(clip)
         self.depth_path = None if depth is None else Path(depth)
         self.mapping = mapping
-        self.info: MediaInfo = probe_clip(self.clip_path)
+        self.options = options or ClipOptions()
+        self.info: MediaInfo = probe_media(self.clip_path, fps=self.options.fps,
+                                           plan=self.options.colour)
         check_frame_size(ctx, self.info.display_size, self.clip_path)
         notes: list[str] = [] if warn is None else warn
         self.depth_source = (
-            None if depth is None else open_depth_quiet(depth, mapping, self.info, notes)
+            None if depth is None else open_depth_quiet(depth, mapping, self.info, notes,
+                                                        self.options.depth_channel)
         )
         if self.depth_source is not None:
             check_frame_size(ctx, (self.depth_source.width, self.depth_source.height), depth)
@@ -215,8 +221,9 @@ class MediaSession:
 
 
 def open_depth_quiet(
-    path: str | Path, mapping: DepthMapping, info: MediaInfo, notes: list[str]
+    path: str | Path, mapping: DepthMapping, info: MediaInfo, notes: list[str],
+    channel: str | None = None,
 ) -> DepthSource:
     """``open_depth`` with its warning line collected into ``notes`` (for the panel) instead of
     printed to stderr."""
-    return open_depth(path, mapping, info, warn=notes.append)
+    return open_clip_depth(path, channel, mapping, info, warn=notes.append)
