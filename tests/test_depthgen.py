@@ -25,6 +25,7 @@ pytest.importorskip("onnx", reason="onnx (dev extra) builds the stand-in models"
 
 from rackfocus_live.cli import main
 from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depthcond import SequenceConditioner
 from rackfocus_live.depthgen.models import ModelFile
 from rackfocus_live.depthgen.outputs import depth_output_paths
 from rackfocus_live.depthgen.pipeline import (
@@ -32,7 +33,7 @@ from rackfocus_live.depthgen.pipeline import (
     DepthJob,
     DepthJobConfig,
 )
-from rackfocus_live.depthgen.postprocess import AffineDriftStabiliser, PassThrough
+from rackfocus_live.depthgen.postprocess import PassThrough, default_postprocessor
 from rackfocus_live.depthgen.preprocess import network_size
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import open_depth
@@ -127,7 +128,7 @@ def test_cli_writes_every_frame_at_the_clips_timestamps_in_16_bit(
         assert same > 0.99 and same > flipped + 0.3
     sidecar = json.loads((media["dir"] / "cli_depth.json").read_text())
     assert sidecar["depth_mapping"]["kind"] == "disparity" and sidecar["frame_count"] == FRAMES
-    assert sidecar["postprocess"] == "AffineDriftStabiliser"
+    assert sidecar["postprocess"] == "SequenceConditioner"
     # ImageNet normalisation undone by the stand-in gives luma in [0, 1]: the first frame's range
     # in model units is the clip's own luma range (a missing or doubled normalisation is not).
     units = sidecar["quantisation"]["model_units_at"]
@@ -238,9 +239,11 @@ def _frames_rgb(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def test_default_hook_is_the_affine_stabiliser(media: dict[str, Path]) -> None:
+def test_default_hook_is_the_shared_temporal_stabiliser(media: dict[str, Path]) -> None:
+    # The preview's stabiliser (depthcond), without the slow numpy edge refinement.
     job = DepthJob(_config(media, media["dir"] / "unused.mkv"))
-    assert isinstance(job.postprocess, AffineDriftStabiliser)
+    hook = job.postprocess
+    assert isinstance(hook, SequenceConditioner) and hook.stabilise and not hook.refine
 
 
 def test_cancel_leaves_no_file_and_no_thread(media: dict[str, Path]) -> None:
@@ -427,7 +430,7 @@ def test_the_default_hook_removes_per_frame_drift_end_to_end(media: dict[str, Pa
     clip = mf.make_clip(media["dir"] / "pumping.mp4", frames=len(gains), size=SIZE,
                         yuv=pumping, lossless=True)
     flicker = {}
-    for name, hook in (("stabilised", AffineDriftStabiliser()), ("raw", PassThrough())):
+    for name, hook in (("stabilised", default_postprocessor()), ("raw", PassThrough())):
         out = media["dir"] / f"pumping_{name}.mkv"
         config = DepthJobConfig(clip=clip, outputs=depth_output_paths(clip, out),
                                 model=ModelFile(path=media["luma"], name="luma", licence="t"))

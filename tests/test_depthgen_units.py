@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from rackfocus_live.depthcond import fit_affine
 from rackfocus_live.depthgen.outputs import depth_output_paths
-from rackfocus_live.depthgen.postprocess import AffineDriftStabiliser, fit_affine
+from rackfocus_live.depthgen.postprocess import default_postprocessor
 from rackfocus_live.depthgen.quantise import MARGIN, DisparityQuantiser
 from rackfocus_live.errors import InputError
 
@@ -81,7 +82,7 @@ def _scene(rng: np.random.Generator) -> np.ndarray:
 
 def test_stabiliser_removes_per_frame_scale_and_shift(rng: np.random.Generator) -> None:
     scene = _scene(rng)
-    stab = AffineDriftStabiliser()
+    stab = default_postprocessor()
     rgb = np.zeros((*scene.shape, 3), np.uint8)
     outs = []
     for _ in range(12):
@@ -97,7 +98,7 @@ def test_stabiliser_removes_per_frame_scale_and_shift(rng: np.random.Generator) 
 def test_stabiliser_ignores_a_moving_object_and_reset_starts_over(
         rng: np.random.Generator) -> None:
     scene = _scene(rng)
-    stab = AffineDriftStabiliser()
+    stab = default_postprocessor()
     rgb = np.zeros((*scene.shape, 3), np.uint8)
     first = stab(rgb, scene)
     moved = scene.copy()
@@ -116,7 +117,7 @@ def test_stabiliser_does_not_flatten_noisy_depth_over_a_long_clip(
     # Ordinary least squares shrinks the scale a little each frame when both frames are noisy
     # (regression dilution); chained over a clip the depth would fade to flat.
     scene = _scene(rng)
-    stab = AffineDriftStabiliser()
+    stab = default_postprocessor()
     rgb = np.zeros((*scene.shape, 3), np.uint8)
     first = stab(rgb, scene)
     for _ in range(60):
