@@ -120,8 +120,10 @@ class DepthConditioner:
 
     def release(self) -> None:
         self._pass.release()
-        for obj in (*self._fbos, *self._targets):
-            obj.release()
+        for fbo in self._fbos:
+            fbo.release()
+        for target in self._targets:
+            target.release()
         self._fbos.clear()
         self._targets.clear()
 
