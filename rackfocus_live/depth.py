@@ -43,6 +43,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.arrays import is_integer_array
 from rackfocus_live.errors import InputError
 
 DepthKind = Literal["metric", "disparity", "normalized"]
@@ -89,7 +90,7 @@ class DepthMapping:
 
     def normalise_relative(self, raw: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
         """Relative samples to [0, 1] floats (integers by their type's maximum)."""
-        if np.issubdtype(raw.dtype, np.integer):
+        if is_integer_array(raw):
             return raw.astype(np.float32) / np.float32(np.iinfo(raw.dtype).max)
         return raw.astype(np.float32, copy=False)
 

@@ -48,6 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from rackfocus_live.arrays import is_integer_array
+
 F32 = npt.NDArray[np.float32]
 
 #: Relative half-width of the band around the median that is averaged (inverse depth).
@@ -146,7 +148,7 @@ def bilinear_resize(img: F32, size: tuple[int, int]) -> F32:
 
 def guide_of(rgb: npt.NDArray[np.generic]) -> F32:
     """Display-encoded colour as float 0..1 (uint8 / uint16 / float input)."""
-    if np.issubdtype(rgb.dtype, np.integer):
+    if is_integer_array(rgb):
         return (rgb.astype(np.float32) / np.float32(np.iinfo(rgb.dtype).max))[..., :3]
     return np.asarray(rgb, dtype=np.float32)[..., :3]
 

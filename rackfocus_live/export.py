@@ -286,6 +286,7 @@ class ExportJob:
         elapsed = now - self._t0 if self._t0 else 0.0
         fps = self._rate(now)
         eta = (self.total - frames) / fps if fps > 0 else None
+        out: Path | None  # the finished file, else the kept partial one (if any)
         if self.state == "done":
             eta, out = 0.0, self.output
         else:

@@ -132,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = lens_overrides(args)
     window = _window_size(args.window)
+    depth: Path | None  # the demo brings its depth; a clip may have none beside it
     if args.clip is None:
         demo = load_demo()
         clip, depth, keys = demo.clip, demo.depth, demo.keys

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import moderngl
 
@@ -30,7 +31,10 @@ def create_headless_context() -> moderngl.Context:
         GLUnavailableError: one line saying what was tried and what to install.
     """
     errors: list[str] = []
-    for kwargs in ({"backend": "egl"}, {}):
+    # create_context's options, of mixed types; Any also passes moderngl's stub, which types
+    # each keyword as a dict (``**settings: Dict[str, Any]``).
+    attempts: tuple[dict[str, Any], ...] = ({"backend": "egl"}, {})
+    for kwargs in attempts:
         try:
             ctx = moderngl.create_standalone_context(require=REQUIRED_GL_VERSION, **kwargs)
         except Exception as exc:  # moderngl raises plain Exception for missing drivers

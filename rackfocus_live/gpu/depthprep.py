@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live import depthcond
+from rackfocus_live.arrays import is_integer_array
 from rackfocus_live.depthcond import DepthConditioning, TemporalStabiliser, fit_grid
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.fullscreen import FullscreenPass
@@ -120,8 +121,10 @@ class DepthConditioner:
 
     def release(self) -> None:
         self._pass.release()
-        for obj in (*self._fbos, *self._targets):
-            obj.release()
+        for fbo in self._fbos:
+            fbo.release()
+        for target in self._targets:
+            target.release()
         self._fbos.clear()
         self._targets.clear()
 
@@ -141,7 +144,7 @@ def luma_grid_of_rgb(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
     and distinct, which is all the stabiliser's change test needs)."""
     ys, xs = fit_grid(rgb.shape[:2])
     grid = rgb[np.ix_(ys, xs)].astype(np.float64)
-    if np.issubdtype(rgb.dtype, np.integer):
+    if is_integer_array(rgb):
         grid /= float(np.iinfo(rgb.dtype).max)
     else:
         grid = np.nan_to_num(np.maximum(grid, 0.0), posinf=1e6)

@@ -48,12 +48,25 @@ class FullscreenPass:
         for unit, (name, texture) in enumerate(textures):
             texture.use(unit)
             if name in program:
-                program[name].value = unit
+                _uniform(program, name).value = unit
         for name, value in (uniforms or {}).items():
             if name in program:
-                program[name].value = value
+                _uniform(program, name).value = value
         target.use()
         self._vao.render(self.mode, vertices=self.vertices)
 
     def release(self) -> None:
         self._vao.release()
+
+
+def _uniform(program: moderngl.Program, name: str) -> moderngl.Uniform:
+    """The program's uniform ``name``: a program member may also be an attribute, a varying or
+    a uniform block, none of which a pass sets (our shaders have no blocks).
+
+    Raises:
+        TypeError: ``name`` is a member of the program other than a uniform.
+    """
+    member = program[name]
+    if not isinstance(member, moderngl.Uniform):
+        raise TypeError(f"'{name}' is a {type(member).__name__} of the program, not a uniform")
+    return member

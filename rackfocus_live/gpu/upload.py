@@ -422,8 +422,10 @@ class FrameUploader:
         self._plane_key = key
 
     def _release_planes(self) -> None:
-        for obj in (*self._planes, *self._pbos):
-            obj.release()
+        for tex in self._planes:
+            tex.release()
+        for pbo in self._pbos:
+            pbo.release()
         self._planes.clear()
         self._pbos.clear()
         self._plane_key = None

@@ -273,7 +273,9 @@ def depth_samples(
     if not fmt.is_rgb and len(fmt.components) >= 3:
         plane = frame.planes[0]
         dtype = np.dtype("<u2") if bits > 8 else np.dtype(np.uint8)
-        rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        # memoryview: the same bytes, no copy; numpy's stubs take only builtin buffer types.
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8)
+        rows = rows.reshape(plane.height, plane.line_size)
         luma = rows[:, : plane.width * dtype.itemsize].view(dtype).astype(np.float64)
         top = (1 << bits) - 1
         if info.color_range == "limited":

@@ -7,6 +7,7 @@ depth comes back as the file's raw samples (uint8, uint16 or float32 HxW) for ``
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -76,9 +77,11 @@ def read_rgb(path: PathLike) -> npt.NDArray[np.uint8] | npt.NDArray[np.uint16]:
         raise InputError("float images are not supported as colour (expected 8/16-bit)", path)
     if max(c.bits for c in frame.format.components) > 8:
         # 10/12-bit DPX, TIFF and the like: widened to 16 bits by swscale, precision kept.
-        return np.ascontiguousarray(frame.to_ndarray(format="rgb48le")[..., :3])
+        # dtype= names what rgb48le (and rgb24 below) give: PyAV types to_ndarray as any of
+        # its dtypes, whatever the format; equal dtypes are not converted.
+        return np.ascontiguousarray(frame.to_ndarray(format="rgb48le")[..., :3], dtype=np.uint16)
     # rgb24, rgba, palette, YUV (JPEG), grey: swscale converts to RGB with the file's own matrix.
-    return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+    return np.ascontiguousarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
 
 
 def read_depth_raw(path: PathLike) -> npt.NDArray[np.generic]:
@@ -126,6 +129,9 @@ def grey_channel(rgb: npt.NDArray[np.generic], path: PathLike) -> npt.NDArray[np
     return np.ascontiguousarray(rgb[..., 0])
 
 
+#: The sample types depth is written in (a constrained type, so each keeps its array type).
+_DepthSample = TypeVar("_DepthSample", np.uint16, np.float32)
+
 #: Still formats we write: (codec, pixel format) by array kind.
 _WRITE_FORMATS = {
     "rgb8": ("png", "rgb24"),
@@ -142,7 +148,7 @@ def write_png(path: PathLike, rgb: npt.NDArray[np.uint8]) -> None:
     _write_still(path, arr, "rgb8")
 
 
-def write_depth(path: PathLike, depth: npt.NDArray[np.generic]) -> None:
+def write_depth(path: PathLike, depth: npt.NDArray[_DepthSample]) -> None:
     """Write HxW depth: uint16 as a 16-bit PNG, float32 as a single-channel EXR."""
     arr = np.ascontiguousarray(depth)
     if arr.ndim != 2 or arr.dtype not in (np.uint16, np.float32):
@@ -150,7 +156,11 @@ def write_depth(path: PathLike, depth: npt.NDArray[np.generic]) -> None:
     _write_still(path, arr, "gray16" if arr.dtype == np.uint16 else "grayf32")
 
 
-def _write_still(path: PathLike, arr: npt.NDArray[np.generic], kind: str) -> None:
+def _write_still(
+    path: PathLike,
+    arr: npt.NDArray[np.uint8] | npt.NDArray[np.uint16] | npt.NDArray[np.float32],
+    kind: str,
+) -> None:
     """Write one still through the file-safety layer (``path`` already checked by the caller
     with ``files.check_output`` when it has inputs to protect)."""
     codec, pix_fmt = _WRITE_FORMATS[kind]
@@ -160,6 +170,9 @@ def _write_still(path: PathLike, arr: npt.NDArray[np.generic], kind: str) -> Non
             with av.open(os.fspath(out.temp), mode="w", format="image2",
                          options={"update": "1"}) as container:
                 stream = container.add_stream(codec)
+                # add_stream is typed by codec name; ours come from _WRITE_FORMATS, all image
+                # (video) encoders.
+                assert isinstance(stream, av.VideoStream)
                 stream.width = arr.shape[1]
                 stream.height = arr.shape[0]
                 stream.pix_fmt = pix_fmt

@@ -272,7 +272,9 @@ def frame_planes(frame: av.VideoFrame, info: MediaInfo) -> tuple[npt.NDArray[np.
     dtype = np.dtype(info.layout.dtype).newbyteorder("<")
     planes = []
     for plane in frame.planes[:3]:
-        rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        # memoryview: the same bytes, no copy; numpy's stubs take only builtin buffer types.
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8)
+        rows = rows.reshape(plane.height, plane.line_size)
         data = rows[:, : plane.width * dtype.itemsize].view(dtype)
         if not dtype.isnative:
             data = data.astype(dtype.newbyteorder("="))

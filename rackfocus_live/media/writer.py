@@ -373,6 +373,8 @@ class VideoWriter:
                              f"{info.display_size[0]}x{info.display_size[1]}", self.output)
         rate = info.fps if info.fps.denominator != 1 else int(info.fps)
         video = out.add_stream(spec.encoder, rate=rate)
+        # add_stream is typed by codec name; every encoder in CODECS is a video encoder.
+        assert isinstance(video, av.VideoStream)
         width, height = info.display_size
         video.width, video.height = width, height
         video.pix_fmt = spec.pix_fmt

@@ -11,7 +11,7 @@ Used by the UI tests and by ``bench/interactive.py``.
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 # imgui_bundle first: it points pyGLFW at the glfw library it ships, so both share one glfw.
 from imgui_bundle import imgui  # isort: skip
@@ -31,7 +31,7 @@ class UiDriver:
             raise RuntimeError("the app is not in test mode (AppConfig(test_mode=True))")
         self.app = app
         self.probe: WidgetProbe = app.probe
-        address = ctypes.cast(cast(Any, app.window), ctypes.c_void_p).value
+        address = ctypes.cast(app.window, ctypes.c_void_p).value
         assert address is not None
         self._win = address
         self.mouse = (0.0, 0.0)

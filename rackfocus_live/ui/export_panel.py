@@ -104,6 +104,7 @@ class ExportOptions:
 
     def set_range_side(self, side: int, frame: int) -> None:
         """Set the range's start (side 0) or exclusive end (side 1) to a frame number."""
+        sides: list[int | float | None]  # frames (int), seconds (float) or open (None)
         try:
             sides = list(parse_range(self.frame_range)) if self.frame_range.strip() \
                 else [None, None]

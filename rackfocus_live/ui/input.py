@@ -17,7 +17,7 @@ import ctypes
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 # imgui_bundle first: it points pyGLFW at the glfw library it ships, so both share one glfw.
 from imgui_bundle import imgui  # isort: skip
@@ -28,6 +28,7 @@ from rackfocus_live.ui.files import OpenDialog, sibling_depth
 
 if TYPE_CHECKING:
     from rackfocus_live.ui.app import App
+    from rackfocus_live.ui.window import GlfwWindow
 
 #: Zoom factor per mouse-wheel notch.
 WHEEL_ZOOM = 1.15
@@ -99,7 +100,7 @@ class InputHandler:
 
     # -- keyboard ------------------------------------------------------------------------------
 
-    def on_key(self, window: object, key: int, scancode: int, action: int, mods: int) -> None:
+    def on_key(self, window: GlfwWindow, key: int, scancode: int, action: int, mods: int) -> None:
         """The window's key callback (glfw calls it from ``poll_events``, main thread).
 
         Shortcut presses (and repeats of the arrows) are queued as they arrive and all applied
@@ -113,7 +114,7 @@ class InputHandler:
         if shortcut and (action == glfw.PRESS or (action == glfw.REPEAT and key in REPEATABLE)):
             self.keys.append((key, mods))
         if not shortcut or action == glfw.RELEASE:
-            address = ctypes.cast(cast(Any, window), ctypes.c_void_p).value
+            address = ctypes.cast(window, ctypes.c_void_p).value
             if address is not None:
                 imgui.backends.glfw_key_callback(address, key, scancode, action, mods)
 
@@ -165,7 +166,7 @@ class InputHandler:
 
     # -- drag and drop -------------------------------------------------------------------------
 
-    def on_drop(self, _window: object, paths: list[str]) -> None:
+    def on_drop(self, _window: GlfwWindow, paths: list[str]) -> None:
         """glfw's drop callback. glfw calls it from ``poll_events`` (main thread, outside the
         ImGui frame); the files are opened in the loop, by ``handle_drops``."""
         self.dropped.extend(paths)

@@ -214,9 +214,9 @@ def _plot(view: TimelineViewState, editor: TrackEditor, playhead_s: float, durat
         view.dragging = False
         editor.seal()  # the drag is over: the next drag is a new undo step
 
-    moved, x, _, _, _ = implot.drag_line_x(_PLAYHEAD_ID, playhead_s, _PLAYHEAD_COLOUR, 1.5, 0,
-                                           False, False, False)
-    if moved:
+    dragged, x, _, _, _ = implot.drag_line_x(_PLAYHEAD_ID, playhead_s, _PLAYHEAD_COLOUR, 1.5, 0,
+                                             False, False, False)
+    if dragged:
         events.seek_s = max(0.0, x)
 
     if implot.is_plot_hovered():

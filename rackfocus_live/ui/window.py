@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
+from typing import TypeAlias
 
 # imgui_bundle first: it points pyGLFW at the glfw library it ships, so both share one glfw.
 from imgui_bundle import imgui  # isort: skip
@@ -16,8 +17,12 @@ import moderngl
 
 from rackfocus_live.gpu.context import REQUIRED_GL_VERSION
 
+#: glfw's window handle, as pyGLFW's stubs type it: a ctypes pointer to the opaque GLFWwindow.
+#: A string because ``ctypes._Pointer`` cannot be subscripted at run time on Python 3.11.
+GlfwWindow: TypeAlias = "ctypes._Pointer[glfw._GLFWwindow]"
+
 #: glfw's drop callback: (window, paths).
-DropCallback = Callable[[object, list[str]], None]
+DropCallback = Callable[[GlfwWindow, list[str]], None]
 
 
 class WindowError(RuntimeError):
@@ -26,7 +31,7 @@ class WindowError(RuntimeError):
 
 def open_window(
     size: tuple[int, int], title: str, *, vsync: bool, on_drop: DropCallback
-) -> object:
+) -> GlfwWindow:
     """Create the window, make its context current and return glfw's handle.
 
     Raises:
@@ -61,7 +66,9 @@ def open_window(
         raise WindowError(f"cannot open an OpenGL 3.3 core window ({reason})")
     glfw.make_context_current(window)
     glfw.swap_interval(1 if vsync else 0)
-    glfw.set_drop_callback(window, on_drop)
+    # pyGLFW's stub types the raw C callback (window, count, paths); its wrapper decodes the
+    # paths and calls ours with (window, list of str).
+    glfw.set_drop_callback(window, on_drop)  # type: ignore[arg-type]
     return window
 
 
@@ -77,7 +84,7 @@ def create_gl_context() -> moderngl.Context:
         raise WindowError(f"no OpenGL 3.3 context in the window: {exc}") from None
 
 
-def init_imgui(window: object) -> bool:
+def init_imgui(window: GlfwWindow) -> bool:
     """Dear ImGui (and ImPlot) on the window. Returns whether ImPlot is available."""
     imgui.create_context()
     io = imgui.get_io()
@@ -112,7 +119,7 @@ def shutdown_imgui(implot: bool) -> None:
     imgui.destroy_context()
 
 
-def close_window(window: object) -> None:
+def close_window(window: GlfwWindow) -> None:
     """Destroy the window and end glfw."""
     glfw.destroy_window(window)
     glfw.terminate()
