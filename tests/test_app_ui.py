@@ -303,9 +303,11 @@ def test_recording_a_take_by_pressing_r_during_playback(xvfb: str, tmp_path: Pat
     assert r["message"].startswith(f"recorded {len(keys)} keys (")
     assert f"{r['stop_at']:.2f} s)" in r["message"] and r["level"] == "ok"
     re = r["resimplified"]
-    assert re["tolerance"] > 1.0 and re["undo"] == "re-simplify" and re["same_samples"]
-    assert re["message"].startswith("re-simplified the recorded takes:")
+    assert re["tolerance"] > 1.0 and re["same_samples"]
+    assert re["message"].startswith(f"re-simplified the recorded takes: {re['keys']} keys")
+    # Looser never needs more keys; a fit that changed nothing is no undo step.
     assert re["keys"] <= len(keys)
+    assert re["undo"] == ("record" if re["keys"] == len(keys) else "re-simplify")
 
 
 def test_digit_keys_are_focus_marks_and_z_is_one_to_one(xvfb: str, tmp_path: Path,

@@ -264,8 +264,11 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(media: dict[str, Path]) -> 
     folder = media["dir"] / "sigint"
     folder.mkdir()
     out = folder / "d.mkv"
+    # Long enough (several seconds even on a fast machine) that the signal lands mid-run: the
+    # shared 11-frame clip was done in 0.25 s, before the signal.
+    clip = mf.make_clip(media["dir"] / "long.mp4", frames=400, size=SIZE)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rackfocus_live.cli", "depth", str(media["clip"]), "-o", str(out),
+        [sys.executable, "-m", "rackfocus_live.cli", "depth", str(clip), "-o", str(out),
          "--model", str(media["slow"]), "--batch", "1"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

@@ -82,7 +82,9 @@ def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:
     def detail(img: np.ndarray) -> float:
         return float(np.abs(np.diff(img[:, band].mean(axis=-1), axis=0)).mean())
 
-    assert detail(renders["raw"]) > 1.5 * detail(renders["step"])
+    # The DOF's near-field handling (one-pixel CoC dilation) already softens the line: 1.26x the
+    # step's detail measured, 1.5x before it; refinement removes the rest.
+    assert detail(renders["raw"]) > 1.2 * detail(renders["step"])
     assert detail(renders["refined"]) < 1.15 * detail(renders["step"])
     assert err("refined") < 0.5 * err("raw")
 

@@ -2,8 +2,8 @@
 re-run the depth of field; a focus change does, once.
 
 A subprocess (under the Xvfb the test starts) opens the app on a generated clip, then presses the
-shortcut keys through ImGui's input queue (what glfw's key callback feeds): peaking, focus plane,
-depth, CoC heat map, A/B split, 1:1, fit, HUD. Each press must change the window's pixels (the key
+shortcut keys through the window's key callback (what glfw calls on a key press): peaking, focus
+plane, depth, CoC heat map, A/B split, 1:1 (Z), fit, HUD. Each press must change the window's pixels (the key
 acted) while the count of DOF renders stays put; an Up-arrow focus step must then add exactly one.
 """
 
@@ -23,11 +23,11 @@ from tests.test_app_smoke import load_make_demo, xvfb  # noqa: F401  (the Xvfb f
 pytestmark = pytest.mark.app
 
 ROOT = Path(__file__).resolve().parent.parent
-DISPLAY_ONLY_KEYS = ["p", "f", "c", "d", "s", "_1", "_0", "h"]
+DISPLAY_ONLY_KEYS = ["P", "F", "C", "D", "S", "Z", "0", "H"]
 
 
 def scenario(out: Path) -> None:
-    from imgui_bundle import imgui
+    import glfw
 
     from rackfocus_live.depth import DepthMapping
     from rackfocus_live.lens import LensState
@@ -40,12 +40,10 @@ def scenario(out: Path) -> None:
                         mapping=DepthMapping("metric", scale=0.001, near=1.0, far=9.0),
                         lens=lens, window_size=(640, 400), settings_path=out / "settings.json",
                         save_settings=False, vsync=False))
-    io = imgui.get_io()
-
-    def press(key: object) -> np.ndarray:
-        io.add_key_event(key, True)  # type: ignore[arg-type]
+    def press(key: int) -> np.ndarray:
+        app.input.on_key(app.window, key, 0, glfw.PRESS, 0)
         app.frame()
-        io.add_key_event(key, False)  # type: ignore[arg-type]
+        app.input.on_key(app.window, key, 0, glfw.RELEASE, 0)
         app.frame()
         return app.screenshot()
 
@@ -57,7 +55,7 @@ def scenario(out: Path) -> None:
         start = app.picture.dof_renders
         changed = {}
         for name in DISPLAY_ONLY_KEYS:
-            shot = press(getattr(imgui.Key, name))
+            shot = press(getattr(glfw, f"KEY_{name}"))
             changed[name] = int(np.abs(shot.astype(int) - previous.astype(int)).max())
             previous = shot
         result["pixels_changed"] = changed
@@ -66,7 +64,7 @@ def scenario(out: Path) -> None:
         result["overlays_on"] = [o.peaking, o.focus_plane, o.coc, o.depth,
                                  app.state.viewer.split_enabled, app.hud_visible]
         focus = app.state.focus_m
-        press(imgui.Key.up_arrow)
+        press(glfw.KEY_UP)
         app.frame()
         result["focus_moved"] = app.state.focus_m > focus
         result["renders_for_focus_step"] = app.picture.dof_renders - start

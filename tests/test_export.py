@@ -349,7 +349,10 @@ def test_unwritable_folder_is_one_line(media, capsys) -> None:
 
 def test_needs_exactly_one_of_keys_and_focus(media, capsys) -> None:
     assert export(media["clip"], "--depth", media["depth"], "-o", media["dir"] / "x.mp4") == 2
-    assert "either --keys" in capsys.readouterr().err
+    assert "say where to focus: --keys PULL.json" in capsys.readouterr().err
+    assert export(media["clip"], "--depth", media["depth"], "--focus", 2, "--keys",
+                  media["dir"] / "p.json", "-o", media["dir"] / "x.mp4") == 2
+    assert "either --keys PULL.json or a constant --focus M, not both" in capsys.readouterr().err
     assert export(media["clip"], "--depth", media["depth"], "--focus", 2, "--codec", "ffv1",
                   "--crf", 10, "-o", media["dir"] / "x") == 2
     assert "--crf applies to h264 and hevc" in capsys.readouterr().err

@@ -275,6 +275,22 @@ def test_resimplify_with_a_looser_tolerance_keeps_the_raw_take() -> None:
     assert float(np.max(err)) <= 4.0 + 1e-9
 
 
+def test_resimplify_at_the_same_tolerance_changes_nothing() -> None:
+    # A take fitted again is punched over its own keys: no boundary keys appear beside it
+    # (they were 2 extra keys per take, a take starting mid-clip with nothing before it).
+    editor = TrackEditor(FocusTrack(fps=FPS))
+    tolerance = CocTolerance(LENS, WIDTH, 0.5)
+    recorder = Recorder(editor, tolerance)
+    recorder.arm()
+    times = frame_times(144, FPS)[20:100]
+    perform(recorder, times, pull_and_hold(times))
+    recorder.stop()
+    again, n = resimplify(editor.track, tolerance)
+    assert n == len(editor.track.keys)
+    assert [(k.time, k.focus_m) for k in again.keys] == [
+        (k.time, k.focus_m) for k in editor.track.keys]
+
+
 def test_live_track_holds_the_take_in_progress_exactly() -> None:
     editor = TrackEditor(FocusTrack([Key(0.0, 4.0)], fps=FPS))
     recorder = Recorder(editor, CocTolerance(LENS, WIDTH))

@@ -103,7 +103,8 @@ def exr_size(path: PathLike) -> tuple[int, int]:
     p = check_input(path, "an EXR file")
     try:
         with OpenEXR.File(os.fspath(p), header_only=True) as exr:
-            header = exr.header()
+            # A copy: leaving the block empties the file's own header dict.
+            header = dict(exr.header())
     except (RuntimeError, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"not a readable EXR image ({reason.replace(os.fspath(p), '').strip()})",

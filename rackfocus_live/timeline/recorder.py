@@ -92,9 +92,12 @@ def punch_in(track: FocusTrack, keys: list[Key] | tuple[Key, ...], samples: Samp
         return track.replace(keys=keys, samples=new_samples)
     frame = track.fps.denominator / track.fps.numerator
     a, b = t0 - frame, t1 + frame
-    # Before frame 0 there is nothing to keep, so no boundary key there.
-    has_before = a > -0.5 * frame
-    has_after = clip_end_s is None or b < clip_end_s - TIME_EPS
+    # A boundary key keeps what the track does outside the span; where no key lies beyond it
+    # (before frame 0, after the clip's end, or only a hold of the span's own end keys, as when
+    # a take is fitted again) there is nothing to keep and no boundary key.
+    has_before = a > -0.5 * frame and any(k.time < a - TIME_EPS for k in track.keys)
+    has_after = ((clip_end_s is None or b < clip_end_s - TIME_EPS)
+                 and any(k.time > b + TIME_EPS for k in track.keys))
     split = track.split_at(a) if has_before else track
     split = split.split_at(b) if has_after else split
     before = [k for k in split.keys if has_before and k.time <= a + TIME_EPS]
