@@ -73,6 +73,8 @@ class LensState:
         # The blade polygon repeats every 360 degrees; the shaders work in float32, where an
         # angle of 1e300 degrees is no angle at all (no blur). Keep it in [0, 360).
         wrapped = math.fmod(self.blade_rotation_deg, 360.0) % 360.0
+        if wrapped >= 360.0:  # a tiny negative angle rounds up to 360 in the modulo
+            wrapped = 0.0
         if wrapped != self.blade_rotation_deg:
             object.__setattr__(self, "blade_rotation_deg", wrapped)
 

@@ -3,8 +3,9 @@ re-run the depth of field; a focus change does, once.
 
 A subprocess (under the Xvfb the test starts) opens the app on a generated clip, then presses the
 shortcut keys through the window's key callback (what glfw calls on a key press): peaking, focus
-plane, depth, CoC heat map, A/B split, 1:1 (Z), fit, HUD. Each press must change the window's pixels (the key
-acted) while the count of DOF renders stays put; an Up-arrow focus step must then add exactly one.
+plane, depth, CoC heat map, A/B split, 1:1 (Z), fit, HUD. Each press must change the window's
+pixels (the key acted) while the count of DOF renders stays put; an Up-arrow focus step must then
+add exactly one.
 """
 
 from __future__ import annotations

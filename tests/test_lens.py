@@ -109,3 +109,14 @@ def test_discrete_footprint_matches_the_disc_area_for_large_radii() -> None:
     assert fp[1] == pytest.approx(1.0)
     assert fp[2] == pytest.approx(np.pi, rel=0.1)  # small discs are off pi r^2 ...
     assert fp[3] == pytest.approx(np.pi * 36, rel=0.01)  # ... large ones are not
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    (0.0, 0.0), (15.0, 15.0), (360.0, 0.0), (-90.0, 270.0), (725.0, 5.0),
+    (-1e-138, 0.0),  # rounds up to 360.0 in a plain modulo: found by tests/test_fuzz.py
+    (1e300, math.fmod(1e300, 360.0)),
+])
+def test_blade_rotation_is_kept_in_0_to_360(given: float, kept: float) -> None:
+    rot = LensState(blade_rotation_deg=given).blade_rotation_deg
+    assert 0.0 <= rot < 360.0
+    assert rot == pytest.approx(kept, abs=1e-9)
