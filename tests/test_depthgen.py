@@ -128,7 +128,7 @@ def test_cli_writes_every_frame_at_the_clips_timestamps_in_16_bit(
         assert same > 0.99 and same > flipped + 0.3
     sidecar = json.loads((media["dir"] / "cli_depth.json").read_text())
     assert sidecar["depth_mapping"]["kind"] == "disparity" and sidecar["frame_count"] == FRAMES
-    assert sidecar["postprocess"] == "SequenceConditioner"
+    assert sidecar["postprocess"] == "SequenceConditioner(stabilise=True, refine=False)"
     # ImageNet normalisation undone by the stand-in gives luma in [0, 1]: the first frame's range
     # in model units is the clip's own luma range (a missing or doubled normalisation is not).
     units = sidecar["quantisation"]["model_units_at"]
@@ -143,6 +143,24 @@ def test_no_stabilise_writes_the_models_frames_as_they_are(
     assert main(["depth", str(media["clip"]), "-o", str(out), "--model", str(media["luma"]),
                  "--no-stabilise"]) == 0
     assert json.loads(out.with_suffix(".json").read_text())["postprocess"] == "PassThrough"
+    capsys.readouterr()
+
+
+def test_refine_edges_bakes_the_colour_guided_refinement_into_the_file(
+        media: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # The luma stand-in gives depth that follows the picture; refinement snaps its soft
+    # up-sampled edges to the colour edges, so the written frames differ from the plain ones
+    # where the colour changes and agree elsewhere.
+    plain, refined = media["dir"] / "plain.mkv", media["dir"] / "refined.mkv"
+    for out, extra in ((plain, []), (refined, ["--refine-edges"])):
+        assert main(["depth", str(media["clip"]), "-o", str(out), "--model",
+                     str(media["luma"]), *extra]) == 0, capsys.readouterr().err
+    sidecar = json.loads(refined.with_suffix(".json").read_text())
+    assert sidecar["postprocess"] == "SequenceConditioner(stabilise=True, refine=True)"
+    a = np.stack(_frames(plain)[1]).astype(np.float64)
+    b = np.stack(_frames(refined)[1]).astype(np.float64)
+    assert a.shape == b.shape and len(a) == FRAMES
+    assert np.abs(a - b).max() > 0 and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
     capsys.readouterr()
 
 

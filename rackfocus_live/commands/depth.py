@@ -19,7 +19,7 @@ from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M
 from rackfocus_live.depthgen.deps import require_depth_extra
 from rackfocus_live.depthgen.models import CATALOGUE, DEFAULT_MODEL, resolve_model
 from rackfocus_live.depthgen.outputs import depth_output_paths
-from rackfocus_live.depthgen.postprocess import PassThrough, default_postprocessor
+from rackfocus_live.depthgen.postprocess import default_postprocessor
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.probe import probe_clip
 
@@ -56,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-stabilise", action="store_true",
                         help="write each frame's depth as the model gave it (no removal of the "
                              "per-frame scale/offset drift; expect flicker)")
+    parser.add_argument("--refine-edges", action="store_true",
+                        help="bake the colour-guided edge refinement into the file (slow on the "
+                             "CPU: seconds a frame; the preview and export refine on the GPU "
+                             "anyway, see --refine-depth)")
     parser.add_argument("--near", type=float, default=DEFAULT_NEAR_M, metavar="M",
                         help=f"near-end hint written to the sidecar (default {DEFAULT_NEAR_M:g})")
     parser.add_argument("--far", type=float, default=DEFAULT_FAR_M, metavar="M",
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         max_res=args.max_res, batch=args.batch, threads=args.threads,
         near_hint_m=args.near, far_hint_m=args.far,
     )
-    hook = PassThrough() if args.no_stabilise else default_postprocessor()
+    hook = default_postprocessor(stabilise=not args.no_stabilise, refine=args.refine_edges)
     job = DepthJob(config, postprocess=hook, info=info).start()
     try:
         while not job.wait(0.2):

@@ -27,7 +27,11 @@ import numpy.typing as npt
 from rackfocus_live.depth import DEFAULT_FAR_M, DEFAULT_NEAR_M
 from rackfocus_live.depthgen.models import ModelFile
 from rackfocus_live.depthgen.outputs import DepthOutputs
-from rackfocus_live.depthgen.postprocess import DepthPostProcessor, default_postprocessor
+from rackfocus_live.depthgen.postprocess import (
+    DepthPostProcessor,
+    default_postprocessor,
+    hook_name,
+)
 from rackfocus_live.depthgen.preprocess import (
     CARD_SIZE,
     PATCH,
@@ -308,7 +312,7 @@ class DepthJob:
         sidecar = SidecarInfo(
             model=cfg.model.name, licence=cfg.model.licence, model_sha256=cfg.model.sha256,
             model_source=cfg.model.source, providers=list(model.providers), input_size=net,
-            postprocess=type(self.postprocess).__name__,
+            postprocess=hook_name(self.postprocess),
             disparity_low=quantiser.range.low, disparity_high=quantiser.range.high,
             margin=MARGIN, near_hint_m=cfg.near_hint_m, far_hint_m=cfg.far_hint_m,
         )

@@ -45,6 +45,17 @@ class PassThrough:
         return disparity
 
 
-def default_postprocessor() -> DepthPostProcessor:
-    """The hook ``depth`` uses unless told otherwise: temporal stabilisation, no refinement."""
-    return SequenceConditioner(refine=False, stabilise=True)
+def default_postprocessor(*, stabilise: bool = True, refine: bool = False) -> DepthPostProcessor:
+    """The hook ``depth`` uses: temporal stabilisation, and edge refinement when asked (baked into
+    the file; the numpy reference takes seconds a frame, so it is off unless ``--refine-edges``).
+    Neither: :class:`PassThrough`."""
+    if not (stabilise or refine):
+        return PassThrough()
+    return SequenceConditioner(refine=refine, stabilise=stabilise)
+
+
+def hook_name(hook: DepthPostProcessor) -> str:
+    """What the sidecar records of the hook: its type, and for the default which steps ran."""
+    if isinstance(hook, SequenceConditioner):
+        return f"SequenceConditioner(stabilise={hook.stabilise}, refine={hook.refine})"
+    return type(hook).__name__
