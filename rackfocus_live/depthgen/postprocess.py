@@ -31,7 +31,7 @@ class DepthPostProcessor(Protocol):
         """Forget the previous frames (a new clip, or a jump)."""
         ...
 
-    def __call__(self, rgb: Rgb, disparity: Disparity) -> Disparity:
+    def __call__(self, rgb: Rgb, disparity: Disparity, /) -> Disparity:
         ...
 
 
