@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: Folders of the repository a test may read but never write into (the bundled demo: a sidecar
+#: or backup left there would ship in the next commit).
+_READ_ONLY_FOLDERS = [Path(__file__).resolve().parent.parent / "assets"]
+
+
+@pytest.fixture(autouse=True)
+def _repository_untouched() -> Iterator[None]:
+    before = [set(f.iterdir()) for f in _READ_ONLY_FOLDERS]
+    yield
+    for folder, was in zip(_READ_ONLY_FOLDERS, before, strict=True):
+        made = sorted(p.name for p in set(folder.iterdir()) - was)
+        assert not made, f"the test wrote into {folder}: {made}"
 
 
 @pytest.fixture(autouse=True)
