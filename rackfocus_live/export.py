@@ -106,6 +106,10 @@ class ExportSettings:
         pull_file: the keyframe file the track came from (only checked: the output may not
             replace it).
         conditioning: depth conditioning (refinement, stabilisation), as in the preview.
+        condition_from: the first frame of the shot this export is a part of (a farm chunk's
+            shot start). Stabilised depth is a chain from that frame on, so frames from there to
+            ``frame_range``'s start are decoded and conditioned (not rendered): the part gets the
+            depth a single export of the whole shot has. None: the range's own start.
         fps: frame rate of an image-sequence clip (None: 24).
         colour: colour plan of an image-sequence clip and of EXR output (None: defaults).
         depth_channel: EXR channel of the depth (``depth="same"``: the clip's own files).
@@ -131,6 +135,7 @@ class ExportSettings:
     keep_partial: bool = False
     pull_file: Path | None = None
     conditioning: DepthConditioning = field(default_factory=DepthConditioning)
+    condition_from: int | None = None
     fps: Fraction | None = None
     colour: ColourPlan | None = None
     depth_channel: str | None = None
@@ -282,7 +287,7 @@ class ExportJob:
     @property
     def progress(self) -> ExportProgress:
         now = time.perf_counter() if self._t_end is None else self._t_end
-        frames = self._next_index - self.start_index
+        frames = max(0, self._next_index - self.start_index)
         elapsed = now - self._t0 if self._t0 else 0.0
         fps = self._rate(now)
         eta = (self.total - frames) / fps if fps > 0 else None
@@ -300,6 +305,16 @@ class ExportJob:
         stands on that frame, and the preview evaluates the same ``FocusTrack`` there."""
         track = self.settings.track
         return self.settings.lens if track is None else track.lens_at(time_s, self.settings.lens)
+
+    def _first_decoded(self) -> int:
+        """Where decoding starts: the range's start, or ``condition_from`` when the depth is
+        stabilised (a chain from the shot's first frame) and that lies before it."""
+        s = self.settings
+        moving = self.depth_source is not None and self.depth_source.kind != "still"
+        if (s.condition_from is None or s.condition_from >= self.start_index
+                or not s.conditioning.stabilise_for(s.mapping.kind, moving)):
+            return self.start_index
+        return max(0, s.condition_from)
 
     # -- control -------------------------------------------------------------------------------
 
@@ -332,8 +347,9 @@ class ExportJob:
         try:
             self._decoder = DecoderThread(info.path, self.depth_source, DECODE_AHEAD, None,
                                           info=info)
-            if self.start_index:
-                self._decoder.seek(self.start_index)
+            self._next_index = self._first_decoded()
+            if self._next_index:
+                self._decoder.seek(self._next_index)
             self._decoder.start()
             if self._programs is None:
                 self._programs = ProgramCache(self.ctx)
@@ -463,6 +479,12 @@ class ExportJob:
             if packet.pts == self._last_pts:
                 continue  # a held slot of a variable-rate clip: that frame is already out
             self._last_pts = packet.pts
+            if packet.index < self.start_index:
+                # Before the range (condition_from): only the depth's stabiliser sees it.
+                assert self._uploader is not None
+                self._uploader.upload(packet, self.info)
+                rendered += 1
+                continue
             self._render(packet)
             rendered += 1
             self._history.append((time.perf_counter(), self._next_index))
@@ -529,7 +551,7 @@ class ExportJob:
         if len(h) >= 2 and h[-1][0] > h[0][0]:
             return (h[-1][1] - h[0][1]) / (h[-1][0] - h[0][0])
         elapsed = now - self._t0 if self._t0 else 0.0
-        frames = self._next_index - self.start_index
+        frames = max(0, self._next_index - self.start_index)
         return frames / elapsed if elapsed > 0 and frames else 0.0
 
     def _close_decoder(self) -> None:

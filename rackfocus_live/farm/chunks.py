@@ -96,10 +96,14 @@ def render_chunk(
     # The export writes through the file-safety layer: a unique temporary file renamed to the
     # chunk's name only when complete, locked against a second worker rendering the same chunk.
     # A worker killed mid-chunk leaves no file under the chunk's name for the join to take.
+    # condition_from: stabilised relative depth is a chain from the shot's first frame; each
+    # chunk conditions (without rendering) the frames before it, so its depth is the single
+    # export's and no join shows a jump in blur.
+    shot_start = settings.frame_range[0] if settings.frame_range is not None else 0
     job_settings = dataclasses.replace(
         settings, output=final, frame_range=(chunk.start, chunk.end), audio=False,
         keep_partial=False, codec=codec,
-        crf=settings.crf if codec == settings.codec else None)
+        crf=settings.crf if codec == settings.codec else None, condition_from=shot_start)
     with contextlib.suppress(FileNotFoundError):
         final.unlink()  # an earlier attempt's chunk: re-rendered, not kept as a backup
     with ExportJob(ctx, job_settings) as job:
