@@ -61,7 +61,8 @@ def measure(seconds: float, window: tuple[int, int], quality: str) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="rackfocus-bench-") as tmp:
         # demo_clip: the bundled demo gets no sidecar (its folder is part of the repository).
         app = App(AppConfig(clip=demo.clip, depth=demo.depth, mapping=demo.mapping,
-                            demo_clip=demo.clip, lens=demo.lens, quality=quality, window_size=window,
+                            demo_clip=demo.clip, lens=demo.lens, quality=quality,
+                            window_size=window,
                             settings_path=Path(tmp) / "settings.json", save_settings=False,
                             vsync=False, test_mode=True))
         try:
