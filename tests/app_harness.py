@@ -56,10 +56,8 @@ def xvfb() -> Iterator[str]:
         proc.wait()
 
 
-def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (320, 180),
-                    fps: int = 24) -> Path:
-    """Render the demo clip, its depth and metadata into ``folder`` (standalone EGL, here: an EGL
-    context next to the window's GLX one on the same display makes GLX refuse the window)."""
+def load_make_demo():  # type: ignore[no-untyped-def]
+    """assets/make_demo.py as a module (it is a script, not part of the package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_demo", ROOT / "assets" / "make_demo.py")
@@ -67,6 +65,14 @@ def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_demo"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
+    return module
+
+
+def make_demo_media(folder: Path, *, frames: int = 24, size: tuple[int, int] = (320, 180),
+                    fps: int = 24) -> Path:
+    """Render the demo clip, its depth and metadata into ``folder`` (standalone EGL, here: an EGL
+    context next to the window's GLX one on the same display makes GLX refuse the window)."""
+    module = load_make_demo()
     module.make_demo(folder, module.DemoSpec(width=size[0], height=size[1], frames=frames,
                                              fps=fps))
     return folder

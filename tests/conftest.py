@@ -29,6 +29,14 @@ def _strict_numpy() -> Iterator[None]:
     np.seterr(**old)
 
 
+@pytest.fixture(autouse=True)
+def _gl_marked_tests_need_gl(request: pytest.FixtureRequest) -> None:
+    """A test marked ``gl`` gets the session's GL context made (skipped, with the reason, where
+    no GL exists at all), also when it only runs commands that make their own."""
+    if request.node.get_closest_marker("gl") is not None:
+        request.getfixturevalue("_session_ctx")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
@@ -42,7 +50,11 @@ def _session_ctx():  # type: ignore[no-untyped-def]
         ctx = create_headless_context()
     except GLUnavailableError as exc:
         pytest.skip(f"no OpenGL available at all: {exc}")
+    from tests.cli_helpers import SESSION_CONTEXT
+
+    SESSION_CONTEXT[:] = [ctx]
     yield ctx
+    SESSION_CONTEXT.clear()
     ctx.release()
 
 

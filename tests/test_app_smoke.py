@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.app_harness import load_make_demo, xvfb  # noqa: F401  (the Xvfb fixture)
+
 pytestmark = pytest.mark.app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,18 +36,6 @@ WINDOW = (900, 560)
 
 
 # -- the scenario (runs in the subprocess) -------------------------------------------------------
-
-
-def load_make_demo():  # type: ignore[no-untyped-def]
-    """assets/make_demo.py as a module (it is a script, not part of the package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "assets" / "make_demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_demo"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def scenario(out: Path) -> None:
@@ -161,37 +151,6 @@ def export_scenario(app, out: Path) -> dict[str, object]:  # type: ignore[no-unt
 # -- the test ------------------------------------------------------------------------------------
 
 
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number in 90..199")
-
-
-@pytest.fixture(scope="module")
-def xvfb() -> str:  # type: ignore[misc]
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb; scripts/setup.sh does it)")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{n}")
-    deadline = time.monotonic() + 10.0
-    while not socket.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not socket.exists():
-        proc.kill()
-        proc.wait()
-        pytest.skip(f"Xvfb did not start on :{n}")
-    yield f":{n}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _laplacian_variance(img: np.ndarray) -> float:
     g = img.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
     lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
@@ -208,7 +167,7 @@ def _patch(img: np.ndarray, rect: list[float], image_size: list[int], point: lis
     return img[int(cy - r): int(cy + r), int(cx - r): int(cx + r)]
 
 
-def test_click_to_focus_sharpens_the_near_post(xvfb: str, tmp_path: Path) -> None:
+def test_click_to_focus_sharpens_the_near_post(xvfb: str, tmp_path: Path) -> None:  # noqa: F811
     from rackfocus_live.media.images import read_rgb
 
     # The clip is rendered here (standalone EGL), not in the windowed process: an EGL context on

@@ -14,30 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from rackfocus_live.cli import main
+from tests.cli_helpers import run_cli as cli
 from tests.farm_helpers import assert_same_export, file_bytes, make_shot, video
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
 
 BIN = Path(sys.executable).parent
-_session: list[object] = []
-
-
-@pytest.fixture(autouse=True)
-def _keep_session_context_current(_session_ctx):  # type: ignore[no-untyped-def]
-    _session[:] = [_session_ctx]
-    yield
-    _session.clear()
-
-
-def cli(*args: object) -> int:
-    try:
-        return main([str(a) for a in args])
-    finally:
-        for ctx in _session:
-            ctx.__enter__()  # type: ignore[attr-defined]
-
-
 def write_shots(folder: Path, count: int, frames: int = 8, **extra: object) -> Path:
     """A shot list of ``count`` shots (ProRes, a pull each, relative paths)."""
     shots = []

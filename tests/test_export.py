@@ -27,7 +27,6 @@ import av
 import numpy as np
 import pytest
 
-from rackfocus_live.cli import main
 from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.export import ExportJob, ExportSettings, parse_range, resolve_range
 from rackfocus_live.gpu.dof import DofRenderer
@@ -42,6 +41,7 @@ from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.timeline.keyfile import Pull, save_pull
 from rackfocus_live.timeline.keyframes import FocusTrack, Key
 from tests import media_factory as mf
+from tests.cli_helpers import run_cli
 from tests.test_writer import unwritable_folder
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(120)]
@@ -73,24 +73,8 @@ def video_pts(path: Path) -> tuple[list[int], Fraction]:
         return [f.pts for f in c.decode(s)], Fraction(s.time_base)
 
 
-_session: list[object] = []
-
-
-@pytest.fixture(autouse=True)
-def _keep_session_context_current(_session_ctx):  # type: ignore[no-untyped-def]
-    _session[:] = [_session_ctx]
-    yield
-    _session.clear()
-
-
 def export(*args: object) -> int:
-    """Run the CLI in-process. It makes (and releases) its own standalone context, which leaves
-    no valid context current: make the session's current again for the GL work that follows."""
-    try:
-        return main(["export", *map(str, args)])
-    finally:
-        for ctx in _session:
-            ctx.__enter__()  # type: ignore[attr-defined]
+    return run_cli("export", *args)
 
 
 def textured_planes(index: int) -> tuple[np.ndarray, ...]:
@@ -368,6 +352,7 @@ def slow(self, packet):
     render(self, packet)
 ex.ExportJob._render = slow
 from rackfocus_live.cli import main
+from tests.cli_helpers import run_cli
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from rackfocus_live.cli import main
 from rackfocus_live.farm.bundle import JOIN_STEP, RENDER_STEP
 from rackfocus_live.files import is_temporary_name
 from tests import media_factory as mf
+from tests.cli_helpers import run_cli as cli
 from tests.farm_helpers import (
     assert_same_export,
     file_bytes,
@@ -31,26 +31,6 @@ from tests.farm_helpers import (
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
 
 BIN = Path(sys.executable).parent
-_session: list[object] = []
-
-
-@pytest.fixture(autouse=True)
-def _keep_session_context_current(_session_ctx):  # type: ignore[no-untyped-def]
-    _session[:] = [_session_ctx]
-    yield
-    _session.clear()
-
-
-def cli(*args: object) -> int:
-    """Run the CLI in-process, then make the test session's GL context current again (the
-    command makes and releases its own)."""
-    try:
-        return main([str(a) for a in args])
-    finally:
-        for ctx in _session:
-            ctx.__enter__()  # type: ignore[attr-defined]
-
-
 @pytest.fixture
 def shot(tmp_path: Path) -> dict[str, Path]:
     return {**make_shot(tmp_path), "dir": tmp_path}

@@ -13,28 +13,10 @@ import av
 import numpy as np
 import pytest
 
-from rackfocus_live.cli import main
+from tests.cli_helpers import run_cli as cli
 from tests.farm_helpers import NTSC, SIZE, assert_same_export, make_shot, video
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
-
-_session: list[object] = []
-
-
-@pytest.fixture(autouse=True)
-def _keep_session_context_current(_session_ctx):  # type: ignore[no-untyped-def]
-    _session[:] = [_session_ctx]
-    yield
-    _session.clear()
-
-
-def cli(*args: object) -> int:
-    try:
-        return main([str(a) for a in args])
-    finally:
-        for ctx in _session:
-            ctx.__enter__()  # type: ignore[attr-defined]
-
 
 def drifting_disparity(path: Path, frames: int, seed: int = 5) -> Path:
     """A still scene's 16-bit disparity whose scale and offset drift by +-10 % a frame, as a

@@ -168,7 +168,14 @@ def test_depth_sequence_with_a_gap(tmp_path: Path, clip_info) -> None:  # type: 
     (tmp_path / "s" / "depth_00003.png").unlink()
     with pytest.raises(InputError) as exc:
         open_depth(pattern, mf.DEPTH_MAPPING, clip_info)
-    assert "depth_00003.png is missing" in str(exc.value)
+    assert "has gaps: missing frame 3 (no depth_00003.png)" in str(exc.value)
+
+
+def test_depth_sequence_pattern_with_hashes(tmp_path: Path, clip_info) -> None:  # type: ignore[no-untyped-def]
+    # Depth sequences are found as plates are (media.numbered): #### is exactly four digits.
+    mf.make_depth_sequence(tmp_path / "s", frames=6, pattern="depth.%04d.png", start=1001)
+    depth = open_depth(str(tmp_path / "s" / "depth.####.png"), mf.DEPTH_MAPPING, clip_info)
+    assert depth.kind == "sequence" and depth.frame_count == 6
 
 
 def test_depth_without_valid_samples(tmp_path: Path, clip_info) -> None:  # type: ignore[no-untyped-def]

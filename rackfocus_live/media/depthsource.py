@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from rackfocus_live.depthcheck import depth_warnings
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_input
 from rackfocus_live.media.images import grey_channel, read_depth_raw
+from rackfocus_live.media.numbered import FIELD_RE, find_sequence
 from rackfocus_live.media.probe import MediaInfo, PathLike, probe_clip, reason
 from rackfocus_live.media.reader import StreamEndedError, VideoReader
 
@@ -48,7 +48,6 @@ DepthSourceKind = Literal["video", "sequence", "still"]
 Warn = Callable[[str], None]
 InverseDepth = npt.NDArray[np.float32]
 
-_PATTERN_RE = re.compile(r"%(0?)(\d*)d")
 _GREY = {"gray": np.uint8, "gray8": np.uint8, "gray16le": np.uint16, "gray16be": np.uint16}
 _GREY_HIGH = {"gray9le": 9, "gray10le": 10, "gray12le": 12, "gray14le": 14}
 _GREY_FLOAT = {"grayf32le", "grayf32be"}
@@ -155,6 +154,16 @@ class SequenceDepth(DepthSource):
     def reader(self) -> DepthReader:
         return _SequenceReader(self)
 
+    def read_samples(self, file: Path) -> npt.NDArray[np.generic]:
+        """One image's depth samples as stored, checked against the sequence's first image's
+        type (a sequence changing bit depth would flash for a frame)."""
+        raw = read_depth_raw(file)
+        if raw.dtype != np.dtype(self.dtype):
+            raise InputError(f"depth image holds {raw.dtype} samples, the sequence's first "
+                             f"{self.dtype}: every image of a sequence must have one bit depth",
+                             file)
+        return raw
+
 
 class _SequenceReader:
     def __init__(self, source: SequenceDepth) -> None:
@@ -167,17 +176,13 @@ class _SequenceReader:
         if self._cached is not None and self._cached[0] == i:
             return self._cached[1]
         file = src.files[i]
-        raw = read_depth_raw(file)
+        raw = src.read_samples(file)
         if raw.shape != (src.height, src.width):
             raise InputError(
                 f"depth image is {raw.shape[1]}x{raw.shape[0]}, the sequence's first is "
                 f"{src.width}x{src.height}",
                 file,
             )
-        if raw.dtype != np.dtype(src.dtype):
-            raise InputError(f"depth image holds {raw.dtype} samples, the sequence's first "
-                             f"{src.dtype}: every image of a sequence must have one bit depth",
-                             file)
         inverse = _readonly(src.mapping.to_inverse_depth(raw, os.fspath(file)))
         self._cached = (i, inverse)
         return inverse
@@ -346,33 +351,7 @@ def _join(*notes: str | None) -> str | None:
 
 
 def _sequence_files(pattern: str) -> tuple[Path, ...]:
-    p = Path(pattern)
-    folder = p.parent if str(p.parent) else Path(".")
-    m = _PATTERN_RE.search(p.name)
-    assert m is not None
-    head, tail = p.name[: m.start()], p.name[m.end() :]
-    if _PATTERN_RE.search(tail):
-        raise InputError("a depth sequence pattern has one %d field", pattern)
-    if not folder.is_dir():
-        raise InputError("folder of the depth sequence not found", folder)
-    width = int(m.group(2)) if m.group(2) else 0
-    digits = rf"\d{{{width},}}" if width and m.group(1) else r"\d+"
-    regex = re.compile(rf"{re.escape(head)}({digits}){re.escape(tail)}")
-    numbered: dict[int, Path] = {}
-    for entry in folder.iterdir():
-        hit = regex.fullmatch(entry.name)
-        if hit and entry.is_file():
-            numbered.setdefault(int(hit.group(1)), entry)
-    if not numbered:
-        raise InputError("no files match the depth sequence pattern", pattern)
-    numbers = sorted(numbered)
-    first = numbers[0]
-    for expected, number in enumerate(numbers, start=first):
-        if number != expected:
-            raise InputError(
-                f"depth sequence has a gap: {p.name % expected} is missing", folder / p.name
-            )
-    return tuple(numbered[n] for n in numbers)
+    return find_sequence(pattern, "depth sequence").files
 
 
 def _open_sequence(pattern: str, mapping: DepthMapping, clip: MediaInfo) -> SequenceDepth:
@@ -503,7 +482,7 @@ def open_depth(
             undecodable depth, or depth without a single valid sample.
     """
     text = os.fspath(path_or_pattern)
-    if _PATTERN_RE.search(Path(text).name) and not Path(text).exists():
+    if FIELD_RE.search(Path(text).name) and not Path(text).exists():
         source: DepthSource = _open_sequence(text, mapping, clip_info)
     else:
         path = check_input(text, "a depth file")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +31,6 @@ from rackfocus_live.depth import DepthMapping
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import (
     DepthSource,
-    InverseDepth,
     SequenceDepth,
     Warn,
     open_depth,
@@ -46,6 +44,12 @@ from rackfocus_live.media.exr import (
     read_exr_rgb_native,
 )
 from rackfocus_live.media.images import read_rgb
+from rackfocus_live.media.numbered import (
+    FIELD_RE,
+    ImageSequence,
+    find_sequence,
+    printf_pattern,
+)
 from rackfocus_live.media.probe import MediaInfo, probe_clip
 from rackfocus_live.media.reader import VideoReader
 
@@ -55,7 +59,6 @@ PLATE_FORMAT = "rgbf"
 _T = TypeVar("_T", bound=np.generic)
 DEFAULT_FPS = Fraction(24)
 #: Printf (``%04d``, ``%d``) or hash (``####``, one digit per hash) frame-number fields.
-_FIELD_RE = re.compile(r"%(0?)(\d*)d|#+")
 #: NTSC-style rates typed as decimals, taken as the exact rationals they stand for.
 _NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
          "47.952": Fraction(48000, 1001), "59.94": Fraction(60000, 1001),
@@ -65,7 +68,7 @@ _NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
 def is_pattern(text: PathLike) -> bool:
     """True for a sequence pattern (a frame-number field in the file name, not an existing file)."""
     p = Path(os.fspath(text))
-    return _FIELD_RE.search(p.name) is not None and not p.exists()
+    return FIELD_RE.search(p.name) is not None and not p.exists()
 
 
 def parse_fps(text: str | float | None) -> Fraction:
@@ -91,81 +94,6 @@ class ClipOptions:
     fps: Fraction | None = None
     colour: ColourPlan | None = None
     depth_channel: str | None = None
-
-
-@dataclass(frozen=True)
-class ImageSequence:
-    """The files of a numbered sequence, in frame order, without gaps."""
-
-    pattern: Path
-    files: tuple[Path, ...]
-    first: int
-
-    def number_of(self, index: int) -> int:
-        return self.first + index
-
-
-def printf_pattern(text: PathLike) -> str:
-    """The pattern with a ``####`` field written as ``%04d`` (one digit per hash)."""
-    p = Path(os.fspath(text))
-    name = re.sub(r"#+", lambda m: f"%0{len(m.group(0))}d", p.name, count=1)
-    return os.fspath(p.with_name(name))
-
-
-def find_sequence(pattern: PathLike, what: str = "image sequence") -> ImageSequence:
-    """The files a pattern names (``%04d``: at least 4 digits; ``####``: exactly 4; ``%d``: any).
-
-    Raises:
-        InputError: no folder, no file, more than one field, or gaps (all listed in one line).
-    """
-    text = os.fspath(pattern)
-    p = Path(text)
-    if p.is_file():  # one image: a sequence of one frame
-        return ImageSequence(p, (p,), 0)
-    folder = p.parent if str(p.parent) else Path(".")
-    fields = list(_FIELD_RE.finditer(p.name))
-    if len(fields) != 1:
-        raise InputError(f"a {what} pattern has exactly one frame-number field "
-                         "(%04d or ####)", text)
-    m = fields[0]
-    head, tail = p.name[: m.start()], p.name[m.end():]
-    if m.group(0).startswith("#"):
-        digits = rf"\d{{{len(m.group(0))}}}"
-    elif m.group(2):
-        digits = rf"\d{{{int(m.group(2))},}}" if m.group(1) else r"\d+"
-    else:
-        digits = r"\d+"
-    if not folder.is_dir():
-        raise InputError(f"folder of the {what} not found", folder)
-    regex = re.compile(rf"{re.escape(head)}(-?{digits}){re.escape(tail)}")
-    numbered: dict[int, Path] = {}
-    for entry in folder.iterdir():
-        hit = regex.fullmatch(entry.name)
-        if hit and entry.is_file():
-            numbered.setdefault(int(hit.group(1)), entry)
-    if not numbered:
-        raise InputError(f"no files match the {what} pattern", text)
-    numbers = sorted(numbered)
-    first, last = numbers[0], numbers[-1]
-    if len(numbers) != last - first + 1:
-        missing = _ranges(sorted(set(range(first, last + 1)) - set(numbers)))
-        raise InputError(f"{what} {first}-{last} has gaps: missing frame "
-                         f"{', '.join(missing)}", text)
-    return ImageSequence(p, tuple(numbered[n] for n in numbers), first)
-
-
-def _ranges(numbers: list[int]) -> list[str]:
-    """[3, 4, 5, 9] -> ['3-5', '9'] (at most 8 ranges named, then a count)."""
-    out: list[str] = []
-    start = prev = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    return out if len(out) <= 8 else [*out[:8], f"and {len(out) - 8} more"]
 
 
 @dataclass(frozen=True)
@@ -260,32 +188,9 @@ class ChannelDepth(SequenceDepth):
 
     channel: str | None = None
 
-    def reader(self) -> _ChannelReader:  # type: ignore[override]
-        return _ChannelReader(self)
-
-
-class _ChannelReader:
-    def __init__(self, source: ChannelDepth) -> None:
-        self._source = source
-        self._cached: tuple[int, InverseDepth] | None = None
-
-    def read(self, clip_index: int) -> InverseDepth:
-        src = self._source
-        i = src.index_for(clip_index)
-        if self._cached is not None and self._cached[0] == i:
-            return self._cached[1]
-        file = src.files[i]
-        raw = read_exr_depth(file, src.channel)
-        if raw.shape != (src.height, src.width):
-            raise InputError(f"depth is {raw.shape[1]}x{raw.shape[0]}, the first is "
-                             f"{src.width}x{src.height}", file)
-        inverse = src.mapping.to_inverse_depth(raw, os.fspath(file))
-        inverse.flags.writeable = False
-        self._cached = (i, inverse)
-        return inverse
-
-    def close(self) -> None:
-        self._cached = None
+    def read_samples(self, file: Path) -> npt.NDArray[np.generic]:
+        """The named channel (or the first depth-like one) of one EXR file, float32."""
+        return read_exr_depth(file, self.channel)
 
 
 def open_channel_depth(
