@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rackfocus_live.ui.adaptive import PreviewGovernor
+from rackfocus_live.ui.adaptive import SETTLE_FRAMES, PreviewGovernor
 from rackfocus_live.ui.state import UiState
 
 
@@ -20,3 +20,25 @@ def test_adaptive_draft_changes_the_effective_preset() -> None:
     assert state.effective_quality == "high"
     state.adaptive_draft = True
     assert state.effective_quality == "draft"
+
+
+def test_still_too_slow_with_the_draft_halves_the_resolution_then_refines() -> None:
+    g = PreviewGovernor(target_fps=20.0)
+    assert g.update(0.2, moving=True) and not g.reduced  # first step: the draft preset
+    for _ in range(SETTLE_FRAMES):  # the average gets time to see the draft's frames
+        g.update(0.2, moving=True)
+        assert not g.reduced
+    g.update(0.2, moving=True)
+    assert g.draft and g.reduced  # the draft alone did not bring frames under 50 ms
+    g.update(0.01, moving=True)
+    assert g.reduced  # stays while the picture moves (no shimmer between two looks)
+    g.update(0.01, moving=False)
+    assert not g.draft and not g.reduced  # still: full preset, full size
+
+
+def test_a_draft_that_keeps_up_stays_at_full_size() -> None:
+    g = PreviewGovernor(target_fps=20.0)
+    g.update(0.2, moving=True)
+    for _ in range(SETTLE_FRAMES + 20):
+        g.update(0.02, moving=True)
+    assert g.draft and not g.reduced

@@ -555,6 +555,7 @@ class App:
         moving = (s.transport.playing or s.dragging_focus or s.pull is not None
                   or self.pulls.recording)
         s.adaptive_draft = self.governor.update(frame_s, moving)
+        s.adaptive_reduced = self.governor.reduced
 
     def _handle_events(self, ev: panel.PanelEvents) -> None:
         if ev.open_clip:

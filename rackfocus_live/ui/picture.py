@@ -4,7 +4,9 @@ viewport with the overlays and the A/B split.
 The DOF result is re-rendered only when something it depends on changed (the frame, the lens, the
 quality, the highlight boost, or ``UiState.revision``), so a paused preview costs no GPU time, and
 overlays, the A/B split, zoom and pan (display only) cost one viewer pass, never a DOF render.
-Main (GL) thread only.
+While a moving picture is too slow even with the draft preset (``UiState.adaptive_reduced``),
+the DOF runs on the colour at half size (2x2 means) and the viewer scales the result up; the
+still frame is rendered at full size again. Main (GL) thread only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from imgui_bundle import imgui
 
 from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW
 from rackfocus_live.gpu.dof import DofRenderer
+from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.ocio_view import OcioViewPass
 from rackfocus_live.gpu.overlays import OverlayParams, ViewerPass
 from rackfocus_live.gpu.programs import ProgramCache, ShaderError
@@ -50,11 +53,23 @@ class Picture:
         self.view = None if view in (None, (DEFAULT_DISPLAY, DEFAULT_VIEW)) else (
             OcioViewPass(ctx, *view))
         self._shown: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
+        #: The half-size path (made when first needed): its DOF, the colour at half size and
+        #: the pass that makes it.
+        self._half: DofRenderer | None = None
+        self._half_color: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
+        self._half_pass: FullscreenPass | None = None
+        #: The renderer whose result is shown (``dof``, or ``_half`` while reduced).
+        self._active: DofRenderer | None = None
 
     @property
     def gpu_ms(self) -> float | None:
         """GPU time of the last DOF render (timer queries), if known."""
-        return self.dof.last_gpu_ms if self.dof is not None else None
+        return self._active.last_gpu_ms if self._active is not None else None
+
+    @property
+    def reduced(self) -> bool:
+        """Whether the shown result was rendered at half size."""
+        return self._active is not None and self._active is self._half
 
     @property
     def rendered_focus_m(self) -> float | None:
@@ -65,6 +80,7 @@ class Picture:
 
     def set_size(self, size: tuple[int, int], quality: str) -> None:
         """Frames of ``size`` from now on (a newly opened clip)."""
+        self._active = None
         if self.dof is None:
             self.dof = DofRenderer(self.ctx, self.programs, size, quality,
                                    linear_output=self.view is not None)
@@ -78,6 +94,34 @@ class Picture:
                 tex.repeat_x = tex.repeat_y = False
                 self._shown.append((tex, self.ctx.framebuffer(color_attachments=[tex])))
         self.invalidate()
+
+    def _half_inputs(self, color: moderngl.Texture, quality: str
+                     ) -> tuple[DofRenderer, moderngl.Texture]:
+        """The half-size renderer and ``color`` at half size (2x2 means of linear light)."""
+        w, h = color.size
+        size = (max(1, (w + 1) // 2), max(1, (h + 1) // 2))
+        if self._half is None:
+            self._half = DofRenderer(self.ctx, self.programs, size, quality,
+                                     linear_output=self.view is not None)
+            self._half_pass = FullscreenPass(self.programs, "half_size.frag")
+        elif self._half.size != size:
+            self._half.resize(size)
+        if self._half_color is None or self._half_color[0].size != size:
+            self._release_half_color()
+            tex = self.ctx.texture(size, 4, dtype="f2")
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+            self._half_color = (tex, self.ctx.framebuffer(color_attachments=[tex]))
+        assert self._half_pass is not None
+        self._half_pass.render(self._half_color[1], [("u_color", color)])
+        return self._half, self._half_color[0]
+
+    def _release_half_color(self) -> None:
+        if self._half_color is not None:
+            tex, fbo = self._half_color
+            fbo.release()
+            tex.release()
+            self._half_color = None
 
     def _release_shown(self) -> None:
         for tex, fbo in self._shown:
@@ -95,16 +139,21 @@ class Picture:
         if session is None or dof is None or session.current is None:
             return
         quality = state.effective_quality
+        reduced = state.adaptive_reduced
         key = (id(session), session.current, state.revision, quality, state.lens,
-               state.highlight, state.character)
+               state.highlight, state.character, reduced)
         if key == self._rendered_key:
             return
         try:
+            color = session.color
+            if reduced:
+                dof, color = self._half_inputs(session.color, quality)
             if dof.quality != quality:
                 dof.set_quality(quality)
-            dof.render(session.color, session.depth, state.lens, color_is_srgb=False,
+            dof.render(color, session.depth, state.lens, color_is_srgb=False,
                        highlight=state.highlight, scene_linear=session.info.scene_linear,
                        character=state.character)
+            self._active = dof
             self.dof_renders += 1
             if self.view is not None and self._shown:
                 self.view.render(dof.output, self._shown[0][1])
@@ -134,7 +183,7 @@ class Picture:
         screen = self.ctx.screen
         screen.use()
         screen.viewport = (0, 0, fw, fh)
-        dof = self.dof
+        dof = self._active or self.dof
         if session is None or dof is None or session.current is None:
             self.ctx.clear(*BACKGROUND)
             return
@@ -145,7 +194,9 @@ class Picture:
         params = OverlayParams(
             depth=o.depth, focus_plane=o.focus_plane, peaking=o.peaking, coc=o.coc,
             depth_range=depth_range, in_focus_px=IN_FOCUS_PX,
-            coc_max_px=coc_range(state, depth_range), background=BACKGROUND,
+            # The CoC texture holds pixels of the renderer's own size (half while reduced).
+            coc_max_px=coc_range(state, depth_range) * dof.size[0] / max(1, state.image_size[0]),
+            background=BACKGROUND,
         )
         self.viewer_pass.render(
             screen, (fw, fh), (rect.x, rect.y, rect.w, rect.h),
@@ -163,9 +214,17 @@ class Picture:
                           imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 0.8)), 2.0)
 
     def release(self) -> None:
+        self._active = None
         if self.dof is not None:
             self.dof.release()
             self.dof = None
+        if self._half is not None:
+            self._half.release()
+            self._half = None
+        if self._half_pass is not None:
+            self._half_pass.release()
+            self._half_pass = None
+        self._release_half_color()
         self._release_shown()
         if self.view is not None:
             self.view.release()

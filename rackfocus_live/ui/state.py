@@ -250,6 +250,8 @@ class UiState:
     #: The preview is too slow for a moving picture: render it with the draft preset
     #: (``ui.adaptive``).
     adaptive_draft: bool = False
+    #: Even the draft is too slow: render the moving picture's depth of field at half size.
+    adaptive_reduced: bool = False
     pull: FocusPull | None = None
     #: Bumped on every change that needs the current frame's depth of field re-rendered (focus,
     #: lens, highlights, quality). Overlays and the view (zoom, pan, A/B split) do not bump it:
