@@ -17,6 +17,7 @@ import numpy.typing as npt
 from imgui_bundle import imgui
 
 from rackfocus_live.colour import DEFAULT_DISPLAY, DEFAULT_VIEW
+from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.ocio_view import OcioViewPass
@@ -113,12 +114,15 @@ class Picture:
             tex.repeat_x = tex.repeat_y = False
             self._half_color = (tex, self.ctx.framebuffer(color_attachments=[tex]))
         assert self._half_pass is not None
-        self._half_pass.render(self._half_color[1], [("u_color", color)])
+        with framebuffer_kept(self.ctx):  # leave the caller's binding as found
+            self._half_pass.render(self._half_color[1], [("u_color", color)])
         return self._half, self._half_color[0]
 
     def _release_half_color(self) -> None:
         if self._half_color is not None:
             tex, fbo = self._half_color
+            if self.ctx.fbo is fbo:  # a deleted framebuffer must not stay bound
+                restore_framebuffer(self.ctx, None)
             fbo.release()
             tex.release()
             self._half_color = None
