@@ -134,6 +134,7 @@ class DofRenderer:
         self._frame = 0
         self._footprint_key: tuple[int, float, float] | None = None
         self._footprint_table: tuple[float, ...] = ()
+        self._rim_table: tuple[float, ...] = ()
         self._build_passes()
         self._allocate()
 
@@ -272,6 +273,7 @@ class DofRenderer:
         }
         max_coc = lens.max_coc_px(w)
         reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
+        footprint = self._footprint(lens)  # also refreshes self._rim_table
         query = self._queries[self._frame % 2] if self._queries else contextlib.nullcontext()
         self._frame += 1
         p = self._passes
@@ -315,19 +317,21 @@ class DofRenderer:
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
                 ("u_sprites", self.sprite_layer),
-            ], {"u_footprint": self._footprint(lens),
+            ], {"u_footprint": footprint, "u_rim_radius": self._rim_table,
                 "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
 
     def _footprint(self, lens: LensState) -> tuple[float, ...]:
         """The aperture's discrete footprint per radius (see ``LensState.discrete_footprint``),
-        cached per aperture shape: it changes only with blades, rotation and squeeze."""
+        cached per aperture shape with the rim radius table (``discrete_rim_radius``): they
+        change only with blades, rotation and squeeze."""
         key = (lens.blades, lens.blade_rotation_deg, lens.squeeze)
         if self._footprint_key != key:
             steps = FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1
             radii = np.arange(steps) / FOOTPRINT_STEPS_PER_PX
             self._footprint_table = tuple(float(v) for v in lens.discrete_footprint(radii))
+            self._rim_table = tuple(float(v) for v in lens.discrete_rim_radius(radii))
             self._footprint_key = key
         return self._footprint_table
 
