@@ -166,6 +166,34 @@ class LensState:
         norm = self.aperture_norm(dx, dy).ravel()
         return np.clip(r[..., None] - norm + 0.5, 0.0, 1.0).sum(axis=-1)
 
+    def discrete_rim_radius(self, radius_px: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The rim radius to give the discrete footprint (``discrete_footprint``'s one-pixel
+        antialiased rim) for a CoC of radius r, so that it spreads light with the second moment
+        of the continuous aperture of radius r. The rim model itself does not blur at all below
+        r = 0.5 px and over-blurs by up to 1.8x in variance up to r = 1.5 px (a neighbour is
+        either left out or counted with a weight that jumps in); the thin lens blurs a sampled,
+        band-limited image by exactly the aperture's second moment at every radius.
+        """
+        r = np.asarray(radius_px, dtype=np.float64)
+        # Second moment of the unit aperture (per unit radius squared), from a fine grid.
+        fine = (np.arange(-200, 201) / 200.0) * 1.05 * max(1.0, self.squeeze)
+        fy, fx = np.meshgrid(fine, fine, indexing="ij")
+        inside = self.aperture_norm(fx, fy) <= 1.0
+        unit_moment = float((fx[inside] ** 2 + fy[inside] ** 2).mean())
+        # The discrete footprint's second moment over a dense range of rim radii (increasing
+        # with the rim radius: what it adds lies at the rim, beyond everything it has).
+        reach = math.ceil((float(r.max()) + 2.0) * max(1.0, self.squeeze))
+        dy, dx = np.mgrid[-reach: reach + 1, -reach: reach + 1]
+        norm = self.aperture_norm(dx, dy).ravel()
+        # From the largest rim that leaves the neighbours out (0.5 px for a round aperture,
+        # less for a squeezed one, whose nearest neighbours lie inside its unit norm).
+        start = min(0.5, float(norm[norm > 0].min()) - 0.5)
+        rim = np.linspace(start, float(r.max()) + 1.0, 512)
+        dist2 = (dx * dx + dy * dy).ravel().astype(np.float64)
+        w = np.clip(rim[:, None] - norm + 0.5, 0.0, 1.0)
+        moment = np.maximum.accumulate((w * dist2).sum(axis=1) / w.sum(axis=1))
+        return np.interp(unit_moment * r * r, moment, rim)
+
     def depth_of_field_m(
         self, acceptable_coc_px: float, image_width_px: int
     ) -> tuple[float, float]:

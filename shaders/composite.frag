@@ -22,10 +22,21 @@ out vec4 f_color;
 
 uniform float u_footprint[FOOTPRINT_SIZE];  // discrete footprint per radius, 1/FOOTPRINT_STEPS px
 
+// Rim radius per CoC radius (same steps) whose discrete footprint has the aperture's second
+// moment (LensState.discrete_rim_radius): without it a CoC below 0.5 px would not blur at all
+// and one of 0.6-1.5 px would blur by up to 1.8x its variance.
+uniform float u_rim_radius[FOOTPRINT_SIZE];
+
 float footprint(float r) {
     float x = clamp(r * float(FOOTPRINT_STEPS), 0.0, float(FOOTPRINT_SIZE - 1));
     int i = int(x);
     return mix(u_footprint[i], u_footprint[min(i + 1, FOOTPRINT_SIZE - 1)], fract(x));
+}
+
+float rim_radius(float r) {
+    float x = clamp(r * float(FOOTPRINT_STEPS), 0.0, float(FOOTPRINT_SIZE - 1));
+    int i = int(x);
+    return mix(u_rim_radius[i], u_rim_radius[min(i + 1, FOOTPRINT_SIZE - 1)], fract(x));
 }
 
 // Exact small-CoC scatter-as-gather at full resolution for radii up to SLIGHT_END px: every
@@ -59,13 +70,14 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
             }
             // Offset from the sample to p; reflected for samples in front of the focus plane.
             vec2 to_p = vec2(-dx, -dy) * (c < 0.0 ? -1.0 : 1.0);
-            float cover = clamp(r - aperture_norm(to_p) + 0.5, 0.0, 1.0);
+            float rim = rim_radius(r);
+            float cover = clamp(rim - aperture_norm(to_p) + 0.5, 0.0, 1.0);
             if (c < 0.0) {
                 // Near sources hand over to the half-res near layer as their CoC grows.
                 cover *= 1.0 - smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r);
             }
             if (cover > 0.0) {
-                float w = cover / footprint(r);
+                float w = cover / footprint(rim);
                 acc += s.rgb * w;
                 wsum += w;
             }
@@ -101,10 +113,11 @@ vec4 slight_near_over(ivec2 p, float c0, float near_reach) {
                 continue;
             }
             // Near the focus plane the aperture image is point-reflected: test +offset.
-            float cover = clamp(r - aperture_norm(vec2(dx, dy)) + 0.5, 0.0, 1.0);
+            float rim = rim_radius(r);
+            float cover = clamp(rim - aperture_norm(vec2(dx, dy)) + 0.5, 0.0, 1.0);
             cover *= 1.0 - smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r);
             if (cover > 0.0) {
-                float w = cover / footprint(r);
+                float w = cover / footprint(rim);
                 acc += vec4(s.rgb * w, w);
             }
         }

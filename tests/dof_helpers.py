@@ -13,6 +13,8 @@ from rackfocus_live.lens_character import LensCharacter
 from rackfocus_live.settings import HighlightBoost
 
 NO_BOOST = HighlightBoost(threshold=0.9, gain=0.0)
+#: Any lens with a round aperture: the footprint's rim radius depends on the shape alone.
+ROUND_APERTURE = LensState(focal_length_mm=50.0, f_stop=2.0, sensor_width_mm=36.0, focus_m=1.0)
 
 
 def srgb_to_linear(x: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
@@ -74,10 +76,12 @@ def render(
 def scatter_reference(linear: npt.NDArray[np.floating],
                       coc: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """The exact thin-lens image of an occlusion-free scene (a single surface): every pixel
-    spreads its light evenly over its own CoC disc (radius |coc|/2, one-pixel antialiased rim),
-    each footprint normalised to carry exactly the pixel's light. Independent of the shaders."""
+    spreads its light evenly over its own CoC disc (radius |coc|/2, one-pixel antialiased rim
+    at the radius that gives the disc's second moment on the pixel grid, as
+    ``LensState.discrete_rim_radius``), each footprint normalised to carry exactly the pixel's
+    light. Independent of the shaders."""
     h, w = coc.shape
-    r = np.abs(np.asarray(coc, np.float64)) / 2
+    r = ROUND_APERTURE.discrete_rim_radius(np.abs(np.asarray(coc, np.float64)) / 2)
     reach = int(np.ceil(r.max())) + 1
     offsets = [(dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
     footprint = np.zeros_like(r)

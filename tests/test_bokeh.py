@@ -160,12 +160,17 @@ def test_scene_linear_takes_its_true_energy_without_boost(ctx, programs) -> None
     assert light(boosted) > 3 * light(unboosted)
 
 
+# Bar width and spacing (px), least PSNR: a 1 px bar shares its half-res texel with the
+# background; wider bars fill texels of their own, whose hidden background the far gather takes
+# from both sides (sprite_detect.frag); without that, 2 px bars every 8 px scored 28.8 dB.
+@pytest.mark.parametrize(("width", "period", "min_psnr"), [(1, 12, 35.0), (2, 8, 31.5),
+                                                           (3, 12, 32.5)])
 def test_the_far_field_behind_thin_sharp_bars_is_neither_darkened_nor_haloed(
-        ctx, programs, rng) -> None:
+        ctx, programs, rng, width: int, period: int, min_psnr: float) -> None:
     lens = _lens(1.5, f_stop=1.4)
     cells = rng.integers(30, 230, (H // 6 + 1, W // 6 + 1, 3)).astype(np.uint8)
     background = np.repeat(np.repeat(cells, 6, 0), 6, 1)[:H, :W]
-    bars = (np.arange(W) % 12) == 0                 # 1 px dark bars, in focus
+    bars = (np.arange(W) % period) < width          # dark bars, in focus
     img = background.copy()
     img[:, bars] = 20
     z = np.full((H, W), _depth_for_coc(lens, 10.0), np.float32)
@@ -173,13 +178,13 @@ def test_the_far_field_behind_thin_sharp_bars_is_neither_darkened_nor_haloed(
     out, coc = render(ctx, programs, img, 1 / z, lens)
     # Exact thin lens: bars in the focus plane block no light from the background beside them,
     # which is the whole background blurred by its CoC (the reference sees behind the bars).
-    assert coc[H // 2, 1] == pytest.approx(10.0, abs=0.1)
+    assert coc[H // 2, width + 1] == pytest.approx(10.0, abs=0.1)
     ref = scatter_reference(srgb_to_linear(background / 255.0), np.full((H, W), 10.0))
     ref[:, bars] = srgb_to_linear(20 / 255.0)
     ref8 = np.round(linear_to_srgb(ref) * 255.0)
     visible = np.broadcast_to(~bars[None, :], (H, W)).copy()
     visible[:8] = visible[-8:] = False              # the reference loses light off the frame
     visible[:, :8] = visible[:, -8:] = False
-    assert psnr(out[visible], ref8[visible]) > 35.0
+    assert psnr(out[visible], ref8[visible]) > min_psnr
     assert abs((out[visible].astype(float) - ref8[visible]).mean()) < 1.0   # not darkened
     assert np.abs(out[:, bars].astype(int) - 20).max() <= 2                 # bars stay sharp

@@ -102,6 +102,27 @@ def test_aperture_norm_circle_polygon_and_squeeze() -> None:
     assert squeezed.aperture_norm(0.0, 8.0) == pytest.approx(4.0)
 
 
+@pytest.mark.parametrize(("blades", "squeeze"), [(0, 1.0), (6, 1.0), (0, 1.5)])
+def test_the_discrete_rim_radius_gives_the_aperture_s_second_moment(
+        blades: int, squeeze: float) -> None:
+    lens = LensState(focal_length_mm=50, f_stop=2, sensor_width_mm=36, focus_m=2.0,
+                     blades=blades, squeeze=squeeze)
+    # The continuous aperture of radius 1, on a fine grid.
+    fine = np.linspace(-1.6, 1.6, 641)
+    fy, fx = np.meshgrid(fine, fine, indexing="ij")
+    inside = lens.aperture_norm(fx, fy) <= 1.0
+    unit = float((fx[inside] ** 2 + fy[inside] ** 2).mean())
+    if blades == 0 and squeeze == 1.0:
+        assert unit == pytest.approx(0.5, rel=0.01)      # a disc: r^2 / 4 per axis
+    dy, dx = np.mgrid[-8:9, -8:9]
+    radii = np.array([0.0, 0.25, 0.4, 0.7, 1.0, 1.3, 2.0, 3.0, 4.5])
+    rims = lens.discrete_rim_radius(radii)
+    for r, rim in zip(radii, rims, strict=True):
+        w = np.clip(rim - lens.aperture_norm(dx, dy) + 0.5, 0.0, 1.0)
+        moment = float((w * (dx * dx + dy * dy)).sum() / w.sum())
+        assert moment == pytest.approx(unit * r * r, rel=0.03, abs=2e-3)   # r = 0: no blur
+
+
 def test_discrete_footprint_matches_the_disc_area_for_large_radii() -> None:
     lens = LensState()
     fp = lens.discrete_footprint(np.array([0.0, 0.5, 1.0, 6.0]))

@@ -7,7 +7,8 @@ Passes (see shaders/ for the details of each):
 2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
 3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
 4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
-   ``sprite_detect.frag`` half res  light of bright isolated far sources moves to sprites
+   ``sprite_detect.frag`` half res  light of bright isolated far sources moves to sprites; the
+                                   background hidden by thin sharp objects is filled in
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
 6. ``gather_near.frag`` half res   near layer with coverage alpha
    ``sprite.vert/.frag`` full res   those sources drawn as exact aperture images (scatter)
@@ -46,6 +47,8 @@ FOOTPRINT_MAX_PX = 5
 NEAR_FADE = ((SLIGHT_END_PX - 1.0) / 2.0, SLIGHT_END_PX / 2.0)
 #: Luma above which prefilter taps are down-weighted (fireflies of HDR input); above the boost.
 FIREFLY_LUMA = 8.0
+#: Widest thin sharp object (half-res texels) the far gather sees past (sprite_detect.frag).
+SHARP_SPAN_TEXELS = 2
 #: Bokeh sprites: sources whose CoC radius (full-res px) exceeds this, and whose light above
 #: their surroundings (linear luma) ramps from START to FULL, are scattered, not gathered.
 SPRITE_MIN_RADIUS_PX = 5.0
@@ -73,6 +76,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "SLIGHT_END": SLIGHT_END_PX,
         # CoC diameter below which a pixel is entirely the full-res gather's (no far layer).
         "SHARP_COC": 2.0 * (SLIGHT_END_PX - 1.0),
+        "SHARP_SPAN": SHARP_SPAN_TEXELS,
         "FOOTPRINT_STEPS": FOOTPRINT_STEPS_PER_PX,
         "FOOTPRINT_SIZE": FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1,
         "NEAR_FADE_START": NEAR_FADE[0],
@@ -130,6 +134,7 @@ class DofRenderer:
         self._frame = 0
         self._footprint_key: tuple[int, float, float] | None = None
         self._footprint_table: tuple[float, ...] = ()
+        self._rim_table: tuple[float, ...] = ()
         self._build_passes()
         self._allocate()
 
@@ -268,6 +273,7 @@ class DofRenderer:
         }
         max_coc = lens.max_coc_px(w)
         reach = max(1, math.ceil(0.5 * max_coc * max(1.0, lens.squeeze) / TILE_SIZE))
+        footprint = self._footprint(lens)  # also refreshes self._rim_table
         query = self._queries[self._frame % 2] if self._queries else contextlib.nullcontext()
         self._frame += 1
         p = self._passes
@@ -311,19 +317,21 @@ class DofRenderer:
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
                 ("u_sprites", self.sprite_layer),
-            ], {"u_footprint": self._footprint(lens),
+            ], {"u_footprint": footprint, "u_rim_radius": self._rim_table,
                 "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})
         return self.output
 
     def _footprint(self, lens: LensState) -> tuple[float, ...]:
         """The aperture's discrete footprint per radius (see ``LensState.discrete_footprint``),
-        cached per aperture shape: it changes only with blades, rotation and squeeze."""
+        cached per aperture shape with the rim radius table (``discrete_rim_radius``): they
+        change only with blades, rotation and squeeze."""
         key = (lens.blades, lens.blade_rotation_deg, lens.squeeze)
         if self._footprint_key != key:
             steps = FOOTPRINT_STEPS_PER_PX * FOOTPRINT_MAX_PX + 1
             radii = np.arange(steps) / FOOTPRINT_STEPS_PER_PX
             self._footprint_table = tuple(float(v) for v in lens.discrete_footprint(radii))
+            self._rim_table = tuple(float(v) for v in lens.discrete_rim_radius(radii))
             self._footprint_key = key
         return self._footprint_table
 
