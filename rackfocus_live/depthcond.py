@@ -8,22 +8,32 @@ directly on numpy frames.
 All depth here is inverse depth (1/m) or any affine function of it (relative disparity from a
 depth model): refinement and stabilisation work in that space because the CoC is linear in it.
 
-Edge refinement (:func:`refine_edges`), per output pixel, over a square grid of taps spanning
-``radius`` pixels (wider when depth has a lower resolution than colour), each weighted by
-distance and by colour similarity to the pixel:
+Edge refinement (:func:`refine_edges`), per output pixel, over a ``TAPS`` x ``TAPS`` grid of
+taps spanning ``radius_px`` (the reach of a depth texel plus some blur and misregistration:
+wider when depth has a lower resolution than colour), each weighted by distance:
 
-1. a window whose depth varies by more than ``EDGE_REL`` of its nearest value may hold an edge.
-   It does when the mean colours of its near and far ends (``CLASS_SPLIT`` of the range from
-   each end) differ by more than texture explains (a colour edge), or when one jump between
-   neighbouring depths spans most of its range (a sharp edge). Across a colour edge the side
-   whose taps look like the pixel takes it (the near side on a tie); across a sharp edge without
-   colour evidence the pixel stays on its own side. The pixel gets the weighted median of that
-   side's taps (those within ``SIDE_SPLIT`` of the range from its end): a soft ramp becomes a
-   step at the colour edge, so no in-between depth lands in focus.
-2. any other window whose taps lie on one plane (weighted RMS residual below ``PLANAR_REL``)
-   takes the plane's value at the pixel: sensor noise and 8-bit steps go, slants stay exact
-   (inverse depth of a planar surface is linear in image coordinates).
-3. anything else (a curved surface, a soft ramp the colour says nothing about) is left as it is.
+1. a window whose depth varies by more than ``EDGE_REL`` of its nearest value holds a depth
+   edge. Its taps split into a near and a far end (``CLASS_SPLIT`` of the range from each
+   end); how much each end looks like the pixel is the mean colour weight of its taps. The pixel
+   takes the near end's depth (the window's nearest) unless the far end matches more than
+   1 / ``NEAR_BIAS`` times better; then the colour-weighted mean of the far end's taps.
+2. any other window whose taps lie on one plane (spatially weighted RMS residual below
+   ``PLANAR_REL``) takes the plane's value at the pixel: sensor noise and 8-bit steps go,
+   slants stay exact (inverse depth of a planar surface is linear in image coordinates).
+3. anything else (a curved surface) is left as it is.
+
+Why near-biased: measured on the eval scenes (bench/realdepth.py, issue 12), all of what soft,
+low-resolution or misregistered depth loses is within 2 px of depth edges, and nearly all of it
+comes from near pixels given far depth (thin stems and wires, small lights, eroded
+silhouettes: a near pixel rendered as background loses its blur or sharpness outright); far
+pixels given near depth cost almost nothing (they sit under the near side's blur anyway). So a
+pixel is snapped to the near side unless the colour says clearly that it belongs to the far
+one; a misregistration of a few pixels is absorbed the same way. Colour is only fetched where
+a window holds an edge, which keeps the pass cheap (see docs/benchmarks.md). Known limits: a
+ramp wider than the window inside one colour region keeps in-between depths on its far side
+(the window's nearest is not the plateau); a thin structure whose depth the degradation has
+washed out (a 1/3-resolution model's wires reach half their true disparity) is snapped to the
+washed-out value, so its blur stays wrong.
 
 Taps outside the frame do not count.
 
@@ -52,32 +62,23 @@ from rackfocus_live.arrays import is_integer_array
 
 F32 = npt.NDArray[np.float32]
 
-#: Relative half-width of the band around the median that is averaged (inverse depth).
-BAND_REL = 0.03
-#: Absolute floor of that band (1/m): keeps far depth (w near 0) from a zero-width band.
+#: Absolute floor of the depth tolerances (1/m): keeps far depth (w near 0) from a zero one.
 BAND_ABS = 1e-4
 #: Share of a window's depth range, from either end, that counts as that end's side.
 CLASS_SPLIT = 0.3
 #: Ridge (px^2) added to the plane fit's coordinate variances.
 PLANE_RIDGE = 0.05
-#: A window is on a colour edge when the mean colours of its near and far ends are this many
-#: standard errors apart (texture makes the means of a uniform surface differ a little) ...
-EDGE_COLOUR_T = 5.0
-#: ... and at least this far apart (RGB 0..1).
-EDGE_COLOUR_MIN = 0.03
 #: Weighted RMS residual (relative to the depth) below which a window's taps lie on one plane.
 PLANAR_REL = 0.02
-#: Share of the range, from its end, whose taps make up one side's surface across an edge.
-SIDE_SPLIT = 0.05
-#: Relative depth range (of its nearest) above which a window may hold a depth edge.
+#: Relative depth range (of its nearest) above which a window holds a depth edge.
 EDGE_REL = 0.3
-#: Share of a window's depth range that one jump between neighbouring depths must span for the
-#: window to hold a sharp edge.
-EDGE_GAP = 0.5
+#: Across an edge a pixel takes the near side unless the far side's taps look more like it
+#: than 1 / NEAR_BIAS times the near side's do.
+NEAR_BIAS = 0.5
 #: Colour distance (RGB, display-encoded 0..1) at which a tap's weight falls to exp(-1/2).
 SIGMA_COLOR = 0.08
 #: Taps per side of the square grid.
-TAPS = 7
+TAPS = 5
 #: Luma change (0..1) below which a pixel counts as unchanged between frames.
 LUMA_STILL = 0.03
 #: Relative depth change below which an unchanged pixel is blended with the previous output.
@@ -114,8 +115,9 @@ class DepthConditioning:
 
 
 def radius_px(depth_ratio: float) -> float:
-    """Tap radius in output pixels for depth ``depth_ratio`` times coarser than colour."""
-    return float(min(14.0, 3.0 + 2.5 * max(1.0, depth_ratio)))
+    """Tap radius in output pixels for depth ``depth_ratio`` times coarser than colour: the
+    reach of a depth texel's footprint plus a little blur and misregistration."""
+    return float(min(14.0, 2.0 + 1.5 * max(1.0, depth_ratio)))
 
 
 def tap_offsets(radius: float, taps: int = TAPS) -> npt.NDArray[np.int32]:
@@ -157,11 +159,6 @@ def luma_of(guide: F32) -> F32:
     return np.asarray(guide[..., :3] @ LUMA_WEIGHTS, dtype=np.float32)
 
 
-def band(value: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
-    """Half-width of the band of depth values that count as 'the same surface' as ``value``."""
-    return BAND_REL * np.abs(value) + BAND_ABS
-
-
 def refine_edges(
     rgb: npt.NDArray[np.generic],
     inv_depth: F32,
@@ -185,9 +182,8 @@ def refine_edges(
     dh, dw = inv_depth.shape
     a, b = affine
     depth = bilinear_resize(inv_depth, (h_out, w_out)) * np.float32(a) + np.float32(b)
-    ratio = max(w_out / dw, h_out / dh)
-    offs = tap_offsets(radius_px(ratio))
-    sigma_s = radius_px(ratio)
+    radius = radius_px(max(w_out / dw, h_out / dh))
+    offs = tap_offsets(radius)
     pad = int(np.abs(offs).max())
     dpad = np.pad(depth, pad, mode="edge")
     gpad = np.pad(guide, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
@@ -196,7 +192,7 @@ def refine_edges(
     out = np.empty((h_out, w_out), np.float32)
     for y0 in range(0, h_out, strip_rows):
         y1 = min(h_out, y0 + strip_rows)
-        out[y0:y1] = _refine_strip(dpad, gpad, inside, offs, sigma_s, pad, y0, y1, w_out)
+        out[y0:y1] = _refine_strip(dpad, gpad, inside, offs, radius, pad, y0, y1, w_out)
     return out
 
 
@@ -206,101 +202,60 @@ def _refine_strip(
 ) -> F32:
     rows = slice(pad + y0, pad + y1)
     cols = slice(pad, pad + width)
-    centre = gpad[rows, cols]
-    values, weights, spatials, colours = [], [], [], []
+    centre_colour = gpad[rows, cols].astype(np.float64)
+    values, weights, spatials, presents = [], [], [], []
     for dy in offs:
         for dx in offs:
             r = slice(pad + y0 + dy, pad + y1 + dy)
             c = slice(pad + dx, pad + width + dx)
-            diff = (gpad[r, c] - centre).astype(np.float64)
+            diff = gpad[r, c].astype(np.float64) - centre_colour
             dist2 = np.einsum("...c,...c->...", diff, diff)
-            ws = np.exp(-(float(dx) ** 2 + float(dy) ** 2) / (2.0 * sigma_s**2))
-            weights.append(ws * np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)) * inside[r, c])
-            spatials.append(ws * inside[r, c])
-            colours.append(gpad[r, c])
+            ws = np.exp(-(float(dx) ** 2 + float(dy) ** 2) / (2.0 * sigma_s**2)) * inside[r, c]
+            spatials.append(ws)
+            weights.append(ws * np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)))
             values.append(dpad[r, c])
+            presents.append(inside[r, c] > 0)
+    c_index = len(values) // 2
+    present = np.stack(presents)
     v = np.stack(values).astype(np.float64)
-    wt = np.stack(weights).astype(np.float64)
-    ws = np.stack(spatials).astype(np.float64)
-    tap_colours = np.stack(colours).astype(np.float64)
-    present = np.stack([inside[pad + y0 + dy: pad + y1 + dy, pad + dx: pad + width + dx]
-                        for dy in offs for dx in offs]) > 0
-    # Absent taps take the centre's value so min, max and the class counts ignore them.
-    v = np.where(present, v, v[len(v) // 2][None])
+    # Absent taps take the centre's value so that min and max ignore them.
+    centre = v[c_index]
+    v = np.where(present, v, centre[None])
+    wt = np.stack(weights)
+    ws = np.stack(spatials)
     lo, hi = v.min(axis=0), v.max(axis=0)
-    centre = v[len(v) // 2]
     split = CLASS_SPLIT * (hi - lo)
     not_centre = np.ones(len(v), bool)
-    not_centre[len(v) // 2] = False
+    not_centre[c_index] = False
     # Every tap but the centre (its own colour would always match) that is in the frame.
     others = present & not_centre[:, None, None]
-    is_lo = (v <= (lo + split)[None]) & others
-    is_hi = (v >= (hi - split)[None]) & others
-
-    def colour_stats(members: npt.NDArray[np.bool_]) -> tuple[
-            npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        # Tap count, mean colour and summed squared deviation from it of a class.
-        n = np.maximum(members.sum(axis=0), 1).astype(np.float64)
-        mean = np.einsum("khw,khwc->hwc", members, tap_colours) / n[..., None]
-        sq = np.einsum("khw,khw->hw", members, (tap_colours**2).sum(axis=-1))
-        return n, mean, np.maximum(sq - n * (mean**2).sum(axis=-1), 0.0)
-
-    n_lo, col_lo, dev_lo = colour_stats(is_lo)
-    n_hi, col_hi, dev_hi = colour_stats(is_hi)
-    # Standard error of the difference of the two means, from the pooled texture variance.
-    pooled = (dev_lo + dev_hi) / np.maximum(n_lo + n_hi - 2.0, 1.0)
-    se2 = pooled * (1.0 / n_lo + 1.0 / n_hi)
-    # A depth step worth snapping: the window's depth varies by a good part of its nearest
-    # (slanted floors and walls vary less over a window).
-    varied = (hi - lo > EDGE_REL * hi + BAND_ABS) & (is_lo.sum(axis=0) > 0) & (
-        is_hi.sum(axis=0) > 0)
-    # The two ends of the window's depth differ in colour, by more than their texture explains:
-    # a depth edge on a colour edge (a textured slope is not one).
-    apart = np.linalg.norm(col_lo - col_hi, axis=-1)
-    colour_edge = varied & (apart > EDGE_COLOUR_MIN) & (
-        apart * apart > EDGE_COLOUR_T**2 * (se2 + 1e-12))
-    # A jump across most of the range between two neighbouring depths: a sharp depth edge (with
-    # or without a colour edge), not a slope however steep.
-    gap = np.diff(np.sort(v, axis=0), axis=0).max(axis=0)
-    sharp = varied & (gap > EDGE_GAP * (hi - lo))
-    # The side the centre's colour matches: the higher mean per-tap colour similarity.
-    sim_lo = (wt * is_lo).sum(axis=0) / np.maximum((ws * is_lo).sum(axis=0), 1e-30)
-    sim_hi = (wt * is_hi).sum(axis=0) / np.maximum((ws * is_hi).sum(axis=0), 1e-30)
-    matched = np.where(sim_hi >= sim_lo, hi, lo)           # near side on a tie
-    own = np.where(hi - centre <= centre - lo, hi, lo)     # the side the centre's depth is on
-    use_side = colour_edge | sharp
-    near_side = np.where(colour_edge, matched, own) == hi
+    is_far = (v <= (lo + split)[None]) & others
+    is_near = (v >= (hi - split)[None]) & others
+    # A window whose depth varies by a good part of its nearest holds a depth edge (slanted
+    # floors and walls vary less over a window); both ends must have taps besides the centre.
+    edge = (hi - lo > EDGE_REL * hi + BAND_ABS) & is_far.any(axis=0) & is_near.any(axis=0)
+    # How much each end looks like the pixel: the mean colour weight of its taps.
+    sim_near = (wt * is_near).sum(axis=0) / np.maximum((ws * is_near).sum(axis=0), 1e-30)
+    sim_far = (wt * is_far).sum(axis=0) / np.maximum((ws * is_far).sum(axis=0), 1e-30)
+    # Near unless the far end matches clearly better: a near pixel given far depth costs far
+    # more than the reverse (see the module docstring).
+    near = sim_near >= NEAR_BIAS * sim_far
+    # The far side's value: its taps' mean, weighted by colour (a slanted floor behind keeps
+    # about its own depth at the pixel, not the window's farthest).
+    far_w = (wt * is_far).sum(axis=0)
+    far_value = np.where(far_w > 1e-20, (wt * is_far * v).sum(axis=0) / np.maximum(far_w, 1e-30),
+                         lo)
+    snapped = np.where(near, hi, far_value)
+    # Elsewhere, a window whose taps lie on one plane takes the plane's value at the pixel
+    # (noise and 8-bit steps go, slants stay exact); anything else is left as it is.
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
-    # The chosen side's depth: the weighted median of its taps (those within SIDE_SPLIT of the
-    # range from its end): a plateau's value, or about the pixel's own on a slanted side.
-    side_span = SIDE_SPLIT * (hi - lo)
-    side_lo = np.where(near_side, hi - side_span, lo)
-    side_hi = np.where(near_side, hi, lo + side_span)
-    on_side = (v >= side_lo[None]) & (v <= side_hi[None])
-    side_value = weighted_median(v, wt * on_side + 1e-30 * on_side, on_side)
-    # A planar window (a slanted or flat surface, noise on it): the plane through every tap at
-    # the pixel (noise and 8-bit steps go, slants stay exact).
-    a, bx, by = plane_fit(v, wt, dx, dy, centre)
+    a, bx, by = plane_fit(v, ws, dx, dy, centre)
     resid = v - (a[None] + bx[None] * dx + by[None] * dy)
-    rms = np.sqrt((wt * resid * resid).sum(axis=0) / wt.sum(axis=0))
+    rms = np.sqrt((ws * resid * resid).sum(axis=0) / ws.sum(axis=0))
     planar = rms <= PLANAR_REL * np.abs(a) + BAND_ABS
-    plane = np.clip(a, lo, hi)
-    # Anything else (a soft ramp the colour says nothing about) is left as it is.
-    out = np.where(use_side, side_value, np.where(planar, plane, centre))
-    return out.astype(np.float32)
-
-
-def weighted_median(
-    v: npt.NDArray[np.float64], w: npt.NDArray[np.float64], members: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
-    """Per pixel, the smallest member value whose cumulative weight (ties in tap order) reaches
-    half the members' total."""
-    order = np.argsort(np.where(members, v, np.inf), axis=0, kind="stable")
-    vs = np.take_along_axis(v, order, axis=0)
-    cum = np.cumsum(np.take_along_axis(w * members, order, axis=0), axis=0)
-    k = np.argmax(cum >= 0.5 * cum[-1][None], axis=0)
-    return np.take_along_axis(vs, k[None], axis=0)[0]
+    smooth = np.where(planar, np.clip(a, lo, hi), centre)
+    return np.where(edge, snapped, smooth).astype(np.float32)
 
 
 def plane_fit(

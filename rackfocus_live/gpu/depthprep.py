@@ -27,14 +27,10 @@ from rackfocus_live.gpu.programs import ProgramCache
 def _defines() -> dict[str, object]:
     return {
         "TAPS": depthcond.TAPS,
-        "BAND_REL": depthcond.BAND_REL,
         "BAND_ABS": depthcond.BAND_ABS,
         "CLASS_SPLIT": depthcond.CLASS_SPLIT,
-        "SIDE_SPLIT": depthcond.SIDE_SPLIT,
         "EDGE_REL": depthcond.EDGE_REL,
-        "EDGE_GAP": depthcond.EDGE_GAP,
-        "EDGE_COLOUR_T": depthcond.EDGE_COLOUR_T,
-        "EDGE_COLOUR_MIN": depthcond.EDGE_COLOUR_MIN,
+        "NEAR_BIAS": depthcond.NEAR_BIAS,
         "PLANAR_REL": depthcond.PLANAR_REL,
         "PLANE_RIDGE": depthcond.PLANE_RIDGE,
         "SIGMA_COLOR": depthcond.SIGMA_COLOR,
