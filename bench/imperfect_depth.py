@@ -15,8 +15,6 @@ renderer change can be checked not to regress there:
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rackfocus_live.depth import DepthMapping  # noqa: E402
+from bench.evaldata import eval_dir, eval_scenes, load_score  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
 from rackfocus_live.gpu.still import StillRenderer  # noqa: E402
-from rackfocus_live.lens import LensState  # noqa: E402
-from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
+from rackfocus_live.media.images import read_rgb  # noqa: E402
 from rackfocus_live.settings import HighlightBoost  # noqa: E402
 
 
@@ -62,42 +59,27 @@ DEGRADE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def _score_module(evaldir: Path):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(evaldir))
-    spec = importlib.util.spec_from_file_location("eval_score", evaldir / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quality", default="default")
     args = ap.parse_args(argv)
-    evaldir = ROOT.parent / "shared" / "eval"
-    if not (evaldir / "score.py").is_file():
+    evaldir = eval_dir()
+    if evaldir is None:
         print("imperfect-depth benchmark skipped: no eval data at ../shared/eval")
         return 0
-    score = _score_module(evaldir)
+    score = load_score(evaldir)
     ctx = create_headless_context()
     renderer = StillRenderer(ctx, args.quality)
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in DEGRADE}
     try:
-        for scene_json in sorted((evaldir / "scenes").glob("*/scene.json")):
-            scene = json.loads(scene_json.read_text())
-            sdir = scene_json.parent
-            rgb = read_rgb(sdir / "rgb.png")
-            inv = DepthMapping("metric").to_inverse_depth(read_depth_raw(sdir / "depth.exr"))
+        for scene in eval_scenes(evaldir):
+            inv = scene.inverse_depth
             for name, degrade in DEGRADE.items():
-                renderer.upload(rgb, np.ascontiguousarray(degrade(inv), np.float32))
-                for case in scene["cases"]:
-                    lens = LensState(scene["focal_length_mm"], case["f_stop"],
-                                     scene["sensor_width_mm"], case["focus_m"],
-                                     focus_breathing=False)
+                renderer.upload(scene.rgb, np.ascontiguousarray(degrade(inv), np.float32))
+                for case, lens in scene.cases():
                     out = renderer.render(lens, HighlightBoost()) / 255.0
-                    gt = read_rgb(sdir / case["file"]) / 255.0
+                    gt = read_rgb(scene.folder / case["file"]) / 255.0
                     results[name].append((score.psnr(out, gt), score.ssim(out, gt)))
     finally:
         renderer.release()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,20 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rackfocus_live.depth import DepthMapping  # noqa: E402
+from bench.evaldata import eval_dir, eval_scenes  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
 from rackfocus_live.gpu.still import StillRenderer  # noqa: E402
-from rackfocus_live.lens import LensState  # noqa: E402
-from rackfocus_live.media.images import read_depth_raw, read_rgb, write_png  # noqa: E402
+from rackfocus_live.media.images import write_png  # noqa: E402
 from rackfocus_live.settings import HighlightBoost  # noqa: E402
 
 PEERS = ("blender_defocus", "gather_baseline")
 METHOD = "rackfocus"
-
-
-def eval_dir() -> Path | None:
-    candidate = Path(os.environ.get("RACKFOCUS_EVAL_DIR", ROOT.parent / "shared" / "eval"))
-    return candidate if (candidate / "score.py").is_file() else None
 
 
 def render_all(
@@ -47,26 +40,15 @@ def render_all(
     renderer = StillRenderer(ctx, quality)
     timings: dict[str, float] = {}
     try:
-        for scene_json in sorted((evaldir / "scenes").glob("*/scene.json")):
-            scene = json.loads(scene_json.read_text())
-            sdir = scene_json.parent
-            rgb = read_rgb(sdir / "rgb.png")
-            inv = DepthMapping("metric").to_inverse_depth(read_depth_raw(sdir / "depth.exr"))
-            renderer.upload(rgb, inv)
-            for case in scene["cases"]:
-                lens = LensState(
-                    focal_length_mm=scene["focal_length_mm"],
-                    f_stop=case["f_stop"],
-                    sensor_width_mm=scene["sensor_width_mm"],
-                    focus_m=case["focus_m"],
-                    focus_breathing=False,
-                )
+        for scene in eval_scenes(evaldir):
+            renderer.upload(scene.rgb, scene.inverse_depth)
+            for case, lens in scene.cases():
                 renderer.render(lens, highlight)  # warm-up: shader compile, first-use costs
                 ctx.finish()
                 t0 = time.perf_counter()
                 img = renderer.render(lens, highlight)
-                timings[f"{scene['name']}/{case['file']}"] = time.perf_counter() - t0
-                target = out / METHOD / scene["name"] / case["file"]
+                timings[f"{scene.name}/{case['file']}"] = time.perf_counter() - t0
+                target = out / METHOD / scene.name / case["file"]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_png(target, img)
     finally:

@@ -26,7 +26,6 @@ with the export of the steady depth.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -38,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.evaldata import load_score  # noqa: E402
 from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.depthcond import DepthConditioning, bilinear_resize  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
@@ -48,16 +48,6 @@ from rackfocus_live.lens import LensState  # noqa: E402
 from rackfocus_live.media.images import read_depth_raw, read_rgb, write_depth  # noqa: E402
 
 BENCH_SHADERS = Path(__file__).resolve().parent
-
-
-def load_score(evaldir: Path) -> ModuleType:
-    """The eval's score.py as a module (its metrics, exactly as the judges compute them)."""
-    sys.path.insert(0, str(evaldir))
-    spec = importlib.util.spec_from_file_location("eval_score", evaldir / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- degradations ---------------------------------------------------------------------------
