@@ -42,3 +42,17 @@ def test_a_draft_that_keeps_up_stays_at_full_size() -> None:
     for _ in range(SETTLE_FRAMES + 20):
         g.update(0.02, moving=True)
     assert g.draft and not g.reduced
+
+
+def test_the_reduced_preview_skips_edge_refinement_but_never_stabilisation() -> None:
+    from rackfocus_live.depthcond import DepthConditioning
+
+    state = UiState(conditioning=DepthConditioning(refine=True, stabilise=True))
+    assert state.preview_conditioning == state.conditioning
+    state.adaptive_draft = True
+    assert state.preview_conditioning.refine  # the draft alone keeps the refinement
+    state.adaptive_reduced = True
+    assert state.preview_conditioning == DepthConditioning(refine=False, stabilise=True)
+    assert state.conditioning.refine  # what exports use is untouched
+    state.adaptive_reduced = False
+    assert state.preview_conditioning.refine  # still again: refined

@@ -217,7 +217,7 @@ class App:
         notes: list[str] = []
         try:
             session = MediaSession(self.ctx, self.programs, clip, depth, mapping, warn=notes,
-                                   conditioning=self.state.conditioning,
+                                   conditioning=self.state.preview_conditioning,
                                    options=self.config.clip_options)
         except InputError as exc:
             self.state.say(str(exc))
@@ -568,7 +568,8 @@ class App:
             self.save_keys()
         if ev.mapping is not None and self.session is not None:
             self.open_depth(self.session.depth_path, ev.mapping)
-        if self.session is not None and self.session.set_conditioning(self.state.conditioning):
+        if (self.session is not None
+                and self.session.set_conditioning(self.state.preview_conditioning)):
             self.state.revision += 1  # re-render the shown frame with its depth re-conditioned
         if ev.toggle_record:
             self.toggle_record()

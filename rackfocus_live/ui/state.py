@@ -314,6 +314,17 @@ class UiState:
             return DRAG_QUALITY
         return self.quality
 
+    @property
+    def preview_conditioning(self) -> DepthConditioning:
+        """What the preview conditions its depth with: the panel's choice, but without the edge
+        refinement while the moving picture is reduced (``adaptive_reduced``): at full
+        resolution it costs as much as the half-size DOF it feeds, and the still frame is refined
+        again. Stabilisation never stops (its chain must not break). Exports use
+        ``conditioning`` as it is."""
+        if self.adaptive_reduced and self.conditioning.refine:
+            return replace(self.conditioning, refine=False)
+        return self.conditioning
+
     def focus_from_window(
         self, inv_depth_window: npt.ArrayLike, *, pull: bool = False, now: float = 0.0
     ) -> float | None:
