@@ -55,7 +55,9 @@ def scenario(folder: Path) -> None:
         while app.depth_maker.busy and time.monotonic() < deadline:
             app.frame(wait_s=0.02)
             frames += 1
-        app.run_frames(2)
+        # The clip re-opened with its new depth: wait for its frame to arrive (a loaded machine
+        # decodes it a few UI frames later).
+        assert app.wait_for_frame(app.state.transport.frame, timeout_s=20.0)
         session = app.session
         assert session is not None
         result.update(
