@@ -56,6 +56,23 @@ def test_frames_fps_and_ae_options(pull_file: Path, tmp_path: Path) -> None:
     assert "\tSource Width\t1280" in text and parse_ae_focus(text)[0] == (0, 500.0)
 
 
+def test_a_dash_sends_one_output_to_standard_output(
+        pull_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    csv = tmp_path / "o.csv"
+    assert main(["keys", str(pull_file), "--csv", str(csv)]) == 0
+    assert main(["keys", str(pull_file), "--csv", "-", "--info"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == csv.read_text()  # the same CSV, on standard output
+    assert "2 keys" in captured.err  # the summary stays off the data stream
+    assert not (tmp_path / "-").exists()  # no file named '-'
+    assert main(["keys", str(pull_file), "--ae", "-"]) == 0
+    assert len(parse_ae_focus(capsys.readouterr().out)) == 48
+    assert main(["keys", str(pull_file), "--csv", "-", "--ae", "-"]) == 2
+    assert "only one of --csv, --blender and --ae" in capsys.readouterr().err
+
+
 def test_info_is_the_default(pull_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", str(pull_file)]) == 0
     out = capsys.readouterr().out

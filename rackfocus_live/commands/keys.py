@@ -12,10 +12,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from rackfocus_live.errors import InputError
-from rackfocus_live.files import check_output
+from rackfocus_live.files import atomic_write, check_output
 from rackfocus_live.timeline import interop
 from rackfocus_live.timeline.keyfile import LoadedPull, Pull, load_pull, save_pull
 from rackfocus_live.timeline.keyframes import MAX_BAKE_FRAMES
+
+#: The output name that means standard output (as in most command-line tools).
+STDOUT = "-"
 
 
 def _rational(text: str) -> Fraction:
@@ -31,7 +34,9 @@ def _rational(text: str) -> Fraction:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pull", metavar="PULL.json", help="keyframe file")
     out = parser.add_argument_group("exports (any combination)")
-    out.add_argument("--csv", metavar="OUT.csv", help="per-frame frame,time,focus_m,f_stop")
+    out.add_argument("--csv", metavar="OUT.csv",
+                     help="per-frame frame,time,focus_m,f_stop ('-': standard output, for each "
+                          "of these three outputs)")
     out.add_argument("--blender", metavar="OUT.py",
                      help="Blender script keying the active camera's focus distance and f-stop")
     out.add_argument("--ae", metavar="OUT.txt",
@@ -63,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
         return _from_csv(args)
     # Every output is checked before anything is written: none may be the pull, or another.
     outputs = [o for o in (args.csv, args.blender, args.ae) if o is not None]
-    for i, out in enumerate(outputs):
-        check_output(out, {"keyframe file": args.pull}, outputs[:i])
+    if outputs.count(STDOUT) > 1:
+        raise InputError("only one of --csv, --blender and --ae can go to standard output (-)")
+    files = [o for o in outputs if o != STDOUT]
+    for i, out in enumerate(files):
+        check_output(out, {"keyframe file": args.pull}, files[:i])
     loaded = load_pull(args.pull)
     for warning in loaded.warnings:
         print(f"rackfocus-live keys: warning: {args.pull}: {warning}", file=sys.stderr)
@@ -84,17 +92,32 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < frames <= MAX_BAKE_FRAMES:
         raise InputError(f"--frames must be between 1 and {MAX_BAKE_FRAMES}")
     if args.csv:
-        interop.export_csv(args.csv, track, frames, fps)
+        _emit(args.csv, interop.csv_text(track, frames, fps))
     if args.blender:
-        interop.export_blender(args.blender, track, frames, fps,
-                               frame_start=args.blender_frame_start, camera=args.blender_camera)
+        source = "standard output" if args.blender == STDOUT else args.blender
+        _emit(args.blender, interop.blender_script(
+            track, frames, fps, source=source, frame_start=args.blender_frame_start,
+            camera=args.blender_camera))
     if args.ae:
         width, height = _size(args.ae_size)
-        interop.export_ae(args.ae, track, frames, fps, width=width, height=height,
-                          pixels_per_metre=args.ae_px_per_m, lens=pull.lens)
-    if args.info or not (args.csv or args.blender or args.ae):
-        print(summary(args.pull, loaded, frames, fps))
+        _emit(args.ae, interop.ae_keyframe_text(
+            track, frames, fps, width=width, height=height,
+            pixels_per_metre=args.ae_px_per_m, lens=pull.lens))
+    if args.info or not outputs:
+        # Beside an output on standard output, the summary goes to the error stream.
+        print(summary(args.pull, loaded, frames, fps),
+              file=sys.stderr if STDOUT in outputs else sys.stdout)
     return 0
+
+
+def _emit(out: str, text: str) -> None:
+    """``text`` to the file ``out`` (atomically, the old one kept as a backup), or to standard
+    output for ``-``."""
+    if out == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write(out, text.encode("utf-8"))
 
 
 def _from_csv(args: argparse.Namespace) -> int:

@@ -349,10 +349,3 @@ def parse_ae_focus(text: str) -> list[tuple[int, float]]:
             break
         rows.append((int(parts[0]), float(parts[1])))
     return rows
-
-
-def export_ae(path: str | os.PathLike[str], track: FocusTrack, frame_count: int,
-              fps: Fraction | None = None, **options: object) -> None:
-    """Write ``ae_keyframe_text`` to ``path`` (options as in ``ae_keyframe_text``)."""
-    atomic_write(path, ae_keyframe_text(track, frame_count, fps,
-                                        **options).encode("utf-8"))  # type: ignore[arg-type]
