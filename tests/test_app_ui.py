@@ -242,7 +242,34 @@ def scenario_demo_lens(work: Path) -> dict[str, Any]:
         str(p) for p in work.rglob("*.rackfocus.json")]}
 
 
+def scenario_conditioning(work: Path) -> dict[str, Any]:
+    """Click the depth conditioning checkboxes: the shown frame's depth is conditioned again."""
+    app, ui = _open_app(work)
+    try:
+        ui.frames(2)
+        session = app.session
+        assert session is not None and session.uploader.conditioner is not None
+        before = app.state.conditioning
+        stabilising_before = session.uploader.conditioner.stabilising
+        renders = app.picture.dof_renders
+        ui.click("rackfocus-live/stabilise depth video")
+        ui.frames(2)
+        after_stabilise = app.state.conditioning
+        stabilising_after = session.uploader.conditioner.stabilising
+        ui.click("rackfocus-live/refine depth edges")
+        ui.frames(2)
+        return {"before": [before.refine, before.stabilise],
+                "after_stabilise": [after_stabilise.refine, after_stabilise.stabilise],
+                "after_refine": [app.state.conditioning.refine, app.state.conditioning.stabilise],
+                "uploader_refine": session.uploader.conditioner.settings.refine,
+                "stabilising": [stabilising_before, stabilising_after],
+                "renders": app.picture.dof_renders - renders}
+    finally:
+        app.close()
+
+
 SCENARIOS = {"per_clip": scenario_per_clip, "demo_lens": scenario_demo_lens,
+             "conditioning": scenario_conditioning,
              "export": scenario_export, "id_conflict": scenario_id_conflict,
              "record": scenario_record, "marks": scenario_marks}
 
@@ -346,6 +373,17 @@ def test_the_demos_camera_is_never_saved_as_the_users_lens(xvfb: str, tmp_path: 
     assert r["shown"] == 1.4  # the demo shows with its own camera...
     assert r["saved"]["f_stop"] == 2.8 and r["saved"]["focus_breathing"] is True  # ...not kept
     assert r["sidecars"] == []
+
+
+def test_depth_conditioning_checkboxes_act_on_the_shown_frame(xvfb: str, tmp_path: Path,
+                                                              media: Path) -> None:
+    r = run_scenario(__file__, "conditioning", _work(tmp_path, media), xvfb)
+    # Metric depth: stabilisation is automatic and off, and the box shows it unticked; a click
+    # turns it on explicitly. Refinement is on by default; a click turns it off.
+    assert r["before"] == [True, None] and r["stabilising"] == [False, True]
+    assert r["after_stabilise"] == [True, True] and r["after_refine"] == [False, True]
+    assert r["uploader_refine"] is False
+    assert r["renders"] >= 2  # each change re-rendered the frame
 
 
 if __name__ == "__main__":

@@ -286,13 +286,17 @@ def _conditioning(state: UiState) -> None:
     """Depth conditioning toggles (see docs/depth.md); applied to the shown frame at once."""
     c = state.conditioning
     changed_r, refine = imgui.checkbox("refine depth edges", c.refine)
-    changed_s, stabilise = imgui.checkbox("stabilise depth video", c.stabilise is not False)
+    # Shows what happens to a depth video of the current kind: automatic means on for relative
+    # depth (disparity, normalized) and off for metric; a click makes it explicit.
+    shown = c.stabilise_for(state.mapping.kind, moving=True)
+    changed_s, stabilise = imgui.checkbox("stabilise depth video", shown)
     if imgui.is_item_hovered():
-        imgui.set_tooltip("remove the per-frame drift of relative depth (on by default for "
-                          "disparity and normalized depth videos)")
+        auto = " (automatic for this depth kind)" if c.stabilise is None else ""
+        imgui.set_tooltip("remove the per-frame drift of relative depth videos: automatic is on "
+                          f"for disparity and normalized depth, off for metric{auto}")
     if changed_r or changed_s:
-        state.conditioning = DepthConditioning(refine=refine,
-                                               stabilise=None if stabilise else False)
+        state.conditioning = DepthConditioning(
+            refine=refine, stabilise=stabilise if changed_s else c.stabilise)
 
 
 def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> None:
