@@ -37,9 +37,10 @@ void main() {
     float disc_area = PI * radius * radius * u_squeeze;
     vec3 acc = vec3(0.0);
     vec3 wsum = vec3(0.0);
+    Spiral spiral = spiral_start(n, rotation);
     for (int i = 0; i < n; ++i) {
         float area_fraction;
-        vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
+        vec2 o = spiral_next(spiral, i, area_fraction) * vec2(radius, radius * u_squeeze);
         vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         if (s.a < -NEAR_EPS) {
             continue;  // near-field samples belong to the near layer

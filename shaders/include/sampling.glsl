@@ -14,6 +14,29 @@ vec2 spiral_sample(int i, int n, float rotation, out float area_fraction) {
     return radius * vec2(cos(angle), sin(angle));
 }
 
+// The same samples in order, for a loop over i = 0, 1, ... n - 1: the direction turns by the
+// golden angle as a rotation (no cos / sin per sample) and the radius and its area weight share
+// one log2 (u^(2e-1) = radius^2 / u). A software rasteriser computes transcendentals as
+// polynomials per lane; two pows, a cos and a sin were a large part of a gather sample.
+struct Spiral {
+    vec2 dir;      // direction of the next sample
+    float inv_n;
+};
+
+Spiral spiral_start(int n, float rotation) {
+    return Spiral(vec2(cos(rotation), sin(rotation)), 1.0 / float(n));
+}
+
+vec2 spiral_next(inout Spiral s, int i, out float area_fraction) {
+    const vec2 TURN = vec2(cos(GOLDEN_ANGLE), sin(GOLDEN_ANGLE));
+    float u = (float(i) + 0.5) * s.inv_n;
+    float radius = exp2(SAMPLE_EXPONENT * log2(u));
+    area_fraction = 2.0 * SAMPLE_EXPONENT * radius * radius / u * s.inv_n;
+    vec2 o = radius * s.dir;
+    s.dir = vec2(s.dir.x * TURN.x - s.dir.y * TURN.y, s.dir.x * TURN.y + s.dir.y * TURN.x);
+    return o;
+}
+
 int sample_count(float radius, float squeeze) {
     float n = ceil(SAMPLE_DENSITY * PI * radius * radius * squeeze);
     return int(clamp(n, float(MIN_SAMPLES), float(MAX_SAMPLES)));
