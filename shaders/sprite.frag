@@ -5,7 +5,7 @@
 #include "common.glsl"
 #include "aperture.glsl"
 
-uniform sampler2D u_full;          // linear rgb + signed CoC diameter, full res
+uniform sampler2D u_coc;           // signed CoC diameter, full res (one channel: a cheaper fetch)
 
 flat in vec3 v_energy;
 flat in float v_radius;
@@ -16,7 +16,7 @@ in vec2 v_offset;
 out vec4 f_color;
 
 void main() {
-    float c0 = texelFetch(u_full, ivec2(gl_FragCoord.xy), 0).a;
+    float c0 = texelFetch(u_coc, ivec2(gl_FragCoord.xy), 0).r;
     vec3 radius = channel_radius(v_coc, 0.5);
     vec3 r = v_coc > c0 ? min(radius, vec3(abs(c0) * 0.5)) : radius;
     vec3 cover = clamp(r - shape_norm(v_offset, v_source) + 0.5, 0.0, 1.0);

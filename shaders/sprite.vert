@@ -1,6 +1,7 @@
 #version 330 core
-// One instance per half-res texel: a quad around the source's aperture image when the texel
-// carries sprite light (sprite_detect.frag), else a degenerate quad that rasterises nothing.
+// Six vertices (two triangles) per half-res texel, one draw (see sprites.py): a quad around the
+// source's aperture image when the texel carries sprite light (sprite_detect.frag), else a
+// degenerate quad that rasterises nothing.
 #include "common.glsl"
 
 uniform sampler2D u_sprites;       // excess rgb, signed CoC diameter (full-res px)
@@ -17,7 +18,8 @@ out vec2 v_offset;                 // this corner's offset from the source, full
 
 void main() {
     ivec2 half_size = textureSize(u_sprites, 0);
-    ivec2 t = ivec2(gl_InstanceID % half_size.x, gl_InstanceID / half_size.x);
+    int sprite = gl_VertexID / 6;
+    ivec2 t = ivec2(sprite % half_size.x, sprite / half_size.x);
     vec4 s = texelFetch(u_sprites, t, 0);
     v_energy = 4.0 * s.rgb;        // one half-res texel stands for 2x2 full-res pixels
     v_coc = s.a;
@@ -30,8 +32,13 @@ void main() {
     }
     vec2 centre = vec2(t) * 2.0 + 1.0 + texelFetch(u_centroid, t, 0).rg;
     v_source = centre;
-    vec2 corner = vec2(float(gl_VertexID & 1), float(gl_VertexID >> 1)) * 2.0 - 1.0;
-    float reach = v_radius + 0.5 * max(abs(u_axial_ca.r), abs(u_axial_ca.b)) + 1.5;
+    int k = gl_VertexID % 6;
+    k = k < 3 ? k : k - 2;  // two triangles: corners 0 1 2 and 1 2 3
+    vec2 corner = vec2(float(k & 1), float(k >> 1)) * 2.0 - 1.0;
+    // sprite.frag covers a pixel where its norm (never below its distance from the source: the
+    // iris, a custom rim and the cat-eye all lie within the circle) is under the widest channel's
+    // radius + 0.5, so the quad reaches that far (and a hair more), not a pixel further.
+    float reach = v_radius + 0.5 * max(abs(u_axial_ca.r), abs(u_axial_ca.b)) + 0.51;
     vec2 extent = vec2(reach, reach * max(u_squeeze, 1.0));
     v_offset = corner * extent;
     gl_Position = vec4((centre + v_offset) / u_size * 2.0 - 1.0, 0.0, 1.0);

@@ -322,7 +322,7 @@ class DofRenderer:
             assert sprites is not None
             sprites.render(self._sprite_fbo, hw * hh, [
                 ("u_sprites", self.sprite_src), ("u_centroid", self.centroid),
-                ("u_full", self.full),
+                ("u_coc", self.coc),
             ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
             p["gather_far"].render(self._far_raw_fbo, gather_inputs,
