@@ -27,7 +27,13 @@ void main() {
     float r0 = abs(c0) * 0.25;
     // Axial chromatic aberration widens one channel's CoC beyond the tile's (green) radius.
     float ca = 0.25 * max(abs(u_axial_ca.r), abs(u_axial_ca.b));
-    float radius = fill ? max(tile.g, r0) : tile.g + (tile.g > 0.0 ? ca : 0.0);
+    // No sample lands from further than p's own CoC allows: one behind p is clamped to r0, one in
+    // front of it (but behind the focus plane) is sharper than p, near ones are skipped. So the
+    // search stops at r0 (+ the rim's half pixel), however large a neighbour in the tile is:
+    // the same estimate from fewer samples where the tile's largest CoC is not this pixel's
+    // (in-focus pixels beside a blurred background took the background's full sample count).
+    float radius = fill ? max(tile.g, r0)
+                        : (tile.g > 0.0 ? min(tile.g, r0 + 0.5) + ca : 0.0);
     if (radius < 0.5) {
         f_far = vec4(center.rgb, 1.0);
         return;
