@@ -45,8 +45,10 @@ void main() {
     vec3 wsum = vec3(0.0);
     Spiral spiral = spiral_start(n, rotation);
     for (int i = 0; i < n; ++i) {
+        float unit_radius;
         float area_fraction;
-        vec2 o = spiral_next(spiral, i, area_fraction) * vec2(radius, radius * u_squeeze);
+        vec2 o = spiral_next(spiral, i, unit_radius, area_fraction)
+            * vec2(radius, radius * u_squeeze);
         vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         if (s.a < -NEAR_EPS) {
             continue;  // near-field samples belong to the near layer
@@ -62,7 +64,12 @@ void main() {
             }
             // p lies at -o from the sample: test that offset against the sample's aperture.
             vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
-            vec3 cover = clamp(r - shape_norm(-o, source_px) + 0.5, 0.0, 1.0);
+#if ROUND_APERTURE
+            float norm = unit_radius * radius;
+#else
+            float norm = shape_norm(-o, source_px);
+#endif
+            vec3 cover = clamp(r - norm + 0.5, 0.0, 1.0);
             w = cover * a / (max(r * r, vec3(0.25)) * shape_area(source_px));
         }
         acc += s.rgb * w;

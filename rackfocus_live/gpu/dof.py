@@ -94,6 +94,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "POSTFILTER_START": POSTFILTER[0],
         "POSTFILTER_FULL": POSTFILTER[1],
         "POSTFILTER_STRENGTH": float(preset.postfilter),
+        "CENTRE_WEIGHTED": int(preset.centre_weighted),
     }
 
 

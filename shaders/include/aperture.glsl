@@ -20,6 +20,8 @@ uniform float u_squeeze;         // vertical stretch of the bokeh (anamorphic sq
 #ifndef AXIAL_CA
 #define AXIAL_CA -1              // axial chromatic aberration (u_axial_ca != 0)
 #endif
+// shape_norm is then the squeezed distance itself: a gather takes it from its sample pattern.
+#define ROUND_APERTURE (POLYGON_APERTURE == 0 && RIM_IMAGE == 0 && CAT_EYE == 0)
 
 // The aperture "radius" at which offset v lies on the rim: v is inside an aperture of
 // circumradius r exactly when aperture_norm(v) <= r.
