@@ -318,10 +318,9 @@ class DofRenderer:
                 "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
-            hw, hh = self.half.size
             sprites = self._sprites
             assert sprites is not None
-            sprites.render(self._sprite_fbo, hw * hh, [
+            sprites.render(self._sprite_fbo, self.half.size, [
                 ("u_sprites", self.sprite_src), ("u_centroid", self.centroid),
                 ("u_coc", self.coc),
             ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
