@@ -28,22 +28,29 @@ void main() {
     // as a sharp line beside its blurred self. A pixel next to a much nearer, strongly blurred
     // neighbour is blurred with it (a one-pixel near-field dilation).
     vec2 texel = 1.0 / vec2(textureSize(u_color, 0));
-    const vec2 NEIGHBOURS[8] = vec2[](vec2(1.0, 0.0), vec2(-1.0, 0.0), vec2(0.0, 1.0),
-                                      vec2(0.0, -1.0), vec2(1.0, 1.0), vec2(-1.0, 1.0),
-                                      vec2(1.0, -1.0), vec2(-1.0, -1.0));
-    vec3 own = texture(u_color, v_uv).rgb;
+    const ivec2 NEIGHBOURS[8] = ivec2[](ivec2(1, 0), ivec2(-1, 0), ivec2(0, 1), ivec2(0, -1),
+                                        ivec2(1, 1), ivec2(-1, 1), ivec2(1, -1), ivec2(-1, -1));
+    // The colours of this pixel and of its four axis neighbours, each fetched once: neighbour i's
+    // opposite is neighbour i ^ 1 (cost on llvmpipe is per fetch).
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    ivec2 last = textureSize(u_color, 0) - 1;
+    vec3 own = texelFetch(u_color, p, 0).rgb;
+    vec3 side[4];
+    for (int i = 0; i < 4; ++i) {
+        side[i] = texelFetch(u_color, clamp(p + NEIGHBOURS[i], ivec2(0), last), 0).rgb;
+    }
     float nearest = f_coc;
     float sharp_rim = f_coc;
     for (int i = 0; i < 8; ++i) {
-        float c = coc_at(v_uv + NEIGHBOURS[i] * texel);
+        float c = coc_at(v_uv + vec2(NEIGHBOURS[i]) * texel);
         nearest = min(nearest, c);
         // The same for a sharp object before a blurred background, but only where this pixel's
         // colour is the object's rather than the background's (the neighbour on the far side):
         // a blurred background must not keep a sharp ring around everything in focus.
-        if (i < 4 && abs(c) < SHARP_COC && f_coc >= SHARP_COC && c < sharp_rim) {
-            vec3 object = texture(u_color, v_uv + NEIGHBOURS[i] * texel).rgb;
-            vec3 behind = texture(u_color, v_uv - NEIGHBOURS[i] * texel).rgb;
-            if (distance(own, object) < distance(own, behind)) {
+        if (i < 4) {
+            int j = min(i, 3);  // (only 0..3 get here; keeps the index visibly in range)
+            if (abs(c) < SHARP_COC && f_coc >= SHARP_COC && c < sharp_rim
+                    && distance(own, side[j]) < distance(own, side[j ^ 1])) {
                 sharp_rim = c;
             }
         }
@@ -53,6 +60,5 @@ void main() {
     } else if (sharp_rim < f_coc) {
         f_coc = sharp_rim;
     }
-    vec3 c = texelFetch(u_color, ivec2(gl_FragCoord.xy), 0).rgb;
-    f_full = vec4(u_color_is_srgb ? srgb_to_linear(c) : c, f_coc);
+    f_full = vec4(u_color_is_srgb ? srgb_to_linear(own) : own, f_coc);
 }

@@ -27,7 +27,13 @@ void main() {
     float r0 = abs(c0) * 0.25;
     // Axial chromatic aberration widens one channel's CoC beyond the tile's (green) radius.
     float ca = 0.25 * max(abs(u_axial_ca.r), abs(u_axial_ca.b));
-    float radius = fill ? max(tile.g, r0) : tile.g + (tile.g > 0.0 ? ca : 0.0);
+    // No sample lands from further than p's own CoC allows: one behind p is clamped to r0, one in
+    // front of it (but behind the focus plane) is sharper than p, near ones are skipped. So the
+    // search stops at r0 (+ the rim's half pixel), however large a neighbour in the tile is:
+    // the same estimate from fewer samples where the tile's largest CoC is not this pixel's
+    // (in-focus pixels beside a blurred background took the background's full sample count).
+    float radius = fill ? max(tile.g, r0)
+                        : (tile.g > 0.0 ? min(tile.g, r0 + 0.5) + ca : 0.0);
     if (radius < 0.5) {
         f_far = vec4(center.rgb, 1.0);
         return;
@@ -37,27 +43,47 @@ void main() {
     float disc_area = PI * radius * radius * u_squeeze;
     vec3 acc = vec3(0.0);
     vec3 wsum = vec3(0.0);
-    for (int i = 0; i < n; ++i) {
+    // Two loops, one for a hole fill and one for the rest, each run only by the pixels it is for
+    // (the other gets no iterations): a software rasteriser computes both sides of an `if` for a
+    // block of pixels, but leaves a loop as soon as none of them goes on, so a block of hole fills
+    // does not compute coverage it does not use. (Blocks on a near edge run both.)
+    Spiral spiral = spiral_start(n, rotation);
+    for (int i = 0; i < (fill ? n : 0); ++i) {
+        float unit_radius;
         float area_fraction;
-        vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
+        vec2 o = spiral_next(spiral, i, unit_radius, area_fraction)
+            * vec2(radius, radius * u_squeeze);
         vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         if (s.a < -NEAR_EPS) {
             continue;  // near-field samples belong to the near layer
         }
         float a = area_fraction * disc_area;
-        vec3 w;
-        if (fill) {
-            w = vec3(a);
-        } else {
-            vec3 r = channel_radius(max(s.a, 0.0), 0.25);
-            if (s.a > c0) {
-                r = min(r, vec3(r0));
-            }
-            // p lies at -o from the sample: test that offset against the sample's aperture.
-            vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
-            vec3 cover = clamp(r - shape_norm(-o, source_px) + 0.5, 0.0, 1.0);
-            w = cover * a / (max(r * r, vec3(0.25)) * shape_area(source_px));
+        acc += s.rgb * a;
+        wsum += vec3(a);
+    }
+    for (int i = 0; i < (fill ? 0 : n); ++i) {
+        float unit_radius;
+        float area_fraction;
+        vec2 o = spiral_next(spiral, i, unit_radius, area_fraction)
+            * vec2(radius, radius * u_squeeze);
+        vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
+        if (s.a < -NEAR_EPS) {
+            continue;  // near-field samples belong to the near layer
         }
+        float a = area_fraction * disc_area;
+        vec3 r = channel_radius(max(s.a, 0.0), 0.25);
+        if (s.a > c0) {
+            r = min(r, vec3(r0));
+        }
+        // p lies at -o from the sample: test that offset against the sample's aperture.
+        vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
+#if ROUND_APERTURE
+        float norm = unit_radius * radius;
+#else
+        float norm = shape_norm(-o, source_px);
+#endif
+        vec3 cover = clamp(r - norm + 0.5, 0.0, 1.0);
+        vec3 w = cover * a / (max(r * r, vec3(0.25)) * shape_area(source_px));
         acc += s.rgb * w;
         wsum += w;
     }

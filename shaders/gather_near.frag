@@ -28,9 +28,12 @@ void main() {
     float disc_area = PI * radius * radius * u_squeeze;
     vec3 acc = vec3(0.0);
     vec3 wsum = vec3(0.0);
+    Spiral spiral = spiral_start(n, rotation);
     for (int i = 0; i < n; ++i) {
+        float unit_radius;
         float area_fraction;
-        vec2 o = spiral_sample(i, n, rotation, area_fraction) * vec2(radius, radius * u_squeeze);
+        vec2 o = spiral_next(spiral, i, unit_radius, area_fraction)
+            * vec2(radius, radius * u_squeeze);
         vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
         float r = -s.a * 0.25;
         if (r < NEAR_FADE_START) {
@@ -40,7 +43,12 @@ void main() {
         // so the offset to p (-o) is tested reflected, i.e. as +o.
         vec2 source_px = 2.0 * (gl_FragCoord.xy + o);
         vec3 rc = channel_radius(s.a, 0.25);
-        vec3 cover = clamp(rc - shape_norm(o, source_px) + 0.5, 0.0, 1.0);
+#if ROUND_APERTURE
+        float norm = unit_radius * radius;
+#else
+        float norm = shape_norm(o, source_px);
+#endif
+        vec3 cover = clamp(rc - norm + 0.5, 0.0, 1.0);
         float fade = smoothstep(NEAR_FADE_START, NEAR_FADE_END, r);
         vec3 w = fade * cover * area_fraction * disc_area
             / (max(rc * rc, vec3(0.25)) * shape_area(source_px));

@@ -1,38 +1,58 @@
 #version 330 core
-// One instance per half-res texel: a quad around the source's aperture image when the texel
-// carries sprite light (sprite_detect.frag), else a degenerate quad that rasterises nothing.
+// Six vertices (two triangles) per 2x2 block of half-res texels, one draw (see sprites.py): a
+// quad around the aperture images of the block's sprite sources (sprite_detect.frag), or a
+// degenerate one that rasterises nothing when the block has none. Sprites come in clusters (the
+// texels of one light, the bright edge of a surface), so a quad per block shades and blends a
+// pixel once for up to four discs that would each have drawn their own nearly equal quad.
 #include "common.glsl"
+#include "aperture.glsl"
 
 uniform sampler2D u_sprites;       // excess rgb, signed CoC diameter (full-res px)
 uniform sampler2D u_centroid;      // light-weighted centre of the texel's 2x2 block
 uniform vec2 u_size;               // full-res output size
-uniform float u_squeeze;
-uniform vec3 u_axial_ca;           // per-channel CoC diameter offset (the widest sets the quad)
 
-flat out vec3 v_energy;            // light of the source in full-res pixel units
-flat out float v_radius;           // CoC radius, full-res px
-flat out float v_coc;              // signed CoC diameter
-flat out vec2 v_source;            // the source's position, full-res px
-out vec2 v_offset;                 // this corner's offset from the source, full-res px
+// Per source of the block: light per unit of covered area (rgb; zero for a texel without a
+// sprite) and signed CoC diameter; the sources' positions (full-res px), two per vec4.
+flat out vec4 v_light[4];
+flat out vec4 v_source[2];
 
 void main() {
     ivec2 half_size = textureSize(u_sprites, 0);
-    ivec2 t = ivec2(gl_InstanceID % half_size.x, gl_InstanceID / half_size.x);
-    vec4 s = texelFetch(u_sprites, t, 0);
-    v_energy = 4.0 * s.rgb;        // one half-res texel stands for 2x2 full-res pixels
-    v_coc = s.a;
-    v_radius = 0.5 * s.a;
-    v_source = vec2(0.0);
-    if (dot(s.rgb, vec3(1.0)) <= 0.0) {
+    int blocks_x = (half_size.x + 1) / 2;
+    int block = gl_VertexID / 6;
+    ivec2 base = ivec2(block % blocks_x, block / blocks_x) * 2;
+    vec2 lo = vec2(1e9);
+    vec2 hi = vec2(-1e9);
+    vec2 sources[4];
+    for (int k = 0; k < 4; ++k) {
+        ivec2 t = base + ivec2(k & 1, k >> 1);
+        vec4 s = all(lessThan(t, half_size)) ? texelFetch(u_sprites, t, 0) : vec4(0.0);
+        vec2 centre = vec2(t) * 2.0 + 1.0 + texelFetch(u_centroid, min(t, half_size - 1), 0).rg;
+        sources[k] = centre;
+        v_light[k] = vec4(0.0, 0.0, 0.0, s.a);
+        if (dot(s.rgb, vec3(1.0)) > 0.0) {
+            // One half-res texel stands for 2x2 full-res pixels of light, spread over the
+            // aperture image's area (per channel: axial CA sizes them apart).
+            vec3 radius = channel_radius(s.a, 0.5);
+            vec3 area = shape_area(centre) * max(radius * radius, vec3(0.25));
+            v_light[k].rgb = 4.0 * s.rgb / area;
+            // sprite.frag covers a pixel where its norm (never below its distance from the
+            // source: the iris, a custom rim and the cat-eye all lie within the circle) is under
+            // the widest channel's radius + 0.5, so the quad reaches that far (and a hair more).
+            float reach = max(radius.r, max(radius.g, radius.b)) + 0.51;
+            vec2 extent = vec2(reach, reach * max(u_squeeze, 1.0));
+            lo = min(lo, centre - extent);
+            hi = max(hi, centre + extent);
+        }
+    }
+    v_source[0] = vec4(sources[0], sources[1]);
+    v_source[1] = vec4(sources[2], sources[3]);
+    if (hi.x < lo.x) {
         gl_Position = vec4(2.0, 2.0, 2.0, 1.0);  // outside the clip volume: nothing drawn
-        v_offset = vec2(0.0);
         return;
     }
-    vec2 centre = vec2(t) * 2.0 + 1.0 + texelFetch(u_centroid, t, 0).rg;
-    v_source = centre;
-    vec2 corner = vec2(float(gl_VertexID & 1), float(gl_VertexID >> 1)) * 2.0 - 1.0;
-    float reach = v_radius + 0.5 * max(abs(u_axial_ca.r), abs(u_axial_ca.b)) + 1.5;
-    vec2 extent = vec2(reach, reach * max(u_squeeze, 1.0));
-    v_offset = corner * extent;
-    gl_Position = vec4((centre + v_offset) / u_size * 2.0 - 1.0, 0.0, 1.0);
+    int c = gl_VertexID % 6;
+    c = c < 3 ? c : c - 2;  // two triangles: corners 0 1 2 and 1 2 3
+    vec2 corner = mix(lo, hi, vec2(float(c & 1), float(c >> 1)));
+    gl_Position = vec4(corner / u_size * 2.0 - 1.0, 0.0, 1.0);
 }

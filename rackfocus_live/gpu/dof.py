@@ -94,6 +94,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "POSTFILTER_START": POSTFILTER[0],
         "POSTFILTER_FULL": POSTFILTER[1],
         "POSTFILTER_STRENGTH": float(preset.postfilter),
+        "CENTRE_WEIGHTED": int(preset.centre_weighted),
     }
 
 
@@ -126,6 +127,9 @@ class DofRenderer:
         self.size = (int(size[0]), int(size[1]))
         self.quality = quality
         self.linear_output = linear_output
+        self._defines: dict[str, object] = {}
+        self._variants: dict[tuple[tuple[str, int], ...],
+                             tuple[dict[str, FullscreenPass], SpritePass]] = {}
         self._passes: dict[str, FullscreenPass] = {}
         self._sprites: SpritePass | None = None
         self._textures: list[moderngl.Texture] = []
@@ -141,17 +145,33 @@ class DofRenderer:
     # -- set-up -------------------------------------------------------------------------------
 
     def _build_passes(self) -> None:
-        for p in self._passes.values():
-            p.release()
-        defines = _defines(quality_preset(self.quality))
-        self._passes = {
-            name: FullscreenPass(self.programs, f"{name}.frag", defines)
-            for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
-                         "gather_far", "gather_near", "postfilter", "composite")
-        }
-        if self._sprites is not None:
-            self._sprites.release()
-        self._sprites = SpritePass(self.programs, defines)
+        """Drop the programs of every aperture variant; ``_use_variant`` builds them on use."""
+        self._release_passes()
+        self._defines = _defines(quality_preset(self.quality))
+
+    def _use_variant(self, variant: dict[str, int]) -> None:
+        """Make the passes compiled for this aperture variant (see ``aperture_variant``) current,
+        building them the first time it is used."""
+        key = tuple(sorted(variant.items()))
+        found = self._variants.get(key)
+        if found is None:
+            defines = {**self._defines, **variant}
+            passes = {
+                name: FullscreenPass(self.programs, f"{name}.frag", defines)
+                for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
+                             "gather_far", "gather_near", "postfilter", "composite")
+            }
+            found = self._variants[key] = (passes, SpritePass(self.programs, defines))
+        self._passes, self._sprites = found
+
+    def _release_passes(self) -> None:
+        for passes, sprites in self._variants.values():
+            for p in passes.values():
+                p.release()
+            sprites.release()
+        self._variants.clear()
+        self._passes = {}
+        self._sprites = None
 
     def _texture(
         self, size: tuple[int, int], components: int, dtype: str, *, linear: bool = False
@@ -261,6 +281,7 @@ class DofRenderer:
         if scene_linear:
             highlight = HighlightBoost(threshold=highlight.threshold, gain=0.0)
         w = self.size[0]
+        self._use_variant(aperture_variant(lens, character))
         flt = moderngl.NEAREST if inv_depth.size == self.size else moderngl.LINEAR
         inv_depth.filter = (flt, flt)
         inv_depth.repeat_x = inv_depth.repeat_y = False
@@ -297,12 +318,11 @@ class DofRenderer:
                 "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
-            hw, hh = self.half.size
             sprites = self._sprites
             assert sprites is not None
-            sprites.render(self._sprite_fbo, hw * hh, [
+            sprites.render(self._sprite_fbo, self.half.size, [
                 ("u_sprites", self.sprite_src), ("u_centroid", self.centroid),
-                ("u_full", self.full),
+                ("u_coc", self.coc),
             ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
             p["gather_far"].render(self._far_raw_fbo, gather_inputs,
@@ -343,15 +363,23 @@ class DofRenderer:
                                         dtype="f4" if self.linear_output else "f1")
 
     def release(self) -> None:
-        for p in self._passes.values():
-            p.release()
-        self._passes.clear()
-        if self._sprites is not None:
-            self._sprites.release()
-            self._sprites = None
+        self._release_passes()
         self._free_targets()
         # moderngl Query objects have no release(); dropping them lets ctx.gc() free them.
         self._queries.clear()
+
+
+def aperture_variant(lens: LensState, character: LensCharacter | None) -> dict[str, int]:
+    """The compile-time aperture switches of aperture.glsl for this lens: a software rasteriser
+    runs the code behind a uniform branch even where no pixel takes it, so each variant in use
+    gets its own programs rather than one that tests the uniforms per sample."""
+    character = character or LensCharacter()
+    return {
+        "POLYGON_APERTURE": int(lens.blades >= 3),
+        "RIM_IMAGE": int(character.aperture_rim is not None),
+        "CAT_EYE": int(character.cat_eye > 0.0),
+        "AXIAL_CA": int(character.axial_ca_px != 0.0),
+    }
 
 
 def _character_uniforms(character: LensCharacter, size: tuple[int, int]) -> dict[str, object]:

@@ -1,8 +1,11 @@
-"""Bokeh sprites: one instanced quad per half-res texel, drawn additively (scatter).
+"""Bokeh sprites: a quad (two triangles) per 2x2 block of half-res texels, drawn additively.
 
 Used for bright isolated sources far out of focus (see ``sprite_detect.frag``), whose discs a
-gather can only sample sparsely; ``sprite.vert`` collapses the quads of texels without sprite
-light, so the cost follows the number of sprites and their area.
+gather can only sample sparsely; ``sprite.vert`` collapses the quads of blocks without sprite
+light, so the cost follows the number of sprites and their area. The quads are one draw of
+6 vertices per block, not instances of one quad: llvmpipe runs its vertex pipeline once per
+instance, which cost a 1080p frame with no sprite at all 11 copies' time. One quad serves a
+block's up to four sources (they cluster), so a pixel is shaded and blended once for all four.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from rackfocus_live.gpu.programs import ProgramCache
 
 
 class SpritePass:
-    """Owns the sprite program's empty VAO; ``render`` adds the sprites into ``target``."""
+    """Owns the sprite program's empty VAO; ``render`` adds the sprites of a half-res layer of
+    ``half_size`` texels into ``target``."""
 
     def __init__(self, programs: ProgramCache, defines: Mapping[str, object]) -> None:
         self.programs = programs
@@ -26,7 +30,7 @@ class SpritePass:
     def render(
         self,
         target: moderngl.Framebuffer,
-        instances: int,
+        half_size: tuple[int, int],
         textures: Sequence[tuple[str, moderngl.Texture]],
         uniforms: Mapping[str, object],
     ) -> None:
@@ -46,7 +50,8 @@ class SpritePass:
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE
         try:
-            self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=instances)
+            blocks = ((half_size[0] + 1) // 2) * ((half_size[1] + 1) // 2)
+            self._vao.render(moderngl.TRIANGLES, vertices=6 * blocks)
         finally:
             ctx.disable(moderngl.BLEND)
             ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
