@@ -11,15 +11,28 @@
 #define TAPS 5
 #endif
 #define N (TAPS * TAPS)
+// Compile-time switches (a SIMD rasteriser such as llvmpipe pays for both sides of a runtime
+// branch): edge refinement, the temporal blend, and whether the colour texture reads give
+// display-encoded values (8-bit sRGB images) or linear light (encoded here for the guide).
+#ifndef REFINE
+#define REFINE 1
+#endif
+#ifndef TEMPORAL
+#define TEMPORAL 0
+#endif
+#ifndef COLOR_IS_SRGB
+#define COLOR_IS_SRGB 1
+#endif
 
 uniform sampler2D u_depth;      // raw inverse depth, any resolution, LINEAR filtered
 uniform sampler2D u_color;      // full-resolution colour
 uniform sampler2D u_prev;       // previous output (r = depth, g = luma)
-uniform bool u_color_is_srgb;   // false: linear light (encoded to display for the guide)
 uniform vec2 u_affine;          // drift correction applied to raw depth: a * d + b
-uniform float u_radius;         // tap radius in output pixels
-uniform bool u_refine;
-uniform bool u_temporal;
+// The tap grid, the same for every pixel, compiled in (depthprep.py, from
+// depthcond.tap_offsets): integer offsets of one axis, and the spatial weight of each tap
+// (Gaussian of its distance, sigma = the tap radius). Constants fold into the unrolled loops.
+const float u_tap_offset[TAPS] = TAP_OFFSETS;
+const float u_tap_weight[N] = TAP_WEIGHTS;
 
 const vec3 LUMA_WEIGHTS = vec3(0.299, 0.587, 0.114);
 
@@ -28,7 +41,11 @@ layout(location = 0) out vec2 f_out;
 
 vec3 guide_at(ivec2 p) {
     vec3 c = texelFetch(u_color, p, 0).rgb;
-    return u_color_is_srgb ? c : linear_to_srgb(c);
+#if COLOR_IS_SRGB
+    return c;
+#else
+    return linear_to_srgb(c);
+#endif
 }
 
 float depth_at(ivec2 p, vec2 size) {
@@ -36,14 +53,8 @@ float depth_at(ivec2 p, vec2 size) {
     return u_affine.x * texture(u_depth, (vec2(p) + 0.5) / size).r + u_affine.y;
 }
 
-float tap_offset(int i) {
-    float x = mix(-u_radius, u_radius, float(i) / float(TAPS - 1));
-    return sign(x) * floor(abs(x) + 0.5);
-}
-
 float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     vec2 size = vec2(isize);
-    float sigma_s = u_radius;
     float v[N];
     float ws[N];
     bool present[N];
@@ -57,7 +68,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     for (int j = 0; j < TAPS; ++j) {
         for (int i = 0; i < TAPS; ++i) {
             int k = j * TAPS + i;
-            vec2 off = vec2(tap_offset(i), tap_offset(j));
+            vec2 off = vec2(u_tap_offset[i], u_tap_offset[j]);
             ivec2 q = p + ivec2(off);
             // Taps outside the frame do not count (clamped copies would over-weigh the border).
             present[k] = all(greaterThanEqual(q, ivec2(0))) && all(lessThan(q, isize));
@@ -66,7 +77,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
                 ws[k] = 0.0;
                 continue;
             }
-            ws[k] = exp(-dot(off, off) / (2.0 * sigma_s * sigma_s));
+            ws[k] = u_tap_weight[k];
             v[k] = depth_at(q, size);
             lo = min(lo, v[k]);
             hi = max(hi, v[k]);
@@ -91,7 +102,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         float wt_far = 0.0, ws_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0;
         for (int k = 0; k < N; ++k) {
             if (!present[k] || k == c_index) continue;
-            vec2 off = vec2(tap_offset(k % TAPS), tap_offset(k / TAPS));
+            vec2 off = vec2(u_tap_offset[k % TAPS], u_tap_offset[k / TAPS]);
             vec3 d = guide_at(p + ivec2(off)) - centre_colour;
             float wt = ws[k] * exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
             if (v[k] <= lo + split) {
@@ -120,7 +131,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     float a = centre + mv - bx * mx - by * my;
     float r2 = 0.0;
     for (int k = 0; k < N; ++k) {
-        float r = v[k] - (a + bx * tap_offset(k % TAPS) + by * tap_offset(k / TAPS));
+        float r = v[k] - (a + bx * u_tap_offset[k % TAPS] + by * u_tap_offset[k / TAPS]);
         r2 += ws[k] * r * r;
     }
     bool planar = sqrt(r2 / s0) <= PLANAR_REL * abs(a) + BAND_ABS;
@@ -132,13 +143,19 @@ void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     vec3 centre = guide_at(p);
     float luma_now = dot(centre, LUMA_WEIGHTS);
-    float w = u_refine ? refine(p, isize, centre) : depth_at(p, vec2(isize));
-    if (u_temporal) {
+#if REFINE
+    float w = refine(p, isize, centre);
+#else
+    float w = depth_at(p, vec2(isize));
+#endif
+#if TEMPORAL
+    {
         vec2 prev = texelFetch(u_prev, p, 0).rg;
         float tol = DEPTH_STILL_REL * abs(prev.x) + BAND_ABS;
         float k = (1.0 - smoothstep(0.5 * LUMA_STILL, LUMA_STILL, abs(luma_now - prev.y)))
                 * (1.0 - smoothstep(0.5 * tol, tol, abs(w - prev.x)));
         w += TEMPORAL_KEEP * k * (prev.x - w);
     }
+#endif
     f_out = vec2(w, luma_now);
 }

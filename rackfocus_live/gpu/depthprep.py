@@ -40,6 +40,11 @@ def _defines() -> dict[str, object]:
     }
 
 
+def _glsl_floats(values: npt.NDArray[np.float64]) -> str:
+    """A GLSL float array constructor with ``values`` (full float32 precision)."""
+    return "float[](" + ", ".join(f"{float(np.float32(v))!r}" for v in values) + ")"
+
+
 class DepthConditioner:
     """One conditioning pass at one output size; keeps the previous output for the temporal blend.
 
@@ -53,7 +58,9 @@ class DepthConditioner:
                  size: tuple[int, int]) -> None:
         self.ctx = ctx
         self.size = (int(size[0]), int(size[1]))
-        self._pass = FullscreenPass(programs, "depth_refine.frag", _defines())
+        self._programs = programs
+        #: One program per (tap radius, refine, temporal, colour is sRGB).
+        self._passes: dict[tuple[float, bool, bool, bool], FullscreenPass] = {}
         self._targets = [self._target() for _ in range(2)]
         self._fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._targets]
         self._current = 0
@@ -93,20 +100,34 @@ class DepthConditioner:
         ratio = max(self.size[0] / dw, self.size[1] / dh)
         previous = self._targets[self._current]
         self._current ^= 1
+        radius = depthcond.radius_px(ratio)
         with framebuffer_kept(self.ctx):
-            self._pass.render(
+            self._pass_for(radius, refine, temporal and self._has_previous,
+                           color_is_srgb).render(
                 self._fbos[self._current],
                 [("u_depth", depth), ("u_color", color), ("u_prev", previous)],
-                {
-                    "u_color_is_srgb": color_is_srgb,
-                    "u_affine": (float(affine[0]), float(affine[1])),
-                    "u_radius": depthcond.radius_px(ratio),
-                    "u_refine": refine,
-                    "u_temporal": temporal and self._has_previous,
-                },
+                {"u_affine": (float(affine[0]), float(affine[1]))},
             )
         self._has_previous = True
         return self.output
+
+    def _pass_for(self, radius: float, refine: bool, temporal: bool,
+                  color_is_srgb: bool) -> FullscreenPass:
+        """The program for this tap radius and these steps: the tap grid and the switches are
+        compiled in (a SIMD rasteriser pays for both sides of a runtime branch, and constant
+        offsets and weights fold away). A clip uses one radius, so one or two programs."""
+        key = (radius, refine, temporal, color_is_srgb)
+        found = self._passes.get(key)
+        if found is None:
+            offsets = depthcond.tap_offsets(radius).astype(np.float64)
+            dx, dy = np.meshgrid(offsets, offsets)  # row j, column i: tap k = j * TAPS + i
+            weights = np.exp(-(dx * dx + dy * dy) / (2.0 * radius * radius)).ravel()
+            found = self._passes[key] = FullscreenPass(
+                self._programs, "depth_refine.frag",
+                {**_defines(), "REFINE": refine, "TEMPORAL": temporal,
+                 "COLOR_IS_SRGB": color_is_srgb,
+                 "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights)})
+        return found
 
     def read(self) -> npt.NDArray[np.float32]:
         """The conditioned inverse depth as HxW float32 (tests, click-to-focus)."""
@@ -116,7 +137,9 @@ class DepthConditioner:
         return np.frombuffer(data, np.float32).reshape(h, w, 2)[..., 0].copy()
 
     def release(self) -> None:
-        self._pass.release()
+        for p in self._passes.values():
+            p.release()
+        self._passes.clear()
         for fbo in self._fbos:
             fbo.release()
         for target in self._targets:
