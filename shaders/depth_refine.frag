@@ -24,10 +24,10 @@
 #define COLOR_IS_SRGB 1
 #endif
 
-uniform sampler2D u_depth;      // raw inverse depth, any resolution, LINEAR filtered
+uniform sampler2D u_depth;      // inverse depth at the output size, drift-corrected
+                                // (depth_upsample.frag)
 uniform sampler2D u_color;      // full-resolution colour
 uniform sampler2D u_prev;       // previous output (r = depth, g = luma)
-uniform vec2 u_affine;          // drift correction applied to raw depth: a * d + b
 // The tap grid, the same for every pixel, compiled in (depthprep.py, from
 // depthcond.tap_offsets): integer offsets of one axis, and the spatial weight of each tap
 // (Gaussian of its distance, sigma = the tap radius). Constants fold into the unrolled loops.
@@ -49,8 +49,9 @@ vec3 guide_at(ivec2 p) {
 }
 
 float depth_at(ivec2 p, vec2 size) {
-    // Bilinear at the output pixel's centre, i.e. the depth upsampled to the output size.
-    return u_affine.x * texture(u_depth, (vec2(p) + 0.5) / size).r + u_affine.y;
+    // The depth upsampled to the output size (bilinear at the pixel's centre, as the numpy
+    // reference's bilinear_resize), drift-corrected: depth_upsample.frag.
+    return texelFetch(u_depth, p, 0).r;
 }
 
 float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {

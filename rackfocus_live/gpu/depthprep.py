@@ -63,6 +63,11 @@ class DepthConditioner:
         self._passes: dict[tuple[float, bool, bool, bool], FullscreenPass] = {}
         self._targets = [self._target() for _ in range(2)]
         self._fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._targets]
+        #: The raw depth at the output size, drift-corrected (depth_upsample.frag).
+        self._upsample = FullscreenPass(programs, "depth_upsample.frag")
+        self._upsampled = ctx.texture(self.size, 1, dtype="f4")
+        self._upsampled.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._upsampled_fbo = ctx.framebuffer(color_attachments=[self._upsampled])
         self._current = 0
         self._has_previous = False
 
@@ -102,11 +107,14 @@ class DepthConditioner:
         self._current ^= 1
         radius = depthcond.radius_px(ratio)
         with framebuffer_kept(self.ctx):
+            self._upsample.render(self._upsampled_fbo, [("u_depth", depth)], {
+                "u_affine": (float(affine[0]), float(affine[1])),
+                "u_size": (float(self.size[0]), float(self.size[1])),
+            })
             self._pass_for(radius, refine, temporal and self._has_previous,
                            color_is_srgb).render(
                 self._fbos[self._current],
-                [("u_depth", depth), ("u_color", color), ("u_prev", previous)],
-                {"u_affine": (float(affine[0]), float(affine[1]))},
+                [("u_depth", self._upsampled), ("u_color", color), ("u_prev", previous)],
             )
         self._has_previous = True
         return self.output
@@ -140,6 +148,9 @@ class DepthConditioner:
         for p in self._passes.values():
             p.release()
         self._passes.clear()
+        self._upsample.release()
+        self._upsampled_fbo.release()
+        self._upsampled.release()
         for fbo in self._fbos:
             fbo.release()
         for target in self._targets:
