@@ -26,7 +26,6 @@ with the export of the steady depth.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.evaldata import load_score  # noqa: E402
+from bench.evaldata import eval_scenes, load_score  # noqa: E402
 from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.depthcond import DepthConditioning, bilinear_resize  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
@@ -155,31 +154,25 @@ def quality(evaldir: Path, score: ModuleType) -> dict[str, dict[str, float]]:
     on = StillRenderer(ctx, conditioning=DepthConditioning(refine=True))
     rows: list[dict[str, object]] = []
     try:
-        for scene_json in sorted((evaldir / "scenes").glob("*/scene.json")):
-            scene = json.loads(scene_json.read_text())
-            sdir = scene_json.parent
-            rgb = read_rgb(sdir / "rgb.png")
-            z = read_depth_raw(sdir / "depth.exr").astype(np.float64)
+        for scene in eval_scenes(evaldir):
+            rgb, z = scene.rgb, scene.depth_m
             band = score.edge_band(z)
             h, w = z.shape
-            inputs = {"perfect": DepthMapping("metric").to_inverse_depth(z.astype(np.float32))}
+            inputs = {"perfect": scene.inverse_depth}
             for name, fn, _ in DEGRADATIONS:
                 raw, mapping = fn(z)
                 inputs[name] = mapping.to_inverse_depth(raw)
             for kind, inv in inputs.items():
                 off.upload(rgb, inv)
                 on.upload(rgb, inv)
-                for case in scene["cases"]:
-                    lens = LensState(scene["focal_length_mm"], case["f_stop"],
-                                     scene["sensor_width_mm"], case["focus_m"],
-                                     focus_breathing=False)
-                    gt = score.imgio.read_rgb(str(sdir / case["file"]))
+                for case, lens in scene.cases():
+                    gt = score.imgio.read_rgb(str(scene.folder / case["file"]))
                     outs = {"off": off.render(lens), "on": on.render(lens),
                             "plain": plain_gather(ctx, plain_cache, rgb,
                                                   bilinear_resize(inv, (h, w)), lens)}
                     for method, img in outs.items():
                         a = img.astype(np.float64) / 255.0
-                        rows.append({"scene": scene["name"], "case": case["file"], "depth": kind,
+                        rows.append({"scene": scene.name, "case": case["file"], "depth": kind,
                                      "method": method, "psnr": score.psnr(a, gt),
                                      "ssim": score.ssim(a, gt),
                                      "edge": score.psnr(a, gt, band)})

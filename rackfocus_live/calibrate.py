@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from rackfocus_live.depth import DepthMapping
+from rackfocus_live.depth import DepthMapping, window_around
 from rackfocus_live.errors import InputError
 
 _POINT_RE = re.compile(r"^\s*([0-9.]+)\s*,\s*([0-9.]+)\s*=\s*([0-9.eE+-]+)\s*m?\s*$")
@@ -58,10 +58,10 @@ def sample_at(
     if not (0 <= point.x < fw and 0 <= point.y < fh):
         raise InputError(f"--calibrate point {point.x:g},{point.y:g} is outside the "
                          f"{fw}x{fh} frame")
-    cx = min(w - 1, int(point.x * w / fw))
-    cy = min(h - 1, int(point.y * h / fh))
-    win = inv_depth[max(0, cy - WINDOW): cy + WINDOW + 1, max(0, cx - WINDOW): cx + WINDOW + 1]
-    return float(np.median(win))
+    # The point at the depth's resolution, its window cut at the borders as click-to-focus's.
+    win = window_around(inv_depth, min(w - 1, point.x * w / fw), min(h - 1, point.y * h / fh),
+                        WINDOW)
+    return float(np.median(np.asarray(win, np.float64)))
 
 
 def solve(mapping: DepthMapping, mapped: list[float], metres: list[float]) -> DepthMapping:

@@ -30,10 +30,13 @@ from rackfocus_live.farm.paths import CONTAINER_OF_SUFFIX
 from rackfocus_live.farm.plan import Chunk, joins_by_remux, shown_frames, source_pts
 from rackfocus_live.files import AtomicOutput, resolve_output
 from rackfocus_live.media.probe import MediaInfo
-from rackfocus_live.media.writer import DEFAULT_PRESET, VideoWriter, WriterConfig
-
-#: Audio is muxed this far ahead of the video, as the export's writer does.
-_AUDIO_LEAD_S = 0.5
+from rackfocus_live.media.writer import (
+    AUDIO_LEAD_S,
+    DEFAULT_PRESET,
+    VideoWriter,
+    WriterConfig,
+    audio_packets_in_window,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,7 @@ def _remux(info: MediaInfo, checks: list[_ChunkCheck], temp: Path, output: Path,
                 except ValueError:
                     raise InputError(f"a {output.suffix} file cannot hold the clip's audio; "
                                      "use .mkv or --no-audio", output) from None
-            audio_packets = _audio_packets(source, list(audio_map), audio_window)
+            audio_packets = audio_packets_in_window(source, list(audio_map), audio_window)
         out.start_encoding()
         shift = Fraction(offset) * tb
         pending: av.Packet | None = None
@@ -179,7 +182,7 @@ def _remux(info: MediaInfo, checks: list[_ChunkCheck], temp: Path, output: Path,
                 for packet, src in zip(packets, keep, strict=False):
                     pts = src - offset
                     pending = _mux_audio_until(out, audio_packets, audio_map, pending, shift,
-                                               pts * tb + Fraction(_AUDIO_LEAD_S))
+                                               pts * tb + Fraction(AUDIO_LEAD_S))
                     packet.stream = video
                     packet.time_base = tb  # type: ignore[assignment]
                     packet.pts = packet.dts = pts
@@ -217,23 +220,6 @@ def _encode(config: WriterConfig, checks: list[_ChunkCheck], offset: int,
     except BaseException:
         writer.abort()
         raise
-
-
-def _audio_packets(source: av.container.InputContainer, indices: list[int],
-                   window: tuple[float, float | None]) -> Iterator[av.Packet]:
-    """The clip's audio packets that start inside ``window`` (seconds), in file order."""
-    start, end = window
-    streams = [source.streams[i] for i in indices]
-    if start > 0:
-        with contextlib.suppress(av.FFmpegError):  # land early: the demuxer may overshoot
-            source.seek(max(0, int((start - 1.0) * av.time_base)), backward=True)
-    for packet in source.demux(*streams):
-        if packet.dts is None or packet.size == 0 or packet.time_base is None:
-            continue
-        t0 = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
-        if (start > 0 and t0 < start - 1e-6) or (end is not None and t0 >= end):
-            continue
-        yield packet
 
 
 def _mux_audio_until(out: av.container.OutputContainer, packets: Iterator[av.Packet],

@@ -503,24 +503,8 @@ class VideoWriter:
 
     def _audio_packets(self) -> Iterator[av.Packet]:
         assert self._source is not None
-        start, end = self.config.audio_window
-        streams = [self._source.streams[i] for i in self._audio_map]
-        if start > 0:
-            # Land a little early: the demuxer may seek to a point after the target.
-            target = max(0, int((start - 1.0) * av.time_base))
-            with contextlib.suppress(av.FFmpegError):
-                self._source.seek(target, backward=True, any_frame=False)
-        for packet in self._source.demux(*streams):
-            if packet.dts is None or packet.size == 0 or packet.time_base is None:
-                continue  # the demuxer's end-of-stream marker
-            t0 = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
-            if start > 0 and t0 < start - 1e-6:
-                # Not even the packet overlapping the start: it would begin before the video,
-                # and Matroska shifts a whole file whose timestamps go negative.
-                continue
-            if end is not None and t0 >= end:
-                continue  # streams may interleave late packets; keep reading the others
-            yield packet
+        return audio_packets_in_window(self._source, list(self._audio_map),
+                                       self.config.audio_window)
 
     def _mux_audio_until(self, limit_s: float | None) -> None:
         """Copy audio packets whose decode time is before ``limit_s`` (all when None)."""
@@ -564,3 +548,28 @@ class VideoWriter:
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise write_error(self._error, self.output)
+
+
+def audio_packets_in_window(source: av.container.InputContainer, indices: list[int],
+                            window: tuple[float, float | None]) -> Iterator[av.Packet]:
+    """The audio packets of streams ``indices`` of ``source`` that start inside ``window``
+    (seconds; end None = to the end), in file order: what an export copies (the farm's join
+    too, so a joined file has the single export's audio)."""
+    start, end = window
+    streams = [source.streams[i] for i in indices]
+    if start > 0:
+        # Land a little early: the demuxer may seek to a point after the target.
+        target = max(0, int((start - 1.0) * av.time_base))
+        with contextlib.suppress(av.FFmpegError):
+            source.seek(target, backward=True, any_frame=False)
+    for packet in source.demux(*streams):
+        if packet.dts is None or packet.size == 0 or packet.time_base is None:
+            continue  # the demuxer's end-of-stream marker
+        t0 = float((packet.pts if packet.pts is not None else packet.dts) * packet.time_base)
+        if start > 0 and t0 < start - 1e-6:
+            # Not even the packet overlapping the start: it would begin before the video,
+            # and Matroska shifts a whole file whose timestamps go negative.
+            continue
+        if end is not None and t0 >= end:
+            continue  # streams may interleave late packets; keep reading the others
+        yield packet
