@@ -43,6 +43,7 @@ from rackfocus_live.lens import LensState  # noqa: E402
 from rackfocus_live.media.decoder import FramePacket  # noqa: E402
 from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
 from rackfocus_live.media.probe import MediaInfo  # noqa: E402
+from rackfocus_live.media.reader import interleave_chroma  # noqa: E402
 from rackfocus_live.settings import QUALITY_PRESETS  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (1920, 1080), (3840, 2160))
@@ -93,7 +94,8 @@ def synthetic_scene(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def yuv420_packet(rgb: np.ndarray) -> tuple[FramePacket, MediaInfo]:
-    """``rgb`` as the decoder hands a BT.709 limited-range 4:2:0 frame over (8-bit planes)."""
+    """``rgb`` as the decoder hands a BT.709 limited-range 4:2:0 frame over (8-bit luma and
+    interleaved chroma)."""
     h, w = rgb.shape[:2]
     x = rgb.astype(np.float32) / 255.0
     kr, kb = 0.2126, 0.0722
@@ -105,8 +107,8 @@ def yuv420_packet(rgb: np.ndarray) -> tuple[FramePacket, MediaInfo]:
         return np.pad(c, ((0, 2 * ch - h), (0, 2 * cw - w)), mode="edge")[::2, ::2]
 
     planes = (np.round(16 + 219 * y).astype(np.uint8),
-              np.round(128 + 224 * sub(cb)).astype(np.uint8),
-              np.round(128 + 224 * sub(cr)).astype(np.uint8))
+              interleave_chroma(np.round(128 + 224 * sub(cb)).astype(np.uint8),
+                                np.round(128 + 224 * sub(cr)).astype(np.uint8)))
     packet = FramePacket(index=0, pts=0, time=0.0, planes=planes, format="yuv420p",
                          depth=np.zeros((1, 1), np.float32), epoch=0)
     info = MediaInfo(path=Path("synthetic"), width=w, height=h, fps=Fraction(24),

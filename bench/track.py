@@ -36,7 +36,7 @@ from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.lens import LensState  # noqa: E402
 from rackfocus_live.media.depthsource import open_depth  # noqa: E402
 from rackfocus_live.media.probe import MediaInfo, probe_clip  # noqa: E402
-from rackfocus_live.media.reader import VideoReader, frame_planes  # noqa: E402
+from rackfocus_live.media.reader import VideoReader, frame_luma  # noqa: E402
 from rackfocus_live.tracking.job import run_tracking  # noqa: E402
 from rackfocus_live.tracking.session import Anchor, SubjectTrack  # noqa: E402
 from rackfocus_live.tracking.tracker import TrackStatus  # noqa: E402
@@ -47,13 +47,13 @@ COC_WIDTH_PX = 640
 
 
 def decode_seconds(info: MediaInfo) -> float:
-    """Decoding every frame of the clip, in order, to its planes (what tracking reads)."""
+    """Decoding every frame of the clip, in order, to its luma (what tracking reads)."""
     reader = VideoReader(info)
     t0 = time.perf_counter()
     for i in range(info.frame_count):
         frame = reader.read(i)
         assert frame is not None
-        frame_planes(frame, info)
+        frame_luma(frame, info)
     elapsed = time.perf_counter() - t0
     reader.close()
     return elapsed

@@ -27,16 +27,17 @@ in vec2 v_uv;
 out vec4 f_color;
 
 uniform sampler2D u_y;          // luma, full size: one texel per output pixel (texelFetch)
-uniform sampler2D u_u;          // chroma planes, LINEAR: bilinear upsampling of 4:2:0 / 4:2:2
-uniform sampler2D u_v;
+// Chroma, U in r and V in g (interleaved on the decoder thread), LINEAR: one bilinear read
+// upsamples both for 4:2:0 / 4:2:2 (two single-channel planes cost a software rasteriser a
+// second bilinear read, a third of the pass).
+uniform sampler2D u_uv;
 uniform mat3 u_matrix;          // normalised code -> R'G'B' ...
 uniform vec3 u_bias;            // ... + u_bias (the code offsets, through the matrix)
 uniform ivec2 u_coded_max;      // coded (unrotated) size - 1, in luma pixels
-// Plane textures hold whole decoded rows, padding included: chroma u is scaled to the visible
-// width (luma reads whole pixels and never reaches the padding).
-uniform float u_chroma_scale;   // width / row length of the chroma textures
+// The luma texture holds whole decoded rows, padding included (texelFetch never reaches it);
+// the chroma texture is exactly the visible chroma (interleaving copies it), so clamp-to-edge
+// keeps bilinear reads inside it.
 uniform float u_chroma_shift;   // chroma siting: +0.25 chroma texel for left-sited (MPEG) chroma
-uniform float u_chroma_max;     // u of the last chroma texel centre: bilinear stops there
 
 vec3 srgb_eotf(vec3 c) {
     vec3 lo = c / 12.92;
@@ -59,14 +60,15 @@ void main() {
     ivec2 luma = p;
     vec2 uv = v_uv;
 #endif
-    vec2 cuv = vec2(min(uv.x * u_chroma_scale + u_chroma_shift, u_chroma_max), uv.y);
-    vec3 yuv = vec3(texelFetch(u_y, luma, 0).r, texture(u_u, cuv).r, texture(u_v, cuv).r);
+    vec2 chroma = texture(u_uv, vec2(uv.x + u_chroma_shift, uv.y)).rg;
+    vec3 yuv = vec3(texelFetch(u_y, luma, 0).r, chroma);
     // Super-whites and sub-blacks of limited-range video are clipped: the pipeline is
-    // display-referred, and a negative value has no defined transfer.
-    vec3 rgb = clamp(u_matrix * yuv + u_bias, 0.0, 1.0);
+    // display-referred, and a negative value has no defined transfer. The 8-bit target is
+    // unsigned-normalised: the conversion to fixed point on the write clamps to [0, 1], so the
+    // ALU need not.
 #if ENCODED_OUTPUT
-    f_color = vec4(rgb, 1.0);
+    f_color = vec4(u_matrix * yuv + u_bias, 1.0);
 #else
-    f_color = vec4(srgb_eotf(rgb), 1.0);
+    f_color = vec4(srgb_eotf(clamp(u_matrix * yuv + u_bias, 0.0, 1.0)), 1.0);
 #endif
 }

@@ -286,3 +286,35 @@ def test_queue_gauge_fills_to_the_queue_size(tmp_path: Path) -> None:
             time.sleep(0.01)
         assert dec.queued == 3
         check(dec.get(WAIT), 0)
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le"])
+def test_frame_planes_interleave_the_decoded_chroma(tmp_path: Path, pix_fmt: str) -> None:
+    """The uploader's (Y, UV) pair holds exactly the decoded planes: U in channel 0, V in 1."""
+    sx = 1
+    size = (38, 22)
+    cw = (size[0] + sx) >> sx
+    ch = size[1] // 2 if pix_fmt == "yuv420p" else size[1]
+    bits = 10 if "10" in pix_fmt else 8
+
+    def planes(i: int) -> mf.YuvPlanes:
+        y, u, v = mf.solid_planes(100 << (bits - 8), (60 + i) << (bits - 8),
+                                  (200 - i) << (bits - 8), size, pix_fmt)
+        u[:, : cw // 2] = 90 << (bits - 8)  # a vertical edge, so U and V are not flat
+        return y, u, v
+
+    clip = mf.make_clip(tmp_path / "c.mkv", frames=2, size=size, codec="ffv1", pix_fmt=pix_fmt,
+                        yuv=planes)
+    info = probe_clip(clip)
+    reader = VideoReader(info, threads=False)
+    try:
+        frame = reader.read(1)
+        assert frame is not None
+        y, uv = frame_planes(frame, info)
+        want = planes(1)
+        assert y.shape == (size[1], size[0]) and uv.shape == (ch, cw, 2)
+        assert not uv.flags.writeable and uv.dtype == y.dtype
+        assert (y == want[0]).all()
+        assert (uv[..., 0] == want[1]).all() and (uv[..., 1] == want[2]).all()
+    finally:
+        reader.close()

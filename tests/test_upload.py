@@ -15,6 +15,7 @@ from rackfocus_live.gpu.upload import FrameUploader, uv_transform, whole_rows, y
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
 from rackfocus_live.media.depthsource import open_depth
 from rackfocus_live.media.probe import MediaInfo, probe_clip
+from rackfocus_live.media.reader import interleave_chroma
 from tests import media_factory as mf
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(60)]
@@ -58,8 +59,10 @@ def make_info(pix_fmt: str, matrix: str, crange: str, size: tuple[int, int] = SI
 
 def make_packet(planes: tuple[np.ndarray, ...], pix_fmt: str,
                 depth: np.ndarray | None = None) -> FramePacket:
+    """A packet as the decoder makes it from Y, U, V planes (chroma interleaved)."""
+    y, u, v = planes
     return FramePacket(
-        index=0, pts=0, time=0.0, planes=planes, format=pix_fmt,
+        index=0, pts=0, time=0.0, planes=(y, interleave_chroma(u, v)), format=pix_fmt,
         depth=depth if depth is not None else np.zeros((1, 1), np.float32), epoch=0,
     )
 
@@ -235,12 +238,12 @@ def test_textures_and_buffers_are_reused(uploader) -> None:  # type: ignore[no-u
     # A format change of the same depth rebuilds the plane textures only.
     up.upload(make_packet(mf.code_planes(8, SIZE, "yuv444p"), "yuv444p"),
               make_info("yuv444p", "bt709", "limited"))
-    assert up._planes[0] is not objects[0] and up.color is objects[6]
+    assert up._planes[0] is not objects[0] and up.color is objects[-2]
     assert mf.read_code_rgb(read_color(up)) == 8
     # A deeper source needs more than 8-bit R'G'B': the colour becomes RGBA16F linear light.
     up.upload(make_packet(mf.code_planes(9, SIZE, "yuv420p10le"), "yuv420p10le"),
               make_info("yuv420p10le", "bt709", "limited"))
-    assert not up.color_is_encoded and up.color.dtype == "f2" and up.color is not objects[6]
+    assert not up.color_is_encoded and up.color.dtype == "f2" and up.color is not objects[-2]
     assert mf.read_code_rgb(read_color(up)) == 9
     # And back.
     up.upload(make_packet(mf.code_planes(4, SIZE), "yuv420p"), info)
@@ -253,7 +256,7 @@ def test_release_frees_every_gl_object(ctx, programs) -> None:  # type: ignore[n
                           np.ones((4, 4), np.float32)), make_info("yuv420p", "bt709", "limited"))
     owned = [up.color, up.depth, up._fbo, up._depth_pbo, *up._planes, *up._pbos,
              *(p._vao for p in up._passes.values())]
-    assert len(owned) == 11
+    assert len(owned) == 9  # colour, depth, fbo, depth PBO, 2 planes + 2 PBOs, 1 pass
     up.release()
     up.release()  # idempotent
     assert all(isinstance(obj.mglo, moderngl.InvalidObject) for obj in owned)  # type: ignore[union-attr]
@@ -359,3 +362,12 @@ def test_read_display_gives_the_code_values_either_way(uploader, pix_fmt) -> Non
     assert shown.shape == (SIZE[1], SIZE[0], 3)
     assert np.abs(shown * 255.0 - read_color(up)).max() <= 0.6
     assert mf.read_code_rgb(shown, 1.0) == 6
+
+
+def test_separate_chroma_planes_are_refused(uploader) -> None:  # type: ignore[no-untyped-def]
+    """Packets carry (Y, interleaved UV); three planes mean a caller bypassed the decoder."""
+    y, u, v = mf.code_planes(1, SIZE)
+    packet = FramePacket(index=0, pts=0, time=0.0, planes=(y, u, v), format="yuv420p",
+                         depth=np.zeros((1, 1), np.float32), epoch=0)
+    with pytest.raises(ValueError, match="interleaved"):
+        uploader().upload(packet, make_info("yuv420p", "bt709", "limited"))

@@ -20,6 +20,7 @@ from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader, uv_transform, yuv_coefficients
 from rackfocus_live.media.decoder import FramePacket
 from rackfocus_live.media.probe import PLANE_LAYOUTS, MediaInfo
+from rackfocus_live.media.reader import interleave_chroma
 from tests.test_upload import read_color, srgb_encode
 
 pytestmark = pytest.mark.gl
@@ -39,9 +40,20 @@ def padded(rng: np.random.Generator, shape: tuple[int, int], bits: int) -> np.nd
     return wide[:, : shape[1]]
 
 
+def _plane_texture(ctx: moderngl.Context, plane: np.ndarray, bits: int) -> moderngl.Texture:
+    """One chroma plane (its visible columns) as a LINEAR single-channel texture."""
+    data = np.ascontiguousarray(plane)
+    tex = ctx.texture((data.shape[1], data.shape[0]), 1, data.tobytes(),
+                      dtype="nu2" if bits > 8 else "f1")
+    tex.repeat_x = tex.repeat_y = False
+    tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+    return tex
+
+
 def reference(ctx: moderngl.Context, up: FrameUploader, planes: tuple[np.ndarray, ...],
               pix_fmt: str, info: MediaInfo) -> npt.NDArray[np.float64]:
-    """The old shader over the uploader's plane textures: HxWx3 sRGB code values."""
+    """The old shader over the uploader's luma texture and its own two chroma planes (as they
+    were uploaded before chroma was interleaved): HxWx3 sRGB code values."""
     layout = PLANE_LAYOUTS[pix_fmt]
     m, offset = yuv_coefficients(info.color_matrix, info.color_range, layout.bits,
                                  65535 if layout.bits > 8 else 255)
@@ -52,19 +64,23 @@ def reference(ctx: moderngl.Context, up: FrameUploader, planes: tuple[np.ndarray
     ref = FullscreenPass(cache, "yuv_to_rgb_reference.frag")
     out = ctx.texture((up.width, up.height), 4, dtype="f4")
     fbo = ctx.framebuffer([out])
+    # The reference reads the chroma planes as they were before interleaving: its own textures.
+    chroma = [_plane_texture(ctx, p, layout.bits) for p in planes[1:]]
     try:
         with framebuffer_kept(ctx):  # never leave our framebuffer bound once released
-            ref.render(fbo, [("u_y", up._planes[0]), ("u_u", up._planes[1]),
-                             ("u_v", up._planes[2])], {
+            ref.render(fbo, [("u_y", up._planes[0]), ("u_u", chroma[0]),
+                             ("u_v", chroma[1])], {
                 "u_matrix": _mat3(m), "u_offset": tuple(float(x) for x in offset),
                 "u_luma_scale": planes[0].shape[1] / rows[0],
-                "u_chroma_scale": chroma_w / rows[1],
-                "u_chroma_shift": 0.25 / rows[1] if left else 0.0,
-                "u_chroma_max": (chroma_w - 0.5) / rows[1],
+                "u_chroma_scale": 1.0,
+                "u_chroma_shift": 0.25 / chroma_w if left else 0.0,
+                "u_chroma_max": (chroma_w - 0.5) / chroma_w,
                 "u_uv_transform": _mat3(uv_transform(info.rotation)),
             })
             data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32)
     finally:
+        for tex in chroma:
+            tex.release()
         fbo.release()
         out.release()
         ref.release()
@@ -94,7 +110,9 @@ def test_matches_the_single_program_conversion(ctx, programs, rng, rotation, pix
     )
     up = FrameUploader(ctx, programs, *display)
     try:
-        up.upload(FramePacket(index=0, pts=0, time=0.0, planes=planes, format=pix_fmt,
+        up.upload(FramePacket(index=0, pts=0, time=0.0,
+                              planes=(planes[0], interleave_chroma(planes[1], planes[2])),
+                              format=pix_fmt,
                               depth=np.zeros((1, 1), np.float32), epoch=0), info)
         assert up.color_is_encoded == (layout.bits == 8)
         got = read_color(up)

@@ -7,12 +7,13 @@ depth keeps its size. Depth shared by consecutive packets (a still, or a depth f
 several clip frames) is uploaded once.
 
 Colour: ``yuv_to_rgb.frag`` applies the matrix and range of the stream (BT.601/709/2020,
-limited/full; see :func:`yuv_coefficients`) in one pass. Reads of ``color`` give linear light
-either way: 8-bit sources are stored display-encoded in an SRGB8_ALPHA8 texture that the sampler
-decodes (4 bytes a pixel, and no per-pixel transfer function in the pass: the same 8-bit R'G'B'
-an 8-bit source holds), deeper sources as RGBA16F linear light, decoded by the pass. Output
-orientation: row 0 of the (display-rotated) image is at ``v_uv.y = 0``, as if its numpy rows had
-been uploaded directly.
+limited/full; see :func:`yuv_coefficients`) in one pass, from two textures: luma, and the chroma
+the decoder thread interleaved (``reader.frame_planes``), so one bilinear read gives both.
+Reads of ``color`` give linear light either way: 8-bit sources are stored display-encoded in an
+SRGB8_ALPHA8 texture that the sampler decodes (4 bytes a pixel, and no per-pixel transfer
+function in the pass: the same 8-bit R'G'B' an 8-bit source holds), deeper sources as RGBA16F
+linear light, decoded by the pass. Output orientation: row 0 of the (display-rotated) image is at
+``v_uv.y = 0``, as if its numpy rows had been uploaded directly.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def whole_rows(plane: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
     height = plane.shape[0]
     item = plane.itemsize
     row = plane.strides[0]
-    if plane.strides[1] == item and row > 0 and row % item == 0:
+    if plane.ndim == 2 and plane.strides[1] == item and row > 0 and row % item == 0:
         # Only widen inside the memory the view's base owns (a decoded plane is
         # line_size * height bytes, padding of the last row included).
         base = plane
@@ -210,6 +211,8 @@ class FrameUploader:
         if packet.format not in PLANE_LAYOUTS:
             raise ValueError(f"cannot upload pixel format {packet.format}")
         layout = PLANE_LAYOUTS[packet.format]
+        if len(packet.planes) != 2 or packet.planes[1].ndim != 3:
+            raise ValueError("YUV packets carry (Y, interleaved UV) planes (reader.frame_planes)")
         luma_h, luma_w = packet.planes[0].shape
         rotated = (luma_h, luma_w) if info.rotation in (90, 270) else (luma_w, luma_h)
         if rotated != (self.width, self.height):
@@ -234,24 +237,21 @@ class FrameUploader:
         sx = layout.chroma_shift[0]
         # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres it.
         left_sited = sx == 1 and not packet.format.startswith("yuvj")
-        chroma_w, chroma_row = packet.planes[1].shape[1], rows[1].shape[1]
-        shift = 0.25 / chroma_row if left_sited else 0.0
+        # Interleaved chroma is contiguous: its texture is exactly the visible chroma.
+        chroma_w = rows[1].shape[1]
+        shift = 0.25 / chroma_w if left_sited else 0.0
         uv_transform(info.rotation)  # validates the rotation
         # The encoded output must be stored as written, not encoded again on the way.
         self.ctx.disable_direct(GL_FRAMEBUFFER_SRGB)
         with framebuffer_kept(self.ctx):  # leave the caller's binding as found
             self._pass_for(info.rotation).render(
                 self._fbo,
-                textures=[("u_y", self._planes[0]), ("u_u", self._planes[1]),
-                          ("u_v", self._planes[2])],
+                textures=[("u_y", self._planes[0]), ("u_uv", self._planes[1])],
                 uniforms={
                     "u_matrix": _mat3_uniform(m),
                     "u_bias": tuple(float(x) for x in -(m @ offset)),
                     "u_coded_max": (luma_w - 1, luma_h - 1),
-                    "u_chroma_scale": chroma_w / chroma_row,
                     "u_chroma_shift": shift,
-                    # Bilinear chroma must not reach into the row padding (or past the last column).
-                    "u_chroma_max": (chroma_w - 0.5) / chroma_row,
                 },
             )
         plane, bits, rotation = packet.planes[0], layout.bits, info.rotation
@@ -412,13 +412,14 @@ class FrameUploader:
         dtype, itemsize = ("nu2", 2) if sixteen_bit else ("f1", 1)
         for i, shape in enumerate(shapes):
             h, w = shape[0], shape[1]
-            tex = self.ctx.texture((w, h), 1, dtype=dtype)
+            components = shape[2] if len(shape) == 3 else 1
+            tex = self.ctx.texture((w, h), components, dtype=dtype)
             tex.repeat_x = tex.repeat_y = False
             # Luma is read one texel per pixel; chroma is upsampled bilinearly.
             f = moderngl.NEAREST if i == 0 else moderngl.LINEAR
             tex.filter = (f, f)
             self._planes.append(tex)
-            self._pbos.append(self.ctx.buffer(reserve=w * h * itemsize))
+            self._pbos.append(self.ctx.buffer(reserve=w * h * components * itemsize))
         self._plane_key = key
 
     def _release_planes(self) -> None:

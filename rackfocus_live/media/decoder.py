@@ -57,9 +57,10 @@ class FramePacket:
         index: frame index (0-based, presentation order).
         pts: presentation timestamp of the decoded frame, in the stream's time base.
         time: clip-relative seconds of the frame slot, ``index / fps``.
-        planes: Y, U, V planes as decoded (uint8, or uint16 for more than 8 bits), HxW,
-            read-only; zero-copy views into the decoded frame's buffer (rows may be padded
-            beyond the view, which ``gpu.upload.whole_rows`` uses).
+        planes: for YUV, ``(Y, UV)`` (``reader.frame_planes``; uint8, or uint16 for more
+            than 8 bits), read-only: Y HxW, a zero-copy view into the decoded frame's buffer
+            (rows may be padded beyond the view, which ``gpu.upload.whole_rows`` uses), UV the
+            two chroma planes interleaved, (h, w, 2); for plates, ``(RGB,)``.
         format: pixel format of ``planes`` (``MediaInfo.pix_fmt``).
         depth: inverse depth in 1/m, float32 HxW (may differ in size from the frame), read-only;
             the same array object for consecutive packets that share a depth frame.

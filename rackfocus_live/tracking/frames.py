@@ -28,7 +28,7 @@ import numpy.typing as npt
 from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import DepthReader, DepthSource
 from rackfocus_live.media.probe import MediaInfo, reason
-from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_planes
+from rackfocus_live.media.reader import StreamEndedError, VideoReader, frame_luma
 from rackfocus_live.tracking.tracker import TrackFrame
 
 MAX_WORK_WIDTH = 640
@@ -85,7 +85,7 @@ class TrackFrames:
             raise InputError(f"decode error at frame {index} ({reason(exc)})",
                              self.info.path) from None
         assert frame is not None  # no abort callback: read() always returns a frame
-        luma = self._luma(frame_planes(frame, self.info)[0])
+        luma = self._luma(frame_luma(frame, self.info))
         assert self._depth is not None
         inv = self._depth.read(index)
         w, h = self.size
