@@ -23,9 +23,27 @@
 #ifndef COLOR_IS_SRGB
 #define COLOR_IS_SRGB 1
 #endif
+// INTERIOR 1: the program for pixels at least the tap radius inside the frame (drawn under a
+// scissor; depthprep.py draws the border strips with INTERIOR 0). Every tap is then present,
+// so the presence tests and the plane fit's tap moments fold to constants.
+#ifndef INTERIOR
+#define INTERIOR 0
+#endif
+// EDGES 0: the program for blocks whose windows hold no depth edge (depth_tiles.vert sorts
+// the blocks; it is conservative, so their pixels would never take the edge path): the colour
+// test is compiled out. EDGES 1 runs both paths.
+#ifndef EDGES
+#define EDGES 1
+#endif
+// RAW_DEPTH 1: u_depth is the raw depth, already at the output size (no upsampling pass).
+#ifndef RAW_DEPTH
+#define RAW_DEPTH 0
+#endif
 
-uniform sampler2D u_depth;      // inverse depth at the output size, drift-corrected
-                                // (depth_upsample.frag)
+uniform sampler2D u_depth;      // inverse depth at the output size: drift-corrected by
+                                // depth_upsample.frag, or (RAW_DEPTH) the raw depth when it has
+                                // the output's size already, corrected here by u_affine
+uniform vec2 u_affine;          // RAW_DEPTH: the drift correction, a * d + b
 uniform sampler2D u_color;      // full-resolution colour
 uniform sampler2D u_prev;       // previous output (r = depth, g = luma)
 // The tap grid, the same for every pixel, compiled in (depthprep.py, from
@@ -49,9 +67,13 @@ vec3 guide_at(ivec2 p) {
 }
 
 float depth_at(ivec2 p, vec2 size) {
-    // The depth upsampled to the output size (bilinear at the pixel's centre, as the numpy
-    // reference's bilinear_resize), drift-corrected: depth_upsample.frag.
+    // The depth at the output size (upsampled bilinearly at the pixel's centre, as the numpy
+    // reference's bilinear_resize, by depth_upsample.frag), drift-corrected.
+#if RAW_DEPTH
+    return u_affine.x * texelFetch(u_depth, p, 0).r + u_affine.y;
+#else
     return texelFetch(u_depth, p, 0).r;
+#endif
 }
 
 float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
@@ -62,17 +84,24 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     int c_index = (TAPS / 2) * TAPS + TAPS / 2;
     float centre = depth_at(p, size);
     float lo = centre, hi = centre;
+    // The same over the other taps alone: an end of the window's range that only the centre
+    // reaches has no taps (the reference's is_far/is_near of "others").
+    float lo_others = 1e30, hi_others = -1e30;
     // Plane fit sums (values relative to the centre, for precision), spatial weights only: the
     // colour is fetched only where the window holds an edge (most pixels do not).
     float s0 = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0;
-    float sv = 0.0, sxv = 0.0, syv = 0.0;
+    float sv = 0.0, sxv = 0.0, syv = 0.0, svv = 0.0;
     for (int j = 0; j < TAPS; ++j) {
         for (int i = 0; i < TAPS; ++i) {
             int k = j * TAPS + i;
             vec2 off = vec2(u_tap_offset[i], u_tap_offset[j]);
             ivec2 q = p + ivec2(off);
             // Taps outside the frame do not count (clamped copies would over-weigh the border).
+#if INTERIOR
+            present[k] = true;
+#else
             present[k] = all(greaterThanEqual(q, ivec2(0))) && all(lessThan(q, isize));
+#endif
             if (!present[k]) {
                 v[k] = centre;
                 ws[k] = 0.0;
@@ -82,21 +111,25 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
             v[k] = depth_at(q, size);
             lo = min(lo, v[k]);
             hi = max(hi, v[k]);
+            if (k != c_index) {  // compile-time after unrolling
+                lo_others = min(lo_others, v[k]);
+                hi_others = max(hi_others, v[k]);
+            }
             float vv = v[k] - centre;
             s0 += ws[k]; sx += ws[k] * off.x; sy += ws[k] * off.y;
             sxx += ws[k] * off.x * off.x; syy += ws[k] * off.y * off.y;
             sxy += ws[k] * off.x * off.y;
             sv += ws[k] * vv; sxv += ws[k] * off.x * vv; syv += ws[k] * off.y * vv;
+            svv += ws[k] * vv * vv;
         }
     }
     float split = CLASS_SPLIT * (hi - lo);
-    bool any_far = false, any_near = false;
-    for (int k = 0; k < N; ++k) {
-        if (!present[k] || k == c_index) continue;
-        any_far = any_far || v[k] <= lo + split;
-        any_near = any_near || v[k] >= hi - split;
-    }
+    bool any_far = lo_others <= lo + split, any_near = hi_others >= hi - split;
+#if EDGES
     bool edge = hi - lo > EDGE_REL * hi + BAND_ABS && any_far && any_near;
+#else
+    const bool edge = false;
+#endif
     if (edge) {
         // Which end looks like the pixel: the mean colour weight of each end's taps (every tap
         // in the frame but the centre, whose own colour would always match).
@@ -129,12 +162,14 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     float det = cxx * cyy - cxy * cxy;
     float bx = (cyy * cxv - cxy * cyv) / det;
     float by = (cxx * cyv - cxy * cxv) / det;
-    float a = centre + mv - bx * mx - by * my;
-    float r2 = 0.0;
-    for (int k = 0; k < N; ++k) {
-        float r = v[k] - (a + bx * u_tap_offset[k % TAPS] + by * u_tap_offset[k / TAPS]);
-        r2 += ws[k] * r * r;
-    }
+    float a_rel = mv - bx * mx - by * my;  // the plane at the pixel, relative to the centre
+    float a = centre + a_rel;
+    // The weighted squared residual of the taps from the plane, expanded into the sums above
+    // (one multiply-add a tap instead of a second pass over them; the reference loops).
+    float r2 = svv - 2.0 * (a_rel * sv + bx * sxv + by * syv)
+             + a_rel * a_rel * s0 + 2.0 * a_rel * (bx * sx + by * sy)
+             + bx * bx * sxx + 2.0 * bx * by * sxy + by * by * syy;
+    r2 = max(r2, 0.0);
     bool planar = sqrt(r2 / s0) <= PLANAR_REL * abs(a) + BAND_ABS;
     return planar ? clamp(a, lo, hi) : centre;
 }

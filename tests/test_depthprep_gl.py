@@ -57,6 +57,41 @@ def test_gpu_refinement_matches_the_numpy_reference(ctx, programs, rng) -> None:
     assert np.abs(got[:, EDGE_X] - W_BACK).max() < 0.05
 
 
+@pytest.mark.parametrize("factor", [1, 4])
+def test_gpu_refinement_matches_numpy_across_blocks_and_borders(ctx, programs, rng,
+                                                                factor) -> None:  # type: ignore[no-untyped-def]
+    """A frame of several 32 px blocks: depth edges in some (the program with the colour test),
+    a slanted floor and noise in the others (the one without), subjects touching the frame's
+    borders (the strips that test which taps are inside); full-resolution depth is read as it
+    is with the drift correction applied per tap, quarter-resolution depth is upsampled."""
+    w, h = 256, 160
+    yy, xx = np.mgrid[0:h, 0:w]
+    truth = (0.1 + 0.3 * yy / h).astype(np.float32)  # a floor receding upwards
+    subject = ((xx - 70) ** 2 + (yy - 60) ** 2 < 30 ** 2) | ((xx > 200) & (yy < 40))
+    truth[subject] = 0.9
+    rgb = rng.integers(80, 120, (h, w, 3)).astype(np.uint8)
+    rgb[subject] = (200, 60, 50)
+    noisy = truth + rng.normal(0.0, 0.002, truth.shape).astype(np.float32)
+    depth = noisy if factor == 1 else noisy.reshape(h // factor, factor, w // factor,
+                                                    factor).mean(axis=(1, 3))
+    affine = (1.07, -0.012)
+    color, tex = _textures(ctx, rgb, depth)
+    cond = DepthConditioner(ctx, programs, (w, h))
+    try:
+        cond.run(color, tex, color_is_srgb=True, affine=affine)
+        got = cond.read()
+    finally:
+        cond.release()
+        color.release()
+        tex.release()
+    want = refine_edges(rgb, depth, affine=affine)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # The edges were snapped: inside the disc's rim the subject's depth, outside the floor's.
+    corrected = affine[0] * 0.9 + affine[1]
+    assert abs(float(got[60, 70 - 28]) - corrected) < 0.01
+    assert abs(float(got[60, 70 - 33]) - corrected) > 0.3
+
+
 def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:
     """The rendered frame, not just the depth: the soft ramp's in-focus line is gone."""
     rgb, truth = edge_scene(rng)

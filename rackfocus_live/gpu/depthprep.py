@@ -12,6 +12,8 @@ The arithmetic is the numpy reference's (``rackfocus_live/depthcond.py``); tests
 
 from __future__ import annotations
 
+import enum
+
 import moderngl
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,21 @@ from rackfocus_live.depthcond import DepthConditioning, TemporalStabiliser, fit_
 from rackfocus_live.gpu.context import framebuffer_kept
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
+
+#: Block size (pixels) of the refinement's tile classification; a pixel's taps must reach no
+#: further than one block (depthcond.radius_px caps the radius at 14 px).
+TILE = 32
+#: The first of the two reductions of the block ranges (TILE is a multiple of it).
+_RANGE_STEP = 8
+
+
+class Draw(enum.Enum):
+    """Which part of the frame a refinement draw covers, and so which program it needs."""
+
+    WHOLE = "whole"                 # any pixel: taps may fall outside the frame
+    INTERIOR = "interior"           # taps all inside, both paths
+    EDGE_BLOCKS = "edge blocks"     # taps all inside, blocks that may hold a depth edge
+    SMOOTH_BLOCKS = "smooth blocks"  # taps all inside, blocks that cannot: no colour test
 
 
 def _defines() -> dict[str, object]:
@@ -59,8 +76,8 @@ class DepthConditioner:
         self.ctx = ctx
         self.size = (int(size[0]), int(size[1]))
         self._programs = programs
-        #: One program per (tap radius, refine, temporal, colour is sRGB).
-        self._passes: dict[tuple[float, bool, bool, bool], FullscreenPass] = {}
+        #: One program per (tap radius, steps, colour encoding, and the part drawn: Draw).
+        self._passes: dict[tuple[float, bool, bool, bool, bool, Draw], FullscreenPass] = {}
         self._targets = [self._target() for _ in range(2)]
         self._fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._targets]
         #: The raw depth at the output size, drift-corrected (depth_upsample.frag).
@@ -68,6 +85,19 @@ class DepthConditioner:
         self._upsampled = ctx.texture(self.size, 1, dtype="f4")
         self._upsampled.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._upsampled_fbo = ctx.framebuffer(color_attachments=[self._upsampled])
+        #: The depth range of each TILE x TILE block (depth_tiles.frag), through 8 x 8 blocks.
+        fine = (-(-self.size[0] // _RANGE_STEP), -(-self.size[1] // _RANGE_STEP))
+        self._blocks = (-(-fine[0] // (TILE // _RANGE_STEP)), -(-fine[1] // (TILE // _RANGE_STEP)))
+        self._range_passes = [
+            FullscreenPass(programs, "depth_tiles.frag", {"STEP": _RANGE_STEP}),
+            FullscreenPass(programs, "depth_tiles.frag",
+                           {"STEP": TILE // _RANGE_STEP, "FROM_RANGES": True})]
+        self._range_targets = [ctx.texture(fine, 2, dtype="f4"),
+                               ctx.texture(self._blocks, 2, dtype="f4")]
+        for tex in self._range_targets:
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._range_fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._range_targets]
+        self._ranges = self._range_targets[1]
         self._current = 0
         self._has_previous = False
 
@@ -106,35 +136,78 @@ class DepthConditioner:
         previous = self._targets[self._current]
         self._current ^= 1
         radius = depthcond.radius_px(ratio)
+        # Depth of the output's size is read as it is, the drift correction applied per tap;
+        # other depth is upsampled (and corrected) once by a pass of its own.
+        raw = depth.size == self.size
+        corrected = (float(affine[0]), float(affine[1]))
+        identity = (1.0, 0.0)
+        size = (float(self.size[0]), float(self.size[1]))
         with framebuffer_kept(self.ctx):
-            self._upsample.render(self._upsampled_fbo, [("u_depth", depth)], {
-                "u_affine": (float(affine[0]), float(affine[1])),
-                "u_size": (float(self.size[0]), float(self.size[1])),
-            })
-            self._pass_for(radius, refine, temporal and self._has_previous,
-                           color_is_srgb).render(
-                self._fbos[self._current],
-                [("u_depth", self._upsampled), ("u_color", color), ("u_prev", previous)],
-            )
+            if not raw:
+                self._upsample.render(self._upsampled_fbo, [("u_depth", depth)],
+                                      {"u_affine": corrected, "u_size": size})
+            source = depth if raw else self._upsampled
+            tap_affine = corrected if raw else identity
+            textures = [("u_depth", source), ("u_color", color), ("u_prev", previous),
+                        ("u_range", self._ranges)]
+            target = self._fbos[self._current]
+            steps = (radius, refine, temporal and self._has_previous, color_is_srgb, raw)
+            draws = self._draws(radius) if refine else [(Draw.WHOLE, (0, 0, *self.size))]
+            if any(d in (Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS) for d, _ in draws):
+                reduced, step_affine = source, tap_affine
+                for step, fbo, out in zip(self._range_passes, self._range_fbos,
+                                          self._range_targets, strict=True):
+                    step.render(fbo, [("u_input", reduced)], {"u_affine": step_affine})
+                    reduced, step_affine = out, identity
+            for draw, box in draws:
+                target.scissor = box
+                self._pass_for(*steps, draw).render(target, textures,
+                                                    {"u_size": size, "u_affine": tap_affine})
+            target.scissor = None
         self._has_previous = True
         return self.output
 
+    def _draws(self, radius: float) -> list[tuple[Draw, tuple[int, int, int, int]]]:
+        """The draws of the refinement and their scissor boxes: the frame less a border as
+        wide as the taps reach, in blocks sorted by whether they may hold a depth edge (the
+        colour test, a third of the pass, runs only there); then the four border strips by
+        the program that tests which taps are inside the frame."""
+        w, h = self.size
+        pad = int(np.abs(depthcond.tap_offsets(radius)).max())
+        if w <= 2 * pad or h <= 2 * pad:
+            return [(Draw.WHOLE, (0, 0, w, h))]
+        # Blocks see their neighbours only: taps must not reach further (radius_px caps them).
+        inner = (pad, pad, w - 2 * pad, h - 2 * pad)
+        blocks = [(Draw.SMOOTH_BLOCKS, inner), (Draw.EDGE_BLOCKS, inner)] if pad <= TILE else [
+            (Draw.INTERIOR, inner)]
+        return [*blocks,
+                (Draw.WHOLE, (0, 0, w, pad)), (Draw.WHOLE, (0, h - pad, w, pad)),
+                (Draw.WHOLE, (0, pad, pad, h - 2 * pad)),
+                (Draw.WHOLE, (w - pad, pad, pad, h - 2 * pad))]
+
     def _pass_for(self, radius: float, refine: bool, temporal: bool,
-                  color_is_srgb: bool) -> FullscreenPass:
-        """The program for this tap radius and these steps: the tap grid and the switches are
-        compiled in (a SIMD rasteriser pays for both sides of a runtime branch, and constant
-        offsets and weights fold away). A clip uses one radius, so one or two programs."""
-        key = (radius, refine, temporal, color_is_srgb)
+                  color_is_srgb: bool, raw: bool, draw: Draw) -> FullscreenPass:
+        """The program for this tap radius, these steps and this part of the frame: the tap
+        grid and the switches are compiled in (a SIMD rasteriser pays for both sides of a
+        runtime branch, and constant offsets and weights fold away). A clip uses one radius,
+        so a few programs."""
+        key = (radius, refine, temporal, color_is_srgb, raw, draw)
         found = self._passes.get(key)
         if found is None:
             offsets = depthcond.tap_offsets(radius).astype(np.float64)
             dx, dy = np.meshgrid(offsets, offsets)  # row j, column i: tap k = j * TAPS + i
             weights = np.exp(-(dx * dx + dy * dy) / (2.0 * radius * radius)).ravel()
+            blocks = draw in (Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS)
+            defines = {**_defines(), "REFINE": refine, "TEMPORAL": temporal,
+                       "COLOR_IS_SRGB": color_is_srgb, "RAW_DEPTH": raw,
+                       "INTERIOR": draw is not Draw.WHOLE,
+                       "EDGES": draw is not Draw.SMOOTH_BLOCKS, "TILE": TILE,
+                       "WANT_EDGES": draw is Draw.EDGE_BLOCKS,
+                       "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights)}
             found = self._passes[key] = FullscreenPass(
-                self._programs, "depth_refine.frag",
-                {**_defines(), "REFINE": refine, "TEMPORAL": temporal,
-                 "COLOR_IS_SRGB": color_is_srgb,
-                 "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights)})
+                self._programs, "depth_refine.frag", defines,
+                **({"vert": "depth_tiles.vert", "vertices": 6 * self._blocks[0] * self._blocks[1]}
+                   if blocks else {}))
         return found
 
     def read(self) -> npt.NDArray[np.float32]:
@@ -151,6 +224,9 @@ class DepthConditioner:
         self._upsample.release()
         self._upsampled_fbo.release()
         self._upsampled.release()
+        for objects in (self._range_passes, self._range_fbos, self._range_targets):
+            for obj in objects:
+                obj.release()
         for fbo in self._fbos:
             fbo.release()
         for target in self._targets:
