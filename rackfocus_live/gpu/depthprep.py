@@ -163,7 +163,7 @@ class DepthConditioner:
                 target.scissor = box
                 self._pass_for(*steps, draw).render(target, textures,
                                                     {"u_size": size, "u_affine": tap_affine})
-            target.scissor = None
+            target.scissor = (0, 0, *self.size)  # the whole target again
         self._has_previous = True
         return self.output
 
@@ -204,10 +204,13 @@ class DepthConditioner:
                        "EDGES": draw is not Draw.SMOOTH_BLOCKS, "TILE": TILE,
                        "WANT_EDGES": draw is Draw.EDGE_BLOCKS,
                        "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights)}
-            found = self._passes[key] = FullscreenPass(
-                self._programs, "depth_refine.frag", defines,
-                **({"vert": "depth_tiles.vert", "vertices": 6 * self._blocks[0] * self._blocks[1]}
-                   if blocks else {}))
+            if blocks:  # six vertices a block, sorted by depth_tiles.vert
+                found = FullscreenPass(self._programs, "depth_refine.frag", defines,
+                                       vert="depth_tiles.vert",
+                                       vertices=6 * self._blocks[0] * self._blocks[1])
+            else:
+                found = FullscreenPass(self._programs, "depth_refine.frag", defines)
+            self._passes[key] = found
         return found
 
     def read(self) -> npt.NDArray[np.float32]:
