@@ -189,6 +189,8 @@ class FrameUploader:
         self._planes: list[moderngl.Texture] = []
         self._pbos: list[moderngl.Buffer] = []
         self._plane_key: tuple[object, ...] | None = None
+        #: The conversion's uniforms and the stream properties they were made for.
+        self._uniforms: tuple[tuple[object, ...], dict[str, object]] | None = None
         self._programs = programs
         self._passes: dict[tuple[bool, int], FullscreenPass] = {}
         self._plate_pass = FullscreenPass(programs, "plate_to_linear.frag")
@@ -231,15 +233,13 @@ class FrameUploader:
             tex.write(pbo)
         if packet.depth is not self._last_depth:
             self._upload_depth(packet.depth)
-        m, offset = yuv_coefficients(
-            info.color_matrix, info.color_range, layout.bits, 65535 if layout.bits > 8 else 255
-        )
-        sx = layout.chroma_shift[0]
-        # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres it.
-        left_sited = sx == 1 and not packet.format.startswith("yuvj")
-        # Interleaved chroma is contiguous: its texture is exactly the visible chroma.
-        chroma_w = rows[1].shape[1]
-        shift = 0.25 / chroma_w if left_sited else 0.0
+        # The same for every frame of a stream: made once, not per frame (numpy per call costs
+        # a small frame's budget on the main thread).
+        key = (packet.format, info.color_matrix, info.color_range, luma_w, luma_h,
+               rows[1].shape[1])
+        if self._uniforms is None or self._uniforms[0] != key:
+            self._uniforms = (key, self._conversion_uniforms(packet.format, info, luma_w, luma_h,
+                                                             rows[1].shape[1]))
         uv_transform(info.rotation)  # validates the rotation
         # The encoded output must be stored as written, not encoded again on the way.
         self.ctx.disable_direct(GL_FRAMEBUFFER_SRGB)
@@ -247,16 +247,30 @@ class FrameUploader:
             self._pass_for(info.rotation).render(
                 self._fbo,
                 textures=[("u_y", self._planes[0]), ("u_uv", self._planes[1])],
-                uniforms={
-                    "u_matrix": _mat3_uniform(m),
-                    "u_bias": tuple(float(x) for x in -(m @ offset)),
-                    "u_coded_max": (luma_w - 1, luma_h - 1),
-                    "u_chroma_shift": shift,
-                },
+                uniforms=self._uniforms[1],
             )
         plane, bits, rotation = packet.planes[0], layout.bits, info.rotation
         self._condition(packet, lambda: luma_grid_of_plane(plane, bits, rotation))
         self.uploads += 1
+
+    @staticmethod
+    def _conversion_uniforms(fmt: str, info: MediaInfo, luma_w: int, luma_h: int,
+                             chroma_w: int) -> dict[str, object]:
+        """The conversion pass's uniforms for a stream: matrix, range and bit depth folded into
+        one matrix and bias, the coded size, and the chroma siting."""
+        layout = PLANE_LAYOUTS[fmt]
+        m, offset = yuv_coefficients(
+            info.color_matrix, info.color_range, layout.bits, 65535 if layout.bits > 8 else 255
+        )
+        # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres
+        # it. Interleaved chroma is contiguous: its texture is exactly the visible chroma.
+        left_sited = layout.chroma_shift[0] == 1 and not fmt.startswith("yuvj")
+        return {
+            "u_matrix": _mat3_uniform(m),
+            "u_bias": tuple(float(x) for x in -(m @ offset)),
+            "u_coded_max": (luma_w - 1, luma_h - 1),
+            "u_chroma_shift": 0.25 / chroma_w if left_sited else 0.0,
+        }
 
     @property
     def depth(self) -> moderngl.Texture:
