@@ -14,9 +14,27 @@ wider when depth has a lower resolution than colour), each weighted by distance:
 
 1. a window whose depth varies by more than ``EDGE_REL`` of its nearest value holds a depth
    edge. Its taps split into a near and a far end (``CLASS_SPLIT`` of the range from each
-   end); how much each end looks like the pixel is the mean colour weight of its taps. The pixel
-   takes the near end's depth (the window's nearest) unless the far end matches more than
-   1 / ``NEAR_BIAS`` times better; then the colour-weighted mean of the far end's taps.
+   end); how much each end looks like the pixel is the mean colour weight of its taps. Where
+   the far end matches more than 1 / ``NEAR_BIAS`` times better the pixel takes the far side:
+   the colour-weighted mean of the far end's taps. Otherwise the near side (:func:`_near_value`):
+
+   a. a tail: where the window's top (its taps within ``TAIL_PLATEAU`` of the range below the
+      nearest value) lies on the grid's outer ring and is coloured like the far end (mean
+      squared distance from the far end's mean colour below ``TAIL_UNLIKE`` x
+      ``UNLIKE_FULL``^2), the nearest value is the blurred tail of a near thing beyond the
+      window, not a surface here: the pixel keeps its own depth;
+   b. else the window's nearest, raised towards the depth of a thin near structure that the
+      degradation washed out. Area averaging and blur keep a structure's depth mass over the
+      background, sum(w (d - lo)) over the window (w the spatial weights), so its depth is
+      lo + mass / cover, with cover = sum(w c) and c per tap the largest of its colour weight
+      against the pixel, its unlikeness to the far end (squared colour distance from the far
+      end's mean over ``UNLIKE_FULL``^2, at most 1) and 1 within ``COVER_PLATEAU`` of the top
+      (a near plateau in several colours). Never below the nearest;
+   c. raised only in part: by 1 - |sum(w offset)| / sum(w |offset|) over the far end's taps (1
+      where the far end lies all round the pixel: a thin thing; 0 where it lies to one side: an
+      edge, whose near side reaches its depth in the window anyway), times
+      :func:`restoration_weight` (0 for depth at the colour's resolution: nothing was averaged
+      over a texel wider than a pixel; 1 from twice coarser).
 2. any other window whose taps lie on one plane (spatially weighted RMS residual below
    ``PLANAR_REL``) takes the plane's value at the pixel: sensor noise and 8-bit steps go,
    slants stay exact (inverse depth of a planar surface is linear in image coordinates).
@@ -26,14 +44,28 @@ Why near-biased: measured on the eval scenes (bench/realdepth.py, issue 12), all
 low-resolution or misregistered depth loses is within 2 px of depth edges, and nearly all of it
 comes from near pixels given far depth (thin stems and wires, small lights, eroded
 silhouettes: a near pixel rendered as background loses its blur or sharpness outright); far
-pixels given near depth cost almost nothing (they sit under the near side's blur anyway). So a
-pixel is snapped to the near side unless the colour says clearly that it belongs to the far
-one; a misregistration of a few pixels is absorbed the same way. Colour is only fetched where
-a window holds an edge, which keeps the pass cheap (see docs/benchmarks.md). Known limits: a
-ramp wider than the window inside one colour region keeps in-between depths on its far side
-(the window's nearest is not the plateau); a thin structure whose depth the degradation has
-washed out (a 1/3-resolution model's wires reach half their true disparity) is snapped to the
-washed-out value, so its blur stays wrong.
+pixels given near depth cost less (they sit under the near side's blur; around the desk
+scene's washed-out LEDs the halo even helps). So a pixel is snapped to the near side unless
+the colour says clearly that it belongs to the far one; a misregistration of a few pixels is
+absorbed the same way. Why 1a-1c: after the snapping, the pixels of model-like depth still
+more than 10 % too far carried nearly all of the remaining loss (given their true depth, the
+gap to perfect depth fell from 2.4 to 0.4 dB; the street scene's wires alone, to 1.0 dB),
+and on the wires the 1/3-resolution depth reaches half their disparity all over the window:
+snapping can only pick depths present in the window. Once the wires are restored, the
+background a window's reach beside them, snapped to their blurred tail, is the next loss; rule
+1a gives it back its own depth. Colour is only fetched where a window holds an edge, which
+keeps the pass cheap (see docs/benchmarks.md).
+
+Known limits: the restoration reads the structure's extent from colour, so a thin thing in
+colours close to its background is under-restored (its cover takes in background taps), and
+its estimate is approximate either way (the tests' bright bar comes out up to 10 % nearer than
+it is, the edge of a moderate-contrast textured subject up to 4 %); the mass is summed over
+the window only, so a blur wider than the window (a quarter-resolution model) loses part of
+it and the restoration falls short; a thin thing beside a larger near one (the desk's LEDs
+under the monitor) is not restored, the window's nearest being the larger one's blurred edge;
+soft depth at the colour's resolution is not restored (nothing tells that it was averaged).
+The first pixels on the far side of a soft ramp inside one colour region keep in-between
+depths (the far end's mean takes in the ramp's foot).
 
 Taps outside the frame do not count.
 
@@ -52,7 +84,7 @@ The reference scale is the first frame after a reset (start, seek, size change).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +109,19 @@ EDGE_REL = 0.3
 NEAR_BIAS = 0.5
 #: Colour distance (RGB, display-encoded 0..1) at which a tap's weight falls to exp(-1/2).
 SIGMA_COLOR = 0.08
+#: Colour distance (RGB, display-encoded 0..1) from the far end's mean colour at which a tap
+#: counts as wholly unlike the background; its unlikeness grows with the squared distance up to
+#: there (texture within the background stays well below it).
+UNLIKE_FULL = 0.64
+#: Share of a window's depth range below its nearest value that counts as the window's top in
+#: the tail test ...
+TAIL_PLATEAU = 0.15
+#: ... and the mean squared colour distance of its taps from the far end's mean colour, in
+#: UNLIKE_FULL^2, below which they are background-coloured.
+TAIL_UNLIKE = 0.3
+#: Share of the range below the nearest value within which a tap counts as covered by the near
+#: structure whatever its colour (a near plateau in several colours).
+COVER_PLATEAU = 0.05
 #: Taps per side of the square grid.
 TAPS = 5
 #: Luma change (0..1) below which a pixel counts as unchanged between frames.
@@ -118,6 +163,15 @@ def radius_px(depth_ratio: float) -> float:
     """Tap radius in output pixels for depth ``depth_ratio`` times coarser than colour: the
     reach of a depth texel's footprint plus a little blur and misregistration."""
     return float(min(14.0, 2.0 + 1.5 * max(1.0, depth_ratio)))
+
+
+def restoration_weight(radius: float) -> float:
+    """How much of a thin structure's washed-out depth is restored, from the tap radius (which
+    says how much coarser the depth is than the colour: ``radius_px``): none for depth at the
+    colour's resolution (nothing is averaged over a texel wider than a pixel), all from twice
+    coarser."""
+    ratio = (radius - 2.0) / 1.5
+    return float(min(1.0, max(0.0, ratio - 1.0)))
 
 
 def tap_offsets(radius: float, taps: int = TAPS) -> npt.NDArray[np.int32]:
@@ -203,16 +257,20 @@ def _refine_strip(
     rows = slice(pad + y0, pad + y1)
     cols = slice(pad, pad + width)
     centre_colour = gpad[rows, cols].astype(np.float64)
-    values, weights, spatials, presents = [], [], [], []
+
+    def tap_colour(dy: int, dx: int) -> npt.NDArray[np.float64]:
+        return gpad[pad + y0 + dy: pad + y1 + dy, pad + dx: pad + width + dx].astype(np.float64)
+
+    values, matches, spatials, presents = [], [], [], []
     for dy in offs:
         for dx in offs:
             r = slice(pad + y0 + dy, pad + y1 + dy)
             c = slice(pad + dx, pad + width + dx)
-            diff = gpad[r, c].astype(np.float64) - centre_colour
+            diff = tap_colour(dy, dx) - centre_colour
             dist2 = np.einsum("...c,...c->...", diff, diff)
             ws = np.exp(-(float(dx) ** 2 + float(dy) ** 2) / (2.0 * sigma_s**2)) * inside[r, c]
             spatials.append(ws)
-            weights.append(ws * np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)))
+            matches.append(np.exp(-dist2 / (2.0 * SIGMA_COLOR**2)))
             values.append(dpad[r, c])
             presents.append(inside[r, c] > 0)
     c_index = len(values) // 2
@@ -221,10 +279,12 @@ def _refine_strip(
     # Absent taps take the centre's value so that min and max ignore them.
     centre = v[c_index]
     v = np.where(present, v, centre[None])
-    wt = np.stack(weights)
     ws = np.stack(spatials)
+    match = np.stack(matches)  # colour weight of each tap against the pixel's colour
+    wt = ws * match
     lo, hi = v.min(axis=0), v.max(axis=0)
-    split = CLASS_SPLIT * (hi - lo)
+    span = hi - lo
+    split = CLASS_SPLIT * span
     not_centre = np.ones(len(v), bool)
     not_centre[c_index] = False
     # Every tap but the centre (its own colour would always match) that is in the frame.
@@ -245,17 +305,64 @@ def _refine_strip(
     far_w = (wt * is_far).sum(axis=0)
     far_value = np.where(far_w > 1e-20, (wt * is_far * v).sum(axis=0) / np.maximum(far_w, 1e-30),
                          lo)
-    snapped = np.where(near, hi, far_value)
-    # Elsewhere, a window whose taps lie on one plane takes the plane's value at the pixel
-    # (noise and 8-bit steps go, slants stay exact); anything else is left as it is.
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
+    near_value = _near_value(v, ws, match, present, others, is_far, lo, hi, centre, dx, dy,
+                             sigma_s, lambda k: tap_colour(int(offs[k // len(offs)]),
+                                                           int(offs[k % len(offs)])))
+    snapped = np.where(near, near_value, far_value)
+    # Elsewhere, a window whose taps lie on one plane takes the plane's value at the pixel
+    # (noise and 8-bit steps go, slants stay exact); anything else is left as it is.
     a, bx, by = plane_fit(v, ws, dx, dy, centre)
     resid = v - (a[None] + bx[None] * dx + by[None] * dy)
     rms = np.sqrt((ws * resid * resid).sum(axis=0) / ws.sum(axis=0))
     planar = rms <= PLANAR_REL * np.abs(a) + BAND_ABS
     smooth = np.where(planar, np.clip(a, lo, hi), centre)
     return np.where(edge, snapped, smooth).astype(np.float32)
+
+
+def _near_value(
+    v: npt.NDArray[np.float64], ws: npt.NDArray[np.float64], match: npt.NDArray[np.float64],
+    present: npt.NDArray[np.bool_], others: npt.NDArray[np.bool_], is_far: npt.NDArray[np.bool_],
+    lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64], centre: npt.NDArray[np.float64],
+    dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64], sigma_s: float,
+    colour_of: Callable[[int], npt.NDArray[np.float64]],
+) -> npt.NDArray[np.float64]:
+    """The depth of a pixel that takes the near side of its window (rules 1a-1c of the module
+    docstring): its own where the window's top is the tail of a blurred bump, else the window's
+    nearest, raised towards the near structure's true depth where that is thin (washed out)."""
+    span = hi - lo
+    # The far end's mean colour (spatial weights); each tap's squared colour distance from it.
+    wf = ws * is_far
+    wf_sum = np.maximum(wf.sum(axis=0), 1e-30)
+    far_colour = sum(wf[k][..., None] * colour_of(k) for k in range(len(v))) / wf_sum[..., None]
+    far_dist2 = np.empty_like(v)
+    for k in range(len(v)):
+        diff = colour_of(k) - far_colour
+        far_dist2[k] = np.einsum("...c,...c->...", diff, diff)
+    # 1a: the window's top lies on its outer ring and is coloured like the far end: the tail of
+    # a near thing's blurred depth beyond the window, not a surface: the pixel keeps its own.
+    top = (v >= (hi - TAIL_PLATEAU * span)[None]) & others
+    top_count = top.sum(axis=0)
+    i, j = np.arange(TAPS * TAPS) % TAPS, np.arange(TAPS * TAPS) // TAPS
+    inner = ((i > 0) & (i < TAPS - 1) & (j > 0) & (j < TAPS - 1))[:, None, None]
+    tail = ((top_count >= 1) & ~(top & inner).any(axis=0)
+            & ((far_dist2 * top).sum(axis=0) < TAIL_UNLIKE * UNLIKE_FULL**2 * top_count))
+    # 1b: the near structure's depth from the window's depth mass over the background (blur and
+    # area averaging keep it) divided by the structure's cover: taps that match the pixel's
+    # colour, look unlike the background, or sit at the window's top.
+    unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
+    cover = np.maximum(np.maximum(match, unlike), v >= (hi - COVER_PLATEAU * span)[None])
+    mass = (ws * (v - lo[None])).sum(axis=0)
+    restored = np.maximum(lo + mass / np.maximum((ws * cover * present).sum(axis=0), 1e-30), hi)
+    # 1c: restored in full only where the far end lies all round the pixel (a thin thing on a
+    # background), fading out as it moves to one side (an edge: its centroid as far from the
+    # pixel as its taps are), and only for depth coarser than the colour (restoration_weight).
+    cx = (wf * dx).sum(axis=0)
+    cy = (wf * dy).sum(axis=0)
+    spread = np.maximum((wf * np.sqrt(dx * dx + dy * dy)).sum(axis=0), 1e-30)
+    k = restoration_weight(sigma_s) * np.clip(1.0 - np.sqrt(cx * cx + cy * cy) / spread, 0.0, 1.0)
+    return np.where(tail, centre, hi + k * (restored - hi))
 
 
 def plane_fit(

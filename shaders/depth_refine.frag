@@ -35,6 +35,12 @@
 #ifndef EDGES
 #define EDGES 1
 #endif
+// RESTORE 1: the near side restores thin structures' washed-out depth, RESTORE_WEIGHT of it
+// (depthcond.restoration_weight of the tap radius: depth coarser than the colour); 0 compiles
+// it out (depth at the colour's resolution).
+#ifndef RESTORE
+#define RESTORE 0
+#endif
 // RAW_DEPTH 1: u_depth is the raw depth, already at the output size (no upsampling pass).
 #ifndef RAW_DEPTH
 #define RAW_DEPTH 0
@@ -131,26 +137,88 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     const bool edge = false;
 #endif
     if (edge) {
+        float span = hi - lo;
+        // The far end first (depthcond._near_value): its mean colour (spatial weights), its
+        // first moment about the pixel and the same of its taps' distances (the ratio of their
+        // lengths is 0 for a far end all round the pixel, 1 for one to one side). A pass of its
+        // own, so that the main loop can compare each tap with the far colour as it goes (no
+        // arrays of colours).
+        float ws_far = 0.0, far_spread = 0.0;
+        vec3 far_colour = vec3(0.0);
+        vec2 far_moment = vec2(0.0);
+        for (int k = 0; k < N; ++k) {
+            if (!present[k] || k == c_index || v[k] > lo + split) continue;
+            vec2 off = vec2(u_tap_offset[k % TAPS], u_tap_offset[k / TAPS]);
+            far_colour += ws[k] * guide_at(p + ivec2(off));
+            ws_far += ws[k]; far_moment += ws[k] * off; far_spread += ws[k] * length(off);
+        }
+        far_colour /= max(ws_far, 1e-30);
         // Which end looks like the pixel: the mean colour weight of each end's taps (every tap
-        // in the frame but the centre, whose own colour would always match).
-        float wt_far = 0.0, ws_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0;
+        // in the frame but the centre, whose own colour would always match). The window's top
+        // (tail test): its taps and their squared colour distances from the far colour. The
+        // near structure's cover: taps matching the pixel, unlike the far end, or at the top.
+        float wt_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0;
+        float top_count = 0.0, top_dist2 = 0.0;
+        float cover = ws[c_index];  // the centre matches itself
         for (int k = 0; k < N; ++k) {
             if (!present[k] || k == c_index) continue;
             vec2 off = vec2(u_tap_offset[k % TAPS], u_tap_offset[k / TAPS]);
-            vec3 d = guide_at(p + ivec2(off)) - centre_colour;
-            float wt = ws[k] * exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
+            vec3 c = guide_at(p + ivec2(off));
+            vec3 d = c - centre_colour;
+            float match = exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
+            float wt = ws[k] * match;
             if (v[k] <= lo + split) {
-                wt_far += wt; ws_far += ws[k]; sum_far += wt * v[k];
+                wt_far += wt; sum_far += wt * v[k];
             }
             if (v[k] >= hi - split) {
                 wt_near += wt; ws_near += ws[k];
             }
+            vec3 e = c - far_colour;
+            float far_dist2 = dot(e, e);
+            if (v[k] >= hi - TAIL_PLATEAU * span) {
+                top_count += 1.0; top_dist2 += far_dist2;
+            }
+#if RESTORE
+            float unlike = min(far_dist2 * (1.0 / (UNLIKE_FULL * UNLIKE_FULL)), 1.0);
+            float plateau = v[k] >= hi - COVER_PLATEAU * span ? 1.0 : 0.0;
+            cover += ws[k] * max(max(match, unlike), plateau);
+#endif
         }
         float sim_far = wt_far / max(ws_far, 1e-30), sim_near = wt_near / max(ws_near, 1e-30);
         // Near unless the far end matches clearly better (a near pixel given far depth costs
         // far more than the reverse).
-        if (sim_near >= NEAR_BIAS * sim_far) return hi;
-        return wt_far > 1e-20 ? sum_far / max(wt_far, 1e-30) : lo;
+        if (sim_near < NEAR_BIAS * sim_far) {
+            return wt_far > 1e-20 ? sum_far / max(wt_far, 1e-30) : lo;
+        }
+        // The window's top lies on its outer ring and is coloured like the far end: the tail of
+        // a blurred bump beyond the window, not a surface; the pixel keeps its own depth.
+        // (Whether a top tap lies inside the outer ring: the inner taps alone, a loop of its
+        // own that keeps the main loop small.)
+        bool top_inside = false;
+        for (int j = 1; j < TAPS - 1; ++j) {
+            for (int i = 1; i < TAPS - 1; ++i) {
+                int k = j * TAPS + i;
+                if (k != c_index && present[k] && v[k] >= hi - TAIL_PLATEAU * span) {
+                    top_inside = true;
+                }
+            }
+        }
+        if (top_count >= 1.0 && !top_inside
+                && top_dist2 < TAIL_UNLIKE * UNLIKE_FULL * UNLIKE_FULL * top_count) {
+            return centre;
+        }
+#if RESTORE
+        // A thin structure's washed-out depth: the window's depth mass over the background
+        // (sv and s0 are the sums over every tap in the frame, the centre's included) over the
+        // structure's cover, faded out as the far end moves to one side (an edge).
+        float mass = sv + s0 * (centre - lo);
+        float restored = max(lo + mass / max(cover, 1e-30), hi);
+        float k_restore = RESTORE_WEIGHT
+            * clamp(1.0 - length(far_moment) / max(far_spread, 1e-30), 0.0, 1.0);
+        return hi + k_restore * (restored - hi);
+#else
+        return hi;
+#endif
     }
     // The plane through the taps at the pixel (see depthcond.plane_fit).
     float mx = sx / s0, my = sy / s0, mv = sv / s0;

@@ -127,6 +127,50 @@ def test_noise_is_reduced_without_moving_the_edge(rng) -> None:
     assert np.abs(crossing_columns(refined) - EDGE_X).max() <= 0.5
 
 
+#: The thin bar of ``bar_scene``: its first column and width (narrower than a 1/3-res texel's
+#: footprint after blur, so a model-like depth reaches about half its disparity).
+BAR_X, BAR_W = 94, 4
+
+
+def bar_scene(rng: np.random.Generator) -> tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """A thin bright vertical bar (a wire, a stem) at the subject's depth over the textured
+    background; the true (step) inverse depth."""
+    x = np.arange(W)
+    bar = (x >= BAR_X) & (x < BAR_X + BAR_W)
+    noise = rng.integers(-20, 21, (H, W))
+    rgb = np.empty((H, W, 3), np.uint8)
+    rgb[:] = np.array([70, 72, 75]) + noise[..., None]
+    rgb[:, bar] = np.array([200, 195, 180]) + noise[:, bar][..., None] // 4
+    depth = np.where(bar[None], W_SUBJECT, W_BACK) * np.ones((H, 1))
+    return rgb, depth.astype(np.float32)
+
+
+def test_a_thin_bar_gets_its_depth_back_and_the_background_beside_it_keeps_its_own(rng) -> None:
+    rgb, truth = bar_scene(rng)
+    soft = model_like(truth)  # a third of the width, blurred, 8-bit
+    up = bilinear_resize(soft, (H, W))
+    refined = refine_edges(rgb, soft)
+    rows = slice(8, -8)  # clipped windows at the frame's top and bottom see less of the bar
+    core = refined[rows, BAR_X + 1: BAR_X + BAR_W - 1]
+    x = np.arange(W)
+    gap = np.maximum(BAR_X - x, x - (BAR_X + BAR_W - 1))  # px from the bar
+    # The background 8 to 12 px from the bar: beyond the bar's blurred depth, but within a
+    # window's reach of it (the tap radius is 6.5 px at a third of the resolution).
+    apart = (gap >= 8) & (gap <= 12)
+    # Before: the bar reaches about half its disparity (washed out by the area average and the
+    # blur), which spreads a few pixels either side of it.
+    assert up[:, BAR_X: BAR_X + BAR_W].max() < 0.6 * W_SUBJECT
+    assert (up[:, gap == 3] > W_BACK + 0.1).all()
+    assert np.abs(up[:, apart] - W_BACK).max() < 0.01
+    # After: the bar's core is at its depth within 12 % (its depth mass over the background
+    # divided by its cover, not the window's washed-out nearest) ...
+    assert np.abs(core / W_SUBJECT - 1).max() < 0.12
+    # ... and the background a window away keeps its own depth: the tail of the bar's blurred
+    # depth at the window's border is not taken for a near surface.
+    assert np.abs(refined[:, apart] - W_BACK).max() < 0.05
+
+
 def drifting_shot(rng: np.random.Generator, frames: int = 10) -> tuple[
         list[npt.NDArray[np.uint8]], list[npt.NDArray[np.float32]],
         list[npt.NDArray[np.float32]]]:

@@ -51,6 +51,10 @@ def _defines() -> dict[str, object]:
         "PLANAR_REL": depthcond.PLANAR_REL,
         "PLANE_RIDGE": depthcond.PLANE_RIDGE,
         "SIGMA_COLOR": depthcond.SIGMA_COLOR,
+        "UNLIKE_FULL": depthcond.UNLIKE_FULL,
+        "TAIL_PLATEAU": depthcond.TAIL_PLATEAU,
+        "TAIL_UNLIKE": depthcond.TAIL_UNLIKE,
+        "COVER_PLATEAU": depthcond.COVER_PLATEAU,
         "LUMA_STILL": depthcond.LUMA_STILL,
         "DEPTH_STILL_REL": depthcond.DEPTH_STILL_REL,
         "TEMPORAL_KEEP": depthcond.TEMPORAL_KEEP,
@@ -196,6 +200,7 @@ class DepthConditioner:
         if found is None:
             offsets = depthcond.tap_offsets(radius).astype(np.float64)
             dx, dy = np.meshgrid(offsets, offsets)  # row j, column i: tap k = j * TAPS + i
+            restore = depthcond.restoration_weight(radius)
             weights = np.exp(-(dx * dx + dy * dy) / (2.0 * radius * radius)).ravel()
             blocks = draw in (Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS)
             defines = {**_defines(), "REFINE": refine, "TEMPORAL": temporal,
@@ -203,7 +208,8 @@ class DepthConditioner:
                        "INTERIOR": draw is not Draw.WHOLE,
                        "EDGES": draw is not Draw.SMOOTH_BLOCKS, "TILE": TILE,
                        "WANT_EDGES": draw is Draw.EDGE_BLOCKS,
-                       "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights)}
+                       "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights),
+                       "RESTORE": restore > 0.0, "RESTORE_WEIGHT": float(np.float32(restore))}
             if blocks:  # six vertices a block, sorted by depth_tiles.vert
                 found = FullscreenPass(self._programs, "depth_refine.frag", defines,
                                        vert="depth_tiles.vert",
