@@ -4,8 +4,11 @@ the same size (same run, same context), and beside a plain single-pass gather on
 Two more rows per size time the other passes of a preview frame against the same copy:
 ``display`` (the DOF result to a window-sized target through the viewer pass, no overlay) and
 ``yuv`` (a decoded 4:2:0 frame through ``FrameUploader.upload``: PBO writes and the conversion to
-linear RGB). The copy figure is the median of copies timed before, between and after the rows, so
-a burst of load from elsewhere skews the ratios less.
+linear RGB). For the DOF rows the copy figure is the median of copies timed before, between and
+after them, so a burst of load from elsewhere skews the ratios less; ``display`` and ``yuv``, as
+cheap as a copy, are timed alternately with one (``PAIR_REPS`` rounds), and their rows carry that
+copy's median: back-to-back copies run warmer than a copy between other passes, which skewed a
+ratio near 2 by up to half.
 
 GPU time comes from GL timer queries (GL_TIME_ELAPSED) where available, else wall time around
 ``ctx.finish()``. Ratios are what to compare across machines; absolute figures say where we are.
@@ -48,6 +51,9 @@ from rackfocus_live.settings import QUALITY_PRESETS  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (1920, 1080), (3840, 2160))
 PASSES = ("dof", "display", "yuv")
+#: Rounds of the passes timed alternately with the copy (display, yuv): cheap, and their
+#: ratios near 1-2 need the copy's median from the same rounds.
+PAIR_REPS = 21
 BENCH_SHADERS = Path(__file__).resolve().parent
 
 
@@ -59,9 +65,11 @@ def use_timer_queries(ctx: moderngl.Context) -> bool:
     return not software and ("GL_ARB_timer_query" in ctx.extensions or ctx.version_code >= 330)
 
 
-def timed_ms(ctx: moderngl.Context, draw: Callable[[], None], reps: int) -> float:
-    """Median GPU milliseconds of ``draw`` over ``reps`` runs after one warm-up."""
-    draw()
+def timed_ms(ctx: moderngl.Context, draw: Callable[[], None], reps: int, *,
+             warm: bool = True) -> float:
+    """Median GPU milliseconds of ``draw`` over ``reps`` runs after one warm-up (``warm``)."""
+    if warm:
+        draw()
     ctx.finish()
     use_query = use_timer_queries(ctx)
     samples = []
@@ -77,6 +85,20 @@ def timed_ms(ctx: moderngl.Context, draw: Callable[[], None], reps: int) -> floa
             ctx.finish()
             samples.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(samples))
+
+
+def timed_pair_ms(ctx: moderngl.Context, draw: Callable[[], None], copy: Callable[[], None],
+                  reps: int) -> tuple[float, float]:
+    """Median milliseconds of ``draw`` and of ``copy``, timed alternately (one of each per
+    round, after one warm-up each), so both see the same machine and the same cache state:
+    for passes as cheap as a copy, whose ratio a burst of load or a copy timed in another
+    state (back-to-back copies run warmer) would skew."""
+    a, b = timed_ms(ctx, draw, 1), timed_ms(ctx, copy, 1)
+    draws, copies = [a], [b]
+    for _ in range(reps):
+        draws.append(timed_ms(ctx, draw, 1, warm=False))
+        copies.append(timed_ms(ctx, copy, 1, warm=False))
+    return float(np.median(draws[1:])), float(np.median(copies[1:]))
 
 
 def synthetic_scene(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +178,13 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
 
         time_copy()
         n = reps if w * h <= 1920 * 1080 else max(1, reps // 3)
-        timings: list[tuple[str, float]] = []
+        # (name, ms) beside the median copy, or (name, ms, copy ms) timed alternately with it.
+        timings: list[tuple[str, float] | tuple[str, float, float]] = []
+        pair_reps = max(reps, PAIR_REPS)
+
+        def copy_draw(c: FullscreenPass = copy, f: moderngl.Framebuffer = fbo,
+                      i: Inputs = inputs) -> None:
+            c.render(f, [("u_color", i.color)])
         if "dof" in passes:
             for preset in presets:
                 dof = DofRenderer(ctx, programs, (w, h), preset, timer_query=False)
@@ -165,16 +193,16 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
                 dof.release()
                 time_copy()
         if "display" in passes:
-            timings.append(("display", display_ms(ctx, programs, inputs, fbo, reps)))
-            time_copy()
+            timings.append(("display", *display_ms(ctx, programs, inputs, fbo, copy_draw,
+                                                   pair_reps)))
         if "yuv" in passes:
-            timings.append(("yuv", yuv_ms(ctx, programs, rgb, reps)))
-            time_copy()
+            timings.append(("yuv", *yuv_ms(ctx, programs, rgb, copy_draw, pair_reps)))
         copy_ms = float(np.median(copies))
-        for name, ms in timings:
-            rows.append({"size": f"{w}x{h}", "preset": name, "dof_ms": ms, "copy_ms": copy_ms,
-                         "ratio": ms / copy_ms})
-            print(f"{w:>5d}x{h:<4d} {name:>8s} {ms:9.2f} {copy_ms:9.3f} {ms / copy_ms:7.1f}")
+        for name, ms, *own_copy in timings:
+            base = own_copy[0] if own_copy else copy_ms
+            rows.append({"size": f"{w}x{h}", "preset": name, "dof_ms": ms, "copy_ms": base,
+                         "ratio": ms / base})
+            print(f"{w:>5d}x{h:<4d} {name:>8s} {ms:9.2f} {base:9.3f} {ms / base:7.1f}")
         copy.release()
         fbo.release()
         target.release()
@@ -185,29 +213,32 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
 
 
 def display_ms(ctx: moderngl.Context, programs: ProgramCache, inputs: Inputs,
-               target: moderngl.Framebuffer, reps: int) -> float:
+               target: moderngl.Framebuffer, copy: Callable[[], None],
+               reps: int) -> tuple[float, float]:
     """The viewer pass, no overlay: an RGBA8 DOF-sized result fitted to a window-sized target
-    (the target of the copy, so the same pixels are written)."""
+    (the target of the copy, so the same pixels are written); with the copy timed beside it."""
     w, h = inputs.size
     result = ctx.texture((w, h), 4)
     viewer = ViewerPass(programs)
     try:
-        ms = timed_ms(ctx, lambda: viewer.render(
+        ms = timed_pair_ms(ctx, lambda: viewer.render(
             target, (w, h), (0.0, 0.0, float(w), float(h)), result=result,
             original=inputs.color, inv_depth=inputs.depth, coc=inputs.depth,
-            params=OverlayParams()), reps)
+            params=OverlayParams()), copy, reps)
     finally:
         viewer.release()
         result.release()
     return ms
 
 
-def yuv_ms(ctx: moderngl.Context, programs: ProgramCache, rgb: np.ndarray, reps: int) -> float:
-    """A decoded 8-bit 4:2:0 frame to linear RGB: PBO writes of its planes and the conversion."""
+def yuv_ms(ctx: moderngl.Context, programs: ProgramCache, rgb: np.ndarray,
+           copy: Callable[[], None], reps: int) -> tuple[float, float]:
+    """A decoded 8-bit 4:2:0 frame to linear RGB: PBO writes of its planes and the conversion;
+    with the copy timed beside it."""
     packet, info = yuv420_packet(rgb)
     up = FrameUploader(ctx, programs, info.width, info.height)
     try:
-        ms = timed_ms(ctx, lambda: up.upload(packet, info), reps)
+        ms = timed_pair_ms(ctx, lambda: up.upload(packet, info), copy, reps)
     finally:
         up.release()
     return ms
