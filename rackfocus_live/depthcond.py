@@ -16,7 +16,9 @@ wider when depth has a lower resolution than colour), each weighted by distance:
    edge. Its taps split into a near and a far end (``CLASS_SPLIT`` of the range from each
    end); how much each end looks like the pixel is the mean colour weight of its taps. Where
    the far end matches more than 1 / ``NEAR_BIAS`` times better the pixel takes the far side:
-   the colour-weighted mean of the far end's taps. Otherwise the near side (:func:`_near_value`):
+   the colour-weighted mean of the far end's taps, tilted towards the farthest (each tap's
+   weight falls linearly to 0 at the split), so a soft ramp's foot leaves no in-between depth.
+   Otherwise the near side (:func:`_near_value`):
 
    a. a tail: where the window's top (its taps within ``TAIL_PLATEAU`` of the range below the
       nearest value) lies on the grid's outer ring and is coloured like the far end (mean
@@ -64,8 +66,9 @@ the window only, so a blur wider than the window (a quarter-resolution model) lo
 it and the restoration falls short; a thin thing beside a larger near one (the desk's LEDs
 under the monitor) is not restored, the window's nearest being the larger one's blurred edge;
 soft depth at the colour's resolution is not restored (nothing tells that it was averaged).
-The first pixels on the far side of a soft ramp inside one colour region keep in-between
-depths (the far end's mean takes in the ramp's foot).
+A soft ramp wider than the window inside one colour region keeps in-between depths on its far
+side (the window's farthest is not the plateau): ramps up to about twice the tap radius leave
+no in-focus seam.
 
 Taps outside the frame do not count.
 
@@ -301,9 +304,14 @@ def _refine_strip(
     # more than the reverse (see the module docstring).
     near = sim_near >= NEAR_BIAS * sim_far
     # The far side's value: its taps' mean, weighted by colour (a slanted floor behind keeps
-    # about its own depth at the pixel, not the window's farthest).
-    far_w = (wt * is_far).sum(axis=0)
-    far_value = np.where(far_w > 1e-20, (wt * is_far * v).sum(axis=0) / np.maximum(far_w, 1e-30),
+    # about its own depth at the pixel, not the window's farthest) and tilted towards the
+    # window's farthest (weight falling to 0 at the split), so the foot of a soft ramp inside
+    # the window does not leave in-between depths, an in-focus seam where the ramp crosses the
+    # focus plane.
+    tilt = np.clip(1.0 - (v - lo[None]) / np.maximum(split, 1e-30)[None], 0.0, 1.0)
+    far_wv = wt * is_far * tilt
+    far_w = far_wv.sum(axis=0)
+    far_value = np.where(far_w > 1e-20, (far_wv * v).sum(axis=0) / np.maximum(far_w, 1e-30),
                          lo)
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]

@@ -157,7 +157,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         // in the frame but the centre, whose own colour would always match). The window's top
         // (tail test): its taps and their squared colour distances from the far colour. The
         // near structure's cover: taps matching the pixel, unlike the far end, or at the top.
-        float wt_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0;
+        float wt_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0, tw_far = 0.0;
         float top_count = 0.0, top_dist2 = 0.0;
         float cover = ws[c_index];  // the centre matches itself
         for (int k = 0; k < N; ++k) {
@@ -168,7 +168,8 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
             float match = exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
             float wt = ws[k] * match;
             if (v[k] <= lo + split) {
-                wt_far += wt; sum_far += wt * v[k];
+                float tilted = wt * clamp(1.0 - (v[k] - lo) / max(split, 1e-30), 0.0, 1.0);
+                wt_far += wt; tw_far += tilted; sum_far += tilted * v[k];
             }
             if (v[k] >= hi - split) {
                 wt_near += wt; ws_near += ws[k];
@@ -188,7 +189,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         // Near unless the far end matches clearly better (a near pixel given far depth costs
         // far more than the reverse).
         if (sim_near < NEAR_BIAS * sim_far) {
-            return wt_far > 1e-20 ? sum_far / max(wt_far, 1e-30) : lo;
+            return tw_far > 1e-20 ? sum_far / max(tw_far, 1e-30) : lo;
         }
         // The window's top lies on its outer ring and is coloured like the far end: the tail of
         // a blurred bump beyond the window, not a surface; the pixel keeps its own depth.

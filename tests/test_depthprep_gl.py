@@ -134,13 +134,12 @@ def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:
     def detail(img: np.ndarray) -> float:
         return float(np.abs(np.diff(img[:, band].mean(axis=-1), axis=0)).mean())
 
-    # The DOF's near-field handling (one-pixel CoC dilation) already softens the line: 1.26x the
-    # step's detail measured, 1.5x before it; refinement removes most of the rest (1.17x: the
-    # ramp's first pixels on the background side keep in-between depths from the far end's
-    # mean; 1.06x before the tail rule, when the near side's dilation across the ramp blurred
-    # them over).
+    # The DOF's near-field handling (one-pixel CoC dilation) already softens the line: 1.26-1.6x
+    # the step's detail measured, 1.5x before it; refinement removes nearly all of the rest
+    # (1.06-1.11x over three seeds: the far side's value leans to the window's farthest, so the
+    # ramp's foot keeps no in-between depth; 1.17x when it was the far taps' plain mean).
     assert detail(renders["raw"]) > 1.2 * detail(renders["step"])
-    assert detail(renders["refined"]) < 1.2 * detail(renders["step"])
+    assert detail(renders["refined"]) < 1.15 * detail(renders["step"])
 
     # And the refined render is close to the step's: the ramp's tail beyond the window no longer
     # dilates the near side over the background (depthcond's tail rule; 7 % of the raw ramp's
