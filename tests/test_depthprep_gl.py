@@ -41,18 +41,24 @@ def _textures(ctx, rgb: np.ndarray, depth: np.ndarray):  # type: ignore[no-untyp
     return color, tex
 
 
-def test_gpu_refinement_matches_the_numpy_reference(ctx, programs, rng) -> None:
-    rgb, truth = edge_scene(rng)
-    soft = model_like(truth, shift=2)
-    color, depth = _textures(ctx, rgb, soft)
-    cond = DepthConditioner(ctx, programs, (W, H))
+def _gpu_refined(ctx, programs, rgb: np.ndarray, depth: np.ndarray,  # type: ignore[no-untyped-def]
+                 affine: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
+    """``depth`` conditioned for ``rgb`` by a DepthConditioner of the colour's size, read back."""
+    color, tex = _textures(ctx, rgb, depth)
+    cond = DepthConditioner(ctx, programs, (rgb.shape[1], rgb.shape[0]))
     try:
-        cond.run(color, depth, color_is_srgb=True)
-        got = cond.read()
+        cond.run(color, tex, color_is_srgb=True, affine=affine)
+        return cond.read()
     finally:
         cond.release()
         color.release()
-        depth.release()
+        tex.release()
+
+
+def test_gpu_refinement_matches_the_numpy_reference(ctx, programs, rng) -> None:
+    rgb, truth = edge_scene(rng)
+    soft = model_like(truth, shift=2)
+    got = _gpu_refined(ctx, programs, rgb, soft)
     want = refine_edges(rgb, soft)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     # And it did something: the soft input is far from the refined step.
@@ -64,15 +70,7 @@ def test_gpu_restores_a_thin_bar_as_the_numpy_reference_does(ctx, programs, rng)
     """Depth coarser than the colour: the program with the thin-structure restoration."""
     rgb, truth = bar_scene(rng)
     soft = model_like(truth)
-    color, depth = _textures(ctx, rgb, soft)
-    cond = DepthConditioner(ctx, programs, (W, H))
-    try:
-        cond.run(color, depth, color_is_srgb=True)
-        got = cond.read()
-    finally:
-        cond.release()
-        color.release()
-        depth.release()
+    got = _gpu_refined(ctx, programs, rgb, soft)
     np.testing.assert_allclose(got, refine_edges(rgb, soft), rtol=1e-4, atol=1e-6)
     assert np.abs(got[8:-8, BAR_X + 1: BAR_X + BAR_W - 1] / W_SUBJECT - 1).max() < 0.12
 
@@ -95,15 +93,7 @@ def test_gpu_refinement_matches_numpy_across_blocks_and_borders(ctx, programs, r
     depth = noisy if factor == 1 else noisy.reshape(h // factor, factor, w // factor,
                                                     factor).mean(axis=(1, 3))
     affine = (1.07, -0.012)
-    color, tex = _textures(ctx, rgb, depth)
-    cond = DepthConditioner(ctx, programs, (w, h))
-    try:
-        cond.run(color, tex, color_is_srgb=True, affine=affine)
-        got = cond.read()
-    finally:
-        cond.release()
-        color.release()
-        tex.release()
+    got = _gpu_refined(ctx, programs, rgb, depth, affine)
     want = refine_edges(rgb, depth, affine=affine)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     # The edges were snapped: inside the disc's rim the subject's depth, outside the floor's.
