@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model  # noqa: E402
 from rackfocus_live.files import atomic_write  # noqa: E402
+from rackfocus_live.gpu.context import SOFTWARE_RENDERERS  # noqa: E402
 
 MARKER = "<!-- bench/device.sh: GPU runs below, oldest first -->"
 #: The issue's absolute targets on a GPU (default preset).
@@ -71,7 +72,7 @@ def build_report(results: Path, mode: str, seconds: int | None) -> str:
             took = f", {parts[2]} s" if len(parts) > 2 else ""
             steps.append(f"{name} {state}{took}")
     gl = next((str(d["gl"]) for d in (speed, stream, export) if d and "gl" in d), "unknown GL")
-    software = any(s in gl.lower() for s in ("llvmpipe", "softpipe", "swrast"))
+    software = any(s in gl.lower() for s in SOFTWARE_RENDERERS)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     took = f", {seconds} s" if seconds is not None else ""
     out = [f"### GPU run {now} (bench/device.sh, {mode}{took})", ""]

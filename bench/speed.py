@@ -35,7 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rackfocus_live.depth import DepthMapping  # noqa: E402
-from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
+from rackfocus_live.gpu.context import (  # noqa: E402
+    create_headless_context,
+    describe,
+    interleave_chroma_for,
+    software_renderer,
+)
 from rackfocus_live.gpu.depthprep import DepthConditioner  # noqa: E402
 from rackfocus_live.gpu.dof import DofRenderer  # noqa: E402
 from rackfocus_live.gpu.fullscreen import FullscreenPass  # noqa: E402
@@ -60,9 +65,8 @@ BENCH_SHADERS = Path(__file__).resolve().parent
 def use_timer_queries(ctx: moderngl.Context) -> bool:
     """Timer queries on real GPUs; wall time around finish() on software rasterisers, whose
     queries only see command submission (llvmpipe rasterises later, at flush)."""
-    renderer = ctx.info.get("GL_RENDERER", "").lower()
-    software = any(name in renderer for name in ("llvmpipe", "softpipe", "swrast", "lavapipe"))
-    return not software and ("GL_ARB_timer_query" in ctx.extensions or ctx.version_code >= 330)
+    return not software_renderer(ctx) and ("GL_ARB_timer_query" in ctx.extensions
+                                           or ctx.version_code >= 330)
 
 
 def timed_ms(ctx: moderngl.Context, draw: Callable[[], None], reps: int, *,
@@ -115,9 +119,9 @@ def synthetic_scene(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     return img, (1.0 / z).astype(np.float32)
 
 
-def yuv420_packet(rgb: np.ndarray) -> tuple[FramePacket, MediaInfo]:
-    """``rgb`` as the decoder hands a BT.709 limited-range 4:2:0 frame over (8-bit luma and
-    interleaved chroma)."""
+def yuv420_packet(rgb: np.ndarray, interleave: bool) -> tuple[FramePacket, MediaInfo]:
+    """``rgb`` as the decoder hands a BT.709 limited-range 4:2:0 frame over (8-bit planes;
+    chroma interleaved with ``interleave``, as for a software rasteriser)."""
     h, w = rgb.shape[:2]
     x = rgb.astype(np.float32) / 255.0
     kr, kb = 0.2126, 0.0722
@@ -128,9 +132,10 @@ def yuv420_packet(rgb: np.ndarray) -> tuple[FramePacket, MediaInfo]:
     def sub(c: np.ndarray) -> np.ndarray:
         return np.pad(c, ((0, 2 * ch - h), (0, 2 * cw - w)), mode="edge")[::2, ::2]
 
-    planes = (np.round(16 + 219 * y).astype(np.uint8),
-              interleave_chroma(np.round(128 + 224 * sub(cb)).astype(np.uint8),
-                                np.round(128 + 224 * sub(cr)).astype(np.uint8)))
+    u = np.round(128 + 224 * sub(cb)).astype(np.uint8)
+    v = np.round(128 + 224 * sub(cr)).astype(np.uint8)
+    luma = np.round(16 + 219 * y).astype(np.uint8)
+    planes = (luma, interleave_chroma(u, v)) if interleave else (luma, u, v)
     packet = FramePacket(index=0, pts=0, time=0.0, planes=planes, format="yuv420p",
                          depth=np.zeros((1, 1), np.float32), epoch=0)
     info = MediaInfo(path=Path("synthetic"), width=w, height=h, fps=Fraction(24),
@@ -235,7 +240,8 @@ def yuv_ms(ctx: moderngl.Context, programs: ProgramCache, rgb: np.ndarray,
            copy: Callable[[], None], reps: int) -> tuple[float, float]:
     """A decoded 8-bit 4:2:0 frame to linear RGB: PBO writes of its planes and the conversion;
     with the copy timed beside it."""
-    packet, info = yuv420_packet(rgb)
+    # The layout the product's decoder would hand this context (gpu.context).
+    packet, info = yuv420_packet(rgb, interleave_chroma_for(ctx))
     up = FrameUploader(ctx, programs, info.width, info.height)
     try:
         ms = timed_pair_ms(ctx, lambda: up.upload(packet, info), copy, reps)

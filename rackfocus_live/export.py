@@ -46,7 +46,11 @@ from rackfocus_live.depth import DepthMapping
 from rackfocus_live.depthcond import DepthConditioning
 from rackfocus_live.errors import InputError
 from rackfocus_live.files import check_output
-from rackfocus_live.gpu.context import check_frame_size, framebuffer_kept
+from rackfocus_live.gpu.context import (
+    check_frame_size,
+    framebuffer_kept,
+    interleave_chroma_for,
+)
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.ocio_view import OcioViewPass
 from rackfocus_live.gpu.programs import ProgramCache
@@ -346,7 +350,8 @@ class ExportJob:
         self.state = "running"
         try:
             self._decoder = DecoderThread(info.path, self.depth_source, DECODE_AHEAD, None,
-                                          info=info)
+                                          info=info,
+                                          interleave_chroma=interleave_chroma_for(self.ctx))
             self._next_index = self._first_decoded()
             if self._next_index:
                 self._decoder.seek(self._next_index)

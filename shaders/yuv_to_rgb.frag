@@ -22,22 +22,33 @@
 #ifndef ROTATION
 #define ROTATION 0
 #endif
+// INTERLEAVED_CHROMA 1: chroma in one two-channel texture (U in r, V in g), interleaved by the
+// decoder thread for a software rasteriser, where a second bilinear read is a third of the pass
+// (gpu/context.py: interleave_chroma_for); 0: the decoded U and V planes as they are.
+#ifndef INTERLEAVED_CHROMA
+#define INTERLEAVED_CHROMA 0
+#endif
 
 in vec2 v_uv;
 out vec4 f_color;
 
 uniform sampler2D u_y;          // luma, full size: one texel per output pixel (texelFetch)
-// Chroma, U in r and V in g (interleaved on the decoder thread), LINEAR: one bilinear read
-// upsamples both for 4:2:0 / 4:2:2 (two single-channel planes cost a software rasteriser a
-// second bilinear read, a third of the pass).
+// Chroma, LINEAR: bilinear upsampling of 4:2:0 / 4:2:2.
+#if INTERLEAVED_CHROMA
 uniform sampler2D u_uv;
+#else
+uniform sampler2D u_u;
+uniform sampler2D u_v;
+#endif
 uniform mat3 u_matrix;          // normalised code -> R'G'B' ...
 uniform vec3 u_bias;            // ... + u_bias (the code offsets, through the matrix)
 uniform ivec2 u_coded_max;      // coded (unrotated) size - 1, in luma pixels
-// The luma texture holds whole decoded rows, padding included (texelFetch never reaches it);
-// the chroma texture is exactly the visible chroma (interleaving copies it), so clamp-to-edge
-// keeps bilinear reads inside it.
+// Plane textures hold whole decoded rows, padding included: chroma u is scaled to the visible
+// width (luma reads whole pixels and never reaches the padding; interleaved chroma is exactly
+// the visible samples, scale 1).
+uniform float u_chroma_scale;   // width / row length of the chroma textures
 uniform float u_chroma_shift;   // chroma siting: +0.25 chroma texel for left-sited (MPEG) chroma
+uniform float u_chroma_max;     // u of the last chroma texel centre: bilinear stops there
 
 vec3 srgb_eotf(vec3 c) {
     vec3 lo = c / 12.92;
@@ -60,7 +71,13 @@ void main() {
     ivec2 luma = p;
     vec2 uv = v_uv;
 #endif
+#if INTERLEAVED_CHROMA
+    // Exactly the visible samples: clamp-to-edge keeps bilinear reads inside.
     vec2 chroma = texture(u_uv, vec2(uv.x + u_chroma_shift, uv.y)).rg;
+#else
+    vec2 cuv = vec2(min(uv.x * u_chroma_scale + u_chroma_shift, u_chroma_max), uv.y);
+    vec2 chroma = vec2(texture(u_u, cuv).r, texture(u_v, cuv).r);
+#endif
     vec3 yuv = vec3(texelFetch(u_y, luma, 0).r, chroma);
     // Super-whites and sub-blacks of limited-range video are clipped: the pipeline is
     // display-referred, and a negative value has no defined transfer. The 8-bit target is

@@ -290,7 +290,8 @@ def test_queue_gauge_fills_to_the_queue_size(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p10le"])
 def test_frame_planes_interleave_the_decoded_chroma(tmp_path: Path, pix_fmt: str) -> None:
-    """The uploader's (Y, UV) pair holds exactly the decoded planes: U in channel 0, V in 1."""
+    """The (Y, UV) pair for a software rasteriser holds exactly the decoded planes: U in
+    channel 0, V in 1."""
     sx = 1
     size = (38, 22)
     cw = (size[0] + sx) >> sx
@@ -310,11 +311,15 @@ def test_frame_planes_interleave_the_decoded_chroma(tmp_path: Path, pix_fmt: str
     try:
         frame = reader.read(1)
         assert frame is not None
-        y, uv = frame_planes(frame, info)
+        y, uv = frame_planes(frame, info, interleave=True)
         want = planes(1)
         assert y.shape == (size[1], size[0]) and uv.shape == (ch, cw, 2)
         assert not uv.flags.writeable and uv.dtype == y.dtype
         assert (y == want[0]).all()
         assert (uv[..., 0] == want[1]).all() and (uv[..., 1] == want[2]).all()
+        # Without interleaving: the three planes as decoded, zero-copy views.
+        y3, u3, v3 = frame_planes(frame, info)
+        assert (y3 == y).all() and (u3 == want[1]).all() and (v3 == want[2]).all()
+        assert not u3.flags.owndata and not u3.flags.writeable
     finally:
         reader.close()

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from rackfocus_live.gpu.context import interleave_chroma_for, software_renderer
 from rackfocus_live.gpu.upload import FrameUploader, uv_transform, whole_rows, yuv_coefficients
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
 from rackfocus_live.media.depthsource import open_depth
@@ -58,11 +59,13 @@ def make_info(pix_fmt: str, matrix: str, crange: str, size: tuple[int, int] = SI
 
 
 def make_packet(planes: tuple[np.ndarray, ...], pix_fmt: str,
-                depth: np.ndarray | None = None) -> FramePacket:
-    """A packet as the decoder makes it from Y, U, V planes (chroma interleaved)."""
+                depth: np.ndarray | None = None, *, interleaved: bool = False) -> FramePacket:
+    """A packet as the decoder makes it from Y, U, V planes (chroma interleaved, as for a
+    software rasteriser, with ``interleaved``)."""
     y, u, v = planes
     return FramePacket(
-        index=0, pts=0, time=0.0, planes=(y, interleave_chroma(u, v)), format=pix_fmt,
+        index=0, pts=0, time=0.0, planes=(y, interleave_chroma(u, v)) if interleaved else planes,
+        format=pix_fmt,
         depth=depth if depth is not None else np.zeros((1, 1), np.float32), epoch=0,
     )
 
@@ -256,7 +259,7 @@ def test_release_frees_every_gl_object(ctx, programs) -> None:  # type: ignore[n
                           np.ones((4, 4), np.float32)), make_info("yuv420p", "bt709", "limited"))
     owned = [up.color, up.depth, up._fbo, up._depth_pbo, *up._planes, *up._pbos,
              *(p._vao for p in up._passes.values())]
-    assert len(owned) == 9  # colour, depth, fbo, depth PBO, 2 planes + 2 PBOs, 1 pass
+    assert len(owned) == 11  # colour, depth, fbo, depth PBO, 3 planes + 3 PBOs, 1 pass
     up.release()
     up.release()  # idempotent
     assert all(isinstance(obj.mglo, moderngl.InvalidObject) for obj in owned)  # type: ignore[union-attr]
@@ -338,8 +341,9 @@ def test_whole_rows_widens_padded_views_only_inside_their_buffer() -> None:
     assert safe.shape == (3, 3) and safe.flags.c_contiguous
 
 
+@pytest.mark.parametrize("interleaved", [False, True])
 @pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv444p", "yuv420p10le"])
-def test_row_padding_is_never_sampled(uploader, pix_fmt) -> None:  # type: ignore[no-untyped-def]
+def test_row_padding_is_never_sampled(uploader, pix_fmt, interleaved) -> None:  # type: ignore[no-untyped-def]
     """Bright garbage in the padding must not bleed into the right-hand column."""
     bits = 10 if "10" in pix_fmt else 8
     s = 2 ** (bits - 8)
@@ -348,7 +352,8 @@ def test_row_padding_is_never_sampled(uploader, pix_fmt) -> None:  # type: ignor
     planes = (padded_view(y, 32, top), padded_view(u, 16, top), padded_view(v, 16, 0))
     assert not planes[0].flags.c_contiguous
     up = uploader()
-    up.upload(make_packet(planes, pix_fmt), make_info(pix_fmt, "bt709", "limited"))
+    up.upload(make_packet(planes, pix_fmt, interleaved=interleaved),
+              make_info(pix_fmt, "bt709", "limited"))
     rgb = read_color(up)
     assert np.abs(rgb - 128.0).max() <= TOLERANCE  # mid grey everywhere, right edge included
 
@@ -364,10 +369,46 @@ def test_read_display_gives_the_code_values_either_way(uploader, pix_fmt) -> Non
     assert mf.read_code_rgb(shown, 1.0) == 6
 
 
-def test_separate_chroma_planes_are_refused(uploader) -> None:  # type: ignore[no-untyped-def]
-    """Packets carry (Y, interleaved UV); three planes mean a caller bypassed the decoder."""
-    y, u, v = mf.code_planes(1, SIZE)
-    packet = FramePacket(index=0, pts=0, time=0.0, planes=(y, u, v), format="yuv420p",
-                         depth=np.zeros((1, 1), np.float32), epoch=0)
-    with pytest.raises(ValueError, match="interleaved"):
-        uploader().upload(packet, make_info("yuv420p", "bt709", "limited"))
+def test_both_chroma_layouts_give_the_same_colours(uploader) -> None:  # type: ignore[no-untyped-def]
+    """(Y, U, V) and (Y, UV) of the same frame convert alike; any other layout is refused."""
+    rng = np.random.default_rng(5)
+    y, u, v = (rng.integers(16, 236, p.shape, dtype=np.uint8) for p in mf.code_planes(1, SIZE))
+    info = make_info("yuv420p", "bt709", "limited")
+    up = uploader()
+    up.upload(make_packet((y, u, v), "yuv420p"), info)
+    planar = read_color(up)
+    up.upload(make_packet((y, u, v), "yuv420p", interleaved=True), info)
+    assert np.abs(read_color(up) - planar).max() <= 0.5 + 1e-3  # one rounding of R'G'B' apart
+    for planes in ((y, u), (y, np.stack((u, v), axis=-1), v)):
+        with pytest.raises(ValueError, match="planes"):
+            up.upload(FramePacket(index=0, pts=0, time=0.0, planes=planes, format="yuv420p",
+                                  depth=np.zeros((1, 1), np.float32), epoch=0), info)
+
+
+def test_decoders_interleave_chroma_for_a_software_rasteriser_only(ctx, programs,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    """The choice follows the renderer; a decoder told to interleave hands over (Y, UV), which
+    converts to the same frame as the three planes."""
+
+    class Named:
+        def __init__(self, renderer: str) -> None:
+            self.info = {"GL_RENDERER": renderer}
+
+    assert interleave_chroma_for(Named("llvmpipe (LLVM 15.0.6, 256 bits)"))  # type: ignore[arg-type]
+    assert not interleave_chroma_for(Named("NVIDIA H200/PCIe/SSE2"))  # type: ignore[arg-type]
+    assert interleave_chroma_for(ctx) == software_renderer(ctx)
+    clip = mf.make_clip(tmp_path / "c.mkv", frames=3, size=SIZE, codec="ffv1")
+    info = probe_clip(clip)
+    shown = []
+    for interleave in (False, True):
+        with DecoderThread(clip, None, info=info, interleave_chroma=interleave) as dec:
+            packet = dec.get(10.0)
+        assert packet is not None and len(packet.planes) == (2 if interleave else 3)
+        up = FrameUploader(ctx, programs, *SIZE)
+        try:
+            up.upload(packet, info)
+            shown.append(read_color(up))
+        finally:
+            up.release()
+    assert np.abs(shown[0] - shown[1]).max() <= 0.5 + 1e-3
+    assert mf.read_code_rgb(shown[1]) == 0

@@ -89,13 +89,14 @@ def reference(ctx: moderngl.Context, up: FrameUploader, planes: tuple[np.ndarray
     return srgb_encode(rgba[..., :3])
 
 
+@pytest.mark.parametrize("interleaved", [False, True])
 @pytest.mark.parametrize("rotation", [0, 90, 180, 270])
 @pytest.mark.parametrize(("pix_fmt", "matrix", "crange"), [
     ("yuv420p", "bt709", "limited"), ("yuv422p", "bt601", "full"), ("yuv444p", "bt709", "full"),
     ("yuv420p10le", "bt2020", "limited"),
 ])
 def test_matches_the_single_program_conversion(ctx, programs, rng, rotation, pix_fmt, matrix,
-                                               crange) -> None:  # type: ignore[no-untyped-def]
+                                               crange, interleaved) -> None:  # type: ignore[no-untyped-def]
     layout = PLANE_LAYOUTS[pix_fmt]
     sx, sy = layout.chroma_shift
     w, h = CODED
@@ -111,7 +112,8 @@ def test_matches_the_single_program_conversion(ctx, programs, rng, rotation, pix
     up = FrameUploader(ctx, programs, *display)
     try:
         up.upload(FramePacket(index=0, pts=0, time=0.0,
-                              planes=(planes[0], interleave_chroma(planes[1], planes[2])),
+                              planes=(planes[0], interleave_chroma(planes[1], planes[2]))
+                              if interleaved else planes,
                               format=pix_fmt,
                               depth=np.zeros((1, 1), np.float32), epoch=0), info)
         assert up.color_is_encoded == (layout.bits == 8)

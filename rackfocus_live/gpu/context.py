@@ -90,6 +90,26 @@ def framebuffer_kept(ctx: moderngl.Context) -> Iterator[None]:
         restore_framebuffer(ctx, previous)
 
 
+#: Renderer names of software rasterisers: their "GPU" work runs on the same CPU cores.
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "lavapipe")
+
+
+def software_renderer(ctx: moderngl.Context) -> bool:
+    """Whether ``ctx`` renders on the CPU (Mesa llvmpipe and kin)."""
+    renderer = ctx.info.get("GL_RENDERER", "").lower()
+    return any(name in renderer for name in SOFTWARE_RENDERERS)
+
+
+def interleave_chroma_for(ctx: moderngl.Context) -> bool:
+    """Whether decoders feeding ``ctx`` should interleave chroma (``reader.frame_planes``).
+
+    On a software rasteriser the second bilinear chroma read of the conversion costs about 3 ms
+    of a 1080p frame on the cores that also decode, against 0.25 ms for the interleave on the
+    decoder thread; on a GPU the read is free and the interleave would only cost the decoder.
+    """
+    return software_renderer(ctx)
+
+
 def describe(ctx: moderngl.Context) -> str:
     info = ctx.info
     return f"{info.get('GL_RENDERER', '?')} / {info.get('GL_VERSION', '?')}"

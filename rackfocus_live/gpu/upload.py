@@ -7,8 +7,9 @@ depth keeps its size. Depth shared by consecutive packets (a still, or a depth f
 several clip frames) is uploaded once.
 
 Colour: ``yuv_to_rgb.frag`` applies the matrix and range of the stream (BT.601/709/2020,
-limited/full; see :func:`yuv_coefficients`) in one pass, from two textures: luma, and the chroma
-the decoder thread interleaved (``reader.frame_planes``), so one bilinear read gives both.
+limited/full; see :func:`yuv_coefficients`) in one pass, from the three planes, or from luma
+and the chroma the decoder thread interleaved for a software rasteriser
+(``reader.frame_planes``, ``gpu.context.interleave_chroma_for``): one bilinear read for both.
 Reads of ``color`` give linear light either way: 8-bit sources are stored display-encoded in an
 SRGB8_ALPHA8 texture that the sampler decodes (4 bytes a pixel, and no per-pixel transfer
 function in the pass: the same 8-bit R'G'B' an 8-bit source holds), deeper sources as RGBA16F
@@ -192,7 +193,7 @@ class FrameUploader:
         #: The conversion's uniforms and the stream properties they were made for.
         self._uniforms: tuple[tuple[object, ...], dict[str, object]] | None = None
         self._programs = programs
-        self._passes: dict[tuple[bool, int], FullscreenPass] = {}
+        self._passes: dict[tuple[bool, int, bool], FullscreenPass] = {}
         self._plate_pass = FullscreenPass(programs, "plate_to_linear.frag")
         self._input_passes: dict[str, OcioInputPass] = {}
         self._released = False
@@ -213,8 +214,9 @@ class FrameUploader:
         if packet.format not in PLANE_LAYOUTS:
             raise ValueError(f"cannot upload pixel format {packet.format}")
         layout = PLANE_LAYOUTS[packet.format]
-        if len(packet.planes) != 2 or packet.planes[1].ndim != 3:
-            raise ValueError("YUV packets carry (Y, interleaved UV) planes (reader.frame_planes)")
+        interleaved = len(packet.planes) == 2 and packet.planes[1].ndim == 3
+        if not interleaved and (len(packet.planes) != 3 or packet.planes[1].ndim != 2):
+            raise ValueError("YUV packets carry (Y, U, V) or (Y, UV) planes (reader.frame_planes)")
         luma_h, luma_w = packet.planes[0].shape
         rotated = (luma_h, luma_w) if info.rotation in (90, 270) else (luma_w, luma_h)
         if rotated != (self.width, self.height):
@@ -235,18 +237,20 @@ class FrameUploader:
             self._upload_depth(packet.depth)
         # The same for every frame of a stream: made once, not per frame (numpy per call costs
         # a small frame's budget on the main thread).
-        key = (packet.format, info.color_matrix, info.color_range, luma_w, luma_h,
-               rows[1].shape[1])
+        chroma = (packet.planes[1].shape[1], rows[1].shape[1])
+        key = (packet.format, info.color_matrix, info.color_range, luma_w, luma_h, chroma)
         if self._uniforms is None or self._uniforms[0] != key:
             self._uniforms = (key, self._conversion_uniforms(packet.format, info, luma_w, luma_h,
-                                                             rows[1].shape[1]))
+                                                             *chroma))
         uv_transform(info.rotation)  # validates the rotation
+        chroma_textures = ([("u_uv", self._planes[1])] if interleaved else
+                           [("u_u", self._planes[1]), ("u_v", self._planes[2])])
         # The encoded output must be stored as written, not encoded again on the way.
         self.ctx.disable_direct(GL_FRAMEBUFFER_SRGB)
         with framebuffer_kept(self.ctx):  # leave the caller's binding as found
-            self._pass_for(info.rotation).render(
+            self._pass_for(info.rotation, interleaved).render(
                 self._fbo,
-                textures=[("u_y", self._planes[0]), ("u_uv", self._planes[1])],
+                textures=[("u_y", self._planes[0]), *chroma_textures],
                 uniforms=self._uniforms[1],
             )
         plane, bits, rotation = packet.planes[0], layout.bits, info.rotation
@@ -255,21 +259,25 @@ class FrameUploader:
 
     @staticmethod
     def _conversion_uniforms(fmt: str, info: MediaInfo, luma_w: int, luma_h: int,
-                             chroma_w: int) -> dict[str, object]:
+                             chroma_w: int, chroma_row: int) -> dict[str, object]:
         """The conversion pass's uniforms for a stream: matrix, range and bit depth folded into
-        one matrix and bias, the coded size, and the chroma siting."""
+        one matrix and bias, the coded size, and the chroma siting and extent (``chroma_w``
+        visible samples in texture rows of ``chroma_row``: planar chroma is uploaded as whole
+        decoded rows, interleaved chroma is exactly the visible samples)."""
         layout = PLANE_LAYOUTS[fmt]
         m, offset = yuv_coefficients(
             info.color_matrix, info.color_range, layout.bits, 65535 if layout.bits > 8 else 255
         )
-        # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres
-        # it. Interleaved chroma is contiguous: its texture is exactly the visible chroma.
+        # MPEG-style video puts 4:2:0/4:2:2 chroma on the left luma sample; JPEG (yuvj) centres it.
         left_sited = layout.chroma_shift[0] == 1 and not fmt.startswith("yuvj")
         return {
             "u_matrix": _mat3_uniform(m),
             "u_bias": tuple(float(x) for x in -(m @ offset)),
             "u_coded_max": (luma_w - 1, luma_h - 1),
-            "u_chroma_shift": 0.25 / chroma_w if left_sited else 0.0,
+            "u_chroma_scale": chroma_w / chroma_row,
+            "u_chroma_shift": 0.25 / chroma_row if left_sited else 0.0,
+            # Bilinear chroma must not reach into the row padding (or past the last column).
+            "u_chroma_max": (chroma_w - 0.5) / chroma_row,
         }
 
     @property
@@ -365,13 +373,14 @@ class FrameUploader:
         self.color, self._fbo = self._make_color(encoded=encoded)
         self._encoded = encoded
 
-    def _pass_for(self, rotation: int) -> FullscreenPass:
-        key = (self._encoded, rotation)
+    def _pass_for(self, rotation: int, interleaved: bool) -> FullscreenPass:
+        key = (self._encoded, rotation, interleaved)
         found = self._passes.get(key)
         if found is None:
             found = self._passes[key] = FullscreenPass(
                 self._programs, "yuv_to_rgb.frag",
-                {"ENCODED_OUTPUT": self._encoded, "ROTATION": rotation})
+                {"ENCODED_OUTPUT": self._encoded, "ROTATION": rotation,
+                 "INTERLEAVED_CHROMA": interleaved})
         return found
 
     def _upload_plate(self, packet: FramePacket, info: MediaInfo) -> None:

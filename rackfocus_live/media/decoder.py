@@ -57,10 +57,11 @@ class FramePacket:
         index: frame index (0-based, presentation order).
         pts: presentation timestamp of the decoded frame, in the stream's time base.
         time: clip-relative seconds of the frame slot, ``index / fps``.
-        planes: for YUV, ``(Y, UV)`` (``reader.frame_planes``; uint8, or uint16 for more
-            than 8 bits), read-only: Y HxW, a zero-copy view into the decoded frame's buffer
-            (rows may be padded beyond the view, which ``gpu.upload.whole_rows`` uses), UV the
-            two chroma planes interleaved, (h, w, 2); for plates, ``(RGB,)``.
+        planes: for YUV, ``(Y, U, V)`` or, decoded with ``interleave_chroma``, ``(Y, UV)``
+            (``reader.frame_planes``; uint8, or uint16 for more than 8 bits), read-only: planes
+            are HxW zero-copy views into the decoded frame's buffer (rows may be padded beyond
+            the view, which ``gpu.upload.whole_rows`` uses), UV the two chroma planes
+            interleaved, (h, w, 2); for plates, ``(RGB,)``.
         format: pixel format of ``planes`` (``MediaInfo.pix_fmt``).
         depth: inverse depth in 1/m, float32 HxW (may differ in size from the frame), read-only;
             the same array object for consecutive packets that share a depth frame.
@@ -99,6 +100,8 @@ class DecoderThread:
         cache: frame cache shared with seeks; None disables caching.
         info: the probed clip, if the caller has it (otherwise probed here).
         threads: let FFmpeg decode with its own threads (``thread_type = "AUTO"``).
+        interleave_chroma: hand chroma over interleaved, ``(Y, UV)`` (for a software
+            rasteriser: ``gpu.context.interleave_chroma_for``).
 
     Use as a context manager (``start`` on entry, ``close`` on exit), or call both yourself.
     """
@@ -112,6 +115,7 @@ class DecoderThread:
         *,
         info: MediaInfo | None = None,
         threads: bool = True,
+        interleave_chroma: bool = False,
     ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be >= 1")
@@ -119,6 +123,7 @@ class DecoderThread:
         self.depth_source = depth_source
         self.cache = cache
         self._threads = threads
+        self._interleave = interleave_chroma
         self._queue: queue.Queue[FramePacket | _Failure] = queue.Queue(maxsize=queue_size)
         self._cond = threading.Condition()
         self._epoch = 0
@@ -370,7 +375,7 @@ class DecoderThread:
             return frame.planes
         if self.info.colour is not None:
             return (video_frame_rgb(frame, self.info),)
-        return frame_planes(frame, self.info)
+        return frame_planes(frame, self.info, interleave=self._interleave)
 
     def _read_depth(self, depth: DepthReader, index: int) -> np.ndarray:
         try:

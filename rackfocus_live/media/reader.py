@@ -254,20 +254,21 @@ class VideoReader:
                 return None
 
 
-def frame_planes(frame: av.VideoFrame, info: MediaInfo) -> tuple[npt.NDArray[np.generic], ...]:
-    """The frame as the uploader takes it: ``(Y, UV)``, Y a read-only HxW view of the decoded
-    luma in ``info.pix_fmt`` and UV its two chroma planes interleaved, read-only (h, w, 2).
+def frame_planes(frame: av.VideoFrame, info: MediaInfo, *, interleave: bool = False
+                 ) -> tuple[npt.NDArray[np.generic], ...]:
+    """The frame as the uploader takes it, in ``info.pix_fmt``, read-only: ``(Y, U, V)``, each
+    HxW, or with ``interleave`` ``(Y, UV)``, UV the two chroma planes interleaved (h, w, 2).
 
-    Luma is zero-copy: a view into the decoded frame's own buffer (which it keeps alive), with
-    the row padding (``line_size``) left out of the view but still there for an upload that
-    wants whole rows. Chroma is interleaved here, on the decoder thread (a quarter of a
-    millisecond for 1080p 4:2:0), because one two-channel texture costs the GPU conversion one
-    bilinear read where two planes cost two (see ``shaders/yuv_to_rgb.frag``). No colour maths
-    unless the stream is not planar YUV (see ``probe.delivery_format``), in which case the frame
-    is converted first.
+    Planes are zero-copy: views into the decoded frame's own buffer (which they keep alive),
+    with the row padding (``line_size``) left out of the view but still there for an upload that
+    wants whole rows. Interleaved chroma is a copy made here, on the decoder thread (a quarter of
+    a millisecond for 1080p 4:2:0), for a software rasteriser, where one two-channel texture
+    costs the conversion one bilinear read instead of two (``gpu.context.interleave_chroma_for``).
+    No colour maths unless the stream is not planar YUV (see ``probe.delivery_format``), in
+    which case the frame is converted first.
     """
     y, u, v = _plane_views(frame, info)
-    return y, interleave_chroma(u, v)
+    return (y, interleave_chroma(u, v)) if interleave else (y, u, v)
 
 
 def frame_luma(frame: av.VideoFrame, info: MediaInfo) -> npt.NDArray[np.generic]:

@@ -22,7 +22,11 @@ import numpy.typing as npt
 
 from rackfocus_live.depth import DepthMapping
 from rackfocus_live.depthcond import DepthConditioning
-from rackfocus_live.gpu.context import check_frame_size, restore_framebuffer
+from rackfocus_live.gpu.context import (
+    check_frame_size,
+    interleave_chroma_for,
+    restore_framebuffer,
+)
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.gpu.upload import FrameUploader
 from rackfocus_live.media.decoder import DecoderThread, FramePacket
@@ -94,7 +98,8 @@ class MediaSession:
             check_frame_size(ctx, (self.depth_source.width, self.depth_source.height), depth)
         self.cache = FrameCache(CACHE_BYTES)
         self.decoder = DecoderThread(self.clip_path, self.depth_source, QUEUE_SIZE, self.cache,
-                                     info=self.info)
+                                     info=self.info,
+                                     interleave_chroma=interleave_chroma_for(ctx))
         w, h = self.info.display_size
         moving = self.depth_source is not None and self.depth_source.kind != "still"
         self.uploader = FrameUploader(ctx, programs, w, h,
