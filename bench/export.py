@@ -45,6 +45,7 @@ from bench.stream import thread_only  # noqa: E402
 from rackfocus_live.gpu.context import (  # noqa: E402
     create_headless_context,
     describe,
+    interleave_chroma_for,
     restore_framebuffer,
 )
 from rackfocus_live.gpu.dof import DofRenderer  # noqa: E402
@@ -162,9 +163,11 @@ def pyav_decode(path: Path) -> float:
         return n / (time.perf_counter() - t0)
 
 
-def packets(clip: Path, depth: Path, info: MediaInfo, n: int) -> list[FramePacket]:
+def packets(clip: Path, depth: Path, info: MediaInfo, n: int,
+            interleave: bool) -> list[FramePacket]:
     source = open_depth(depth, mf.DEPTH_MAPPING, info)
-    with DecoderThread(clip, source, queue_size=8, cache=None, info=info) as dec:
+    with DecoderThread(clip, source, queue_size=8, cache=None, info=info,
+                       interleave_chroma=interleave) as dec:
         out = [dec.get(30.0) for _ in range(n)]
     return [p for p in out if p is not None]
 
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         dof = "STAND-IN one-pass DOF" if args.stand_in_dof else f"DOF preset {args.quality}"
         print(f"export: {args.codec} preset {args.preset}, {dof}; "
               f"best of {args.runs} alternating runs")
-        held = packets(clip, depth, info, min(8, args.frames))
+        held = packets(clip, depth, info, min(8, args.frames), interleave_chroma_for(ctx))
         best: dict[str, float] = {}
 
         def keep(name: str, value: float) -> None:

@@ -49,7 +49,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import cpu_model, rss_mb  # noqa: E402
-from rackfocus_live.gpu.context import create_headless_context, describe  # noqa: E402
+from rackfocus_live.gpu.context import (  # noqa: E402
+    create_headless_context,
+    describe,
+    interleave_chroma_for,
+)
 from rackfocus_live.gpu.programs import ProgramCache  # noqa: E402
 from rackfocus_live.gpu.upload import FrameUploader  # noqa: E402
 from rackfocus_live.media.decoder import DecoderThread  # noqa: E402
@@ -169,7 +173,8 @@ def pipeline(
     runs it), and main-thread ms per frame (GL side)."""
     main_s = 0.0
     t0 = time.perf_counter()
-    with DecoderThread(path, depth, queue_size=8, cache=FrameCache(), info=info) as dec:
+    with DecoderThread(path, depth, queue_size=8, cache=FrameCache(), info=info,
+                       interleave_chroma=interleave_chroma_for(ctx)) as dec:
         for i in range(info.frame_count):
             packet = dec.get(30.0)
             if packet is None or packet.index != i:
@@ -295,7 +300,8 @@ def seek_latencies(
 ) -> list[float]:
     """Milliseconds from seek(k) to frame k converted on the GPU, per target."""
     out = []
-    with DecoderThread(path, depth, queue_size=8, cache=cache, info=info) as dec:
+    with DecoderThread(path, depth, queue_size=8, cache=cache, info=info,
+                       interleave_chroma=interleave_chroma_for(ctx)) as dec:
         for i in range(warm_frames):
             packet = dec.get(30.0)
             assert packet is not None and packet.index == i
@@ -331,7 +337,7 @@ def memory_run(
     t0 = time.perf_counter()
     shown = 0
     with DecoderThread(clip, depth, queue_size=8, cache=FrameCache(cache_mb << 20),
-                       info=info) as dec:
+                       info=info, interleave_chroma=interleave_chroma_for(ctx)) as dec:
         expected = 0
         while shown < frames_total:
             if shown and shown % seek_every == 0:
