@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -39,6 +38,7 @@ from rackfocus_live.errors import InputError
 from rackfocus_live.media.depthsource import open_depth
 from rackfocus_live.media.probe import probe_clip
 from tests import media_factory as mf
+from tests.cli_helpers import interrupt_while_writing
 from tests.depthgen_models import make_conv_model, make_luma_model
 
 pytestmark = pytest.mark.timeout(120)
@@ -285,24 +285,10 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(media: dict[str, Path]) -> 
     # Long enough (several seconds even on a fast machine) that the signal lands mid-run: the
     # shared 11-frame clip was done in 0.25 s, before the signal.
     clip = mf.make_clip(media["dir"] / "long.mp4", frames=400, size=SIZE)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rackfocus_live.cli", "depth", str(clip), "-o", str(out),
-         "--model", str(media["slow"]), "--batch", "1"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not mf.leftovers(folder):
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "depth did not start"
-            time.sleep(0.02)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    code, err = interrupt_while_writing(
+        ["-m", "rackfocus_live.cli", "depth", str(clip), "-o", str(out),
+         "--model", str(media["slow"]), "--batch", "1"], folder, "depth")
+    assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert os.listdir(folder) == []
 

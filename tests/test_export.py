@@ -16,9 +16,6 @@ What "equal to a render" compares (``test_ffv1_export_equals_the_preview_render_
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -41,12 +38,11 @@ from rackfocus_live.settings import HighlightBoost
 from rackfocus_live.timeline.keyfile import Pull, save_pull
 from rackfocus_live.timeline.keyframes import FocusTrack, Key
 from tests import media_factory as mf
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import interrupt_while_writing, run_cli
 from tests.test_writer import unwritable_folder
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(120)]
 
-ROOT = Path(__file__).resolve().parent.parent
 NTSC = Fraction(24000, 1001)
 SIZE = (96, 64)
 FRAMES = 12
@@ -359,25 +355,10 @@ sys.exit(main(sys.argv[1:]))
 
 def test_sigint_stops_cleanly_with_exit_130_and_no_partial_file(media) -> None:
     out = media["dir"] / "sig.mp4"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_EXPORT, "export", str(media["clip"]), "--depth",
-         str(media["depth"]), "--focus", "2", "-o", str(out), "--quality", "draft"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not mf.leftovers(media["dir"]):
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "export did not start"
-            time.sleep(0.02)
-        time.sleep(0.3)  # a few frames in
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    code, err = interrupt_while_writing(
+        ["-c", _SLOW_EXPORT, "export", str(media["clip"]), "--depth", str(media["depth"]),
+         "--focus", "2", "-o", str(out), "--quality", "draft"], media["dir"], "export")
+    assert code == 130, err
     assert "interrupted after" in err and "partial file removed" in err
     assert "Traceback" not in err
     assert mf.leftovers(media["dir"]) == [] and not out.exists()
