@@ -4,11 +4,11 @@ the same size (same run, same context), and beside a plain single-pass gather on
 Two more rows per size time the other passes of a preview frame against the same copy:
 ``display`` (the DOF result to a window-sized target through the viewer pass, no overlay) and
 ``yuv`` (a decoded 4:2:0 frame through ``FrameUploader.upload``: PBO writes and the conversion to
-linear RGB). For the DOF rows the copy figure is the median of copies timed before, between and
-after them, so a burst of load from elsewhere skews the ratios less; ``display`` and ``yuv``, as
-cheap as a copy, are timed alternately with one (``PAIR_REPS`` rounds), and their rows carry that
-copy's median: back-to-back copies run warmer than a copy between other passes, which skewed a
-ratio near 2 by up to half.
+linear RGB). Every row is timed alternately with a copy (one of each per round) and carries that
+copy's median: back-to-back copies run warmer than a copy between other passes (at 1080p on
+llvmpipe 2.4-3.8 ms against 4.4-5.1 ms), which moved the DOF's ratio by up to 1.5x between runs
+and a ratio near 2 by up to half. ``display`` and ``yuv``, as cheap as a copy, take
+``PAIR_REPS`` rounds. The back-to-back copy is still printed under each size, for comparison.
 
 GPU time comes from GL timer queries (GL_TIME_ELAPSED) where available, else wall time around
 ``ctx.finish()``. Ratios are what to compare across machines; absolute figures say where we are.
@@ -183,8 +183,8 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
 
         time_copy()
         n = reps if w * h <= 1920 * 1080 else max(1, reps // 3)
-        # (name, ms) beside the median copy, or (name, ms, copy ms) timed alternately with it.
-        timings: list[tuple[str, float] | tuple[str, float, float]] = []
+        # (name, ms, copy ms), each timed alternately with its copy.
+        timings: list[tuple[str, float, float]] = []
         pair_reps = max(reps, PAIR_REPS)
 
         def copy_draw(c: FullscreenPass = copy, f: moderngl.Framebuffer = fbo,
@@ -193,8 +193,8 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
         if "dof" in passes:
             for preset in presets:
                 dof = DofRenderer(ctx, programs, (w, h), preset, timer_query=False)
-                timings.append((preset, timed_ms(ctx, lambda d=dof, i=inputs: d.render(
-                    i.color, i.depth, lens, color_is_srgb=True), n)))
+                timings.append((preset, *timed_pair_ms(ctx, lambda d=dof, i=inputs: d.render(
+                    i.color, i.depth, lens, color_is_srgb=True), copy_draw, n)))
                 dof.release()
                 time_copy()
         if "display" in passes:
@@ -202,12 +202,11 @@ def bench_sizes(ctx: moderngl.Context, sizes: list[tuple[int, int]], presets: li
                                                    pair_reps)))
         if "yuv" in passes:
             timings.append(("yuv", *yuv_ms(ctx, programs, rgb, copy_draw, pair_reps)))
-        copy_ms = float(np.median(copies))
-        for name, ms, *own_copy in timings:
-            base = own_copy[0] if own_copy else copy_ms
+        for name, ms, base in timings:
             rows.append({"size": f"{w}x{h}", "preset": name, "dof_ms": ms, "copy_ms": base,
                          "ratio": ms / base})
             print(f"{w:>5d}x{h:<4d} {name:>8s} {ms:9.2f} {base:9.3f} {ms / base:7.1f}")
+        print(f"{'':>10s} copies timed back to back: {float(np.median(copies)):.3f} ms")
         copy.release()
         fbo.release()
         target.release()

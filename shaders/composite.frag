@@ -126,15 +126,17 @@ vec4 slight_near_over(ivec2 p, float c0, float near_reach) {
 }
 
 // Far layer at this pixel: bilinear taps of the half-res layer, down-weighted where their CoC
-// differs from this pixel's, so a sharp edge does not pick up the colour across it.
-vec4 far_upsample(float c0) {
+// differs from this pixel's, so a sharp edge does not pick up the colour across it. `taps` is 4,
+// or 0 where the far layer is not used: an `if` around the call would not spare a software
+// rasteriser the fetches (it runs both sides for a block of pixels), a loop of no turns does.
+vec4 far_upsample(float c0, int taps) {
     vec2 size = vec2(textureSize(u_far, 0));
     vec2 pos = v_uv * size - 0.5;
     vec2 f = fract(pos);
     ivec2 base = ivec2(floor(pos));
     vec4 acc = vec4(0.0);
     float wsum = 0.0;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < taps; ++i) {
         ivec2 o = ivec2(i & 1, i >> 1);
         ivec2 q = clamp(base + o, ivec2(0), ivec2(size) - 1);
         float bil = (o.x == 1 ? f.x : 1.0 - f.x) * (o.y == 1 ? f.y : 1.0 - f.y);
@@ -154,19 +156,18 @@ void main() {
     float r0 = abs(c0) * 0.5;
     float to_far = smoothstep(SLIGHT_END - 1.0, SLIGHT_END, r0);
     float near_reach = texelFetch(u_tiles, p / u_tile, 0).b;
-    vec3 result;
-    if (to_far < 1.0) {
-        bool gather = r0 > 0.05 || near_reach > 0.05;
-        result = gather ? slight_gather(p, c0, r0, near_reach) : own.rgb;
+    vec3 result = own.rgb;
+    if (to_far < 1.0 && (r0 > 0.05 || near_reach > 0.05)) {
+        result = slight_gather(p, c0, r0, near_reach);
     }
     vec4 near = texture(u_near, v_uv);
     if (to_far > 0.0) {
-        vec4 far = far_upsample(c0);
+        vec4 far = far_upsample(c0, to_far > 0.0 ? 4 : 0);
         vec3 far_color = far.rgb;
         if (c0 < -1.0 && near.a > 0.01) {
             // A blurred foreground pixel with no background within its CoC has nothing to show
-            // through: behind the (slightly under-estimated) near alpha lies the near layer itself,
-            // not this pixel's sharp colour.
+            // through: behind the near alpha lies the near layer itself, not this pixel's sharp
+            // colour (where the alpha is 1 the far gather skipped the fill: gather_far.frag).
             far_color = mix(near.rgb, far.rgb, clamp(far.a * 20.0, 0.0, 1.0));
         }
         if (near_reach > 0.05) {

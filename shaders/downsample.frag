@@ -17,9 +17,12 @@ layout(location = 1) out vec2 f_centroid;  // light-weighted centre of the 2x2 b
 
 // How far a pixel is into the clipped range: 0 below the threshold, 1 at full clip. The
 // threshold is a display level: compare the brightest channel in display encoding.
+float display_peak(vec3 lin) {
+    return linear_to_srgb(vec3(max(lin.r, max(lin.g, lin.b)))).r;
+}
+
 float clip_ramp(vec3 lin) {
-    float peak = linear_to_srgb(vec3(max(lin.r, max(lin.g, lin.b)))).r;
-    return smoothstep(u_highlight_threshold, 1.0, peak);
+    return smoothstep(u_highlight_threshold, 1.0, display_peak(lin));
 }
 
 void main() {
@@ -27,6 +30,7 @@ void main() {
     ivec2 base = ivec2(gl_FragCoord.xy) * 2;
     vec3 col[4];
     float coc[4];
+    float ramp[4];
     float cref = 1e9;
     float cref_blurred = 1e9;
     float any_clip = 0.0;
@@ -39,7 +43,8 @@ void main() {
         if (abs(coc[i]) >= SHARP_COC) {
             cref_blurred = min(cref_blurred, coc[i]);
         }
-        any_clip = max(any_clip, clip_ramp(t.rgb));
+        ramp[i] = clip_ramp(t.rgb);
+        any_clip = max(any_clip, ramp[i]);
     }
     // Pixels sharp enough for the full-resolution gather never take their colour from this
     // layer; where they share a block with blurred pixels (a thin sharp bar before a blurred
@@ -51,25 +56,28 @@ void main() {
     float gain = u_highlight_gain;
     vec3 hue = vec3(1.0);
     float hue_weight = 0.0;
-    if (any_clip > 0.0 && gain > 0.0) {
+    // The ring is a loop with no turns where nothing is clipped, not an `if`: a software
+    // rasteriser runs an `if`'s body for every pixel of a block but leaves a loop no pixel is in.
+    int ring_taps = any_clip > 0.0 && gain > 0.0 ? 16 : 0;
+    {
         // Look around the highlight: a light that stays clipped HIGHLIGHT_RING px out is a large
         // bright surface (a sky, a white wall), merely over-exposed, not a small intense source:
         // boost it less. The unclipped glow around a clipped light shows the light's colour,
         // which clipping turned white: keep it for the boosted light.
         vec3 hue_sum = vec3(0.0);
         float ring_clip = 0.0;
-        for (int i = 0; i < 16; ++i) {
+        for (int i = 0; i < ring_taps; ++i) {
             float ring = i < 8 ? 0.5 * HIGHLIGHT_RING : HIGHLIGHT_RING;
             float a = float(i) * (PI / 4.0) + (i < 8 ? 0.0 : PI / 8.0);
             vec2 pos = vec2(base) + 0.5 + ring * vec2(cos(a), sin(a));
             vec3 s = texelFetch(u_full, clamp(ivec2(floor(pos)), ivec2(0), size - 1), 0).rgb;
-            float c = clip_ramp(s);
+            float peak = display_peak(s);
+            float c = smoothstep(u_highlight_threshold, 1.0, peak);
             if (i >= 8) {
                 ring_clip += c / 8.0;
             }
             // Coloured glow: bright (a surface around the light is no guide to its colour)
             // but unclipped, weighted by its light.
-            float peak = linear_to_srgb(vec3(max(s.r, max(s.g, s.b)))).r;
             float w = (1.0 - c) * smoothstep(HUE_GLOW_START, HUE_GLOW_START + 0.2, peak);
             hue_sum += w * s;
             hue_weight += w * luma(s);
@@ -85,14 +93,13 @@ void main() {
     vec2 light_centre = vec2(0.0);
     float lsum = 0.0;
     for (int i = 0; i < 4; ++i) {
-        float ramp = clip_ramp(col[i]);
-        if (ramp > 0.0) {
+        if (ramp[i] > 0.0) {
             // A clipped pixel is white where the light was coloured: take the glow's colour
             // for as much as it is white (all channels clipped alike).
             float white = smoothstep(0.8, 0.98, min(col[i].r, min(col[i].g, col[i].b))
                                      / max(max(col[i].r, max(col[i].g, col[i].b)), 1e-6));
-            col[i] = mix(col[i], luma(col[i]) * hue, white * hue_weight * ramp);
-            col[i] *= 1.0 + gain * ramp * ramp;
+            col[i] = mix(col[i], luma(col[i]) * hue, white * hue_weight * ramp[i]);
+            col[i] *= 1.0 + gain * ramp[i] * ramp[i];
         }
         float l = luma(col[i]);
         light_centre += l * (vec2(float(i & 1), float(i >> 1)) - 0.5);

@@ -12,11 +12,31 @@
 
 uniform sampler2D u_half;          // linear rgb + signed CoC diameter (full-res px)
 uniform sampler2D u_tiles;         // dilated (near, far) radius in full-res px
+uniform sampler2D u_near;          // the near layer (gather_near.frag): alpha 1 is opaque
 uniform int u_tile;                // tile size in full-res px
 
 out vec4 f_far;                    // normalised colour, total coverage weight
 
 const float NEAR_EPS = 1.0;        // CoC diameter (full-res px) below which a pixel is not "near"
+
+// Whether no full-res pixel that reads this near texel's far value can show it: the near layer
+// is opaque (alpha exactly 1) here and at every texel that shares a bilinear footprint with it,
+// so the composite's mix takes all of those pixels from the near layer. Deep inside a blurred
+// foreground the hole fill is then skipped: its sample count is the largest of the frame. Not
+// with a post-filter, which mixes each texel into its neighbours' layers before the composite
+// (the draft preset, whose fill is cheap). The taps are a loop of no turns for other pixels.
+bool behind_opaque_near(ivec2 p, bool fill) {
+#if POSTFILTER_ON
+    return false;
+#else
+    ivec2 last = textureSize(u_near, 0) - 1;
+    float a = 1.0;
+    for (int i = 0; i < (fill ? 9 : 0); ++i) {
+        a = min(a, texelFetch(u_near, clamp(p + ivec2(i % 3, i / 3) - 1, ivec2(0), last), 0).a);
+    }
+    return fill && a >= 1.0;
+#endif
+}
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
@@ -36,6 +56,10 @@ void main() {
                         : (tile.g > 0.0 ? min(tile.g, r0 + 0.5) + ca : 0.0);
     if (radius < 0.5) {
         f_far = vec4(center.rgb, 1.0);
+        return;
+    }
+    if (behind_opaque_near(p, fill)) {
+        f_far = vec4(center.rgb, 0.0);  // what a fill that finds no background gives
         return;
     }
     int n = sample_count(radius, u_squeeze);

@@ -1,5 +1,5 @@
 #version 330 core
-// Bokeh sprites of up to four sources (one 2x2 block of half-res texels, sprite.vert): each
+// Bokeh sprites of up to four sources (one 2x2 block of half-res texels, sprite.geom): each
 // source's light spread evenly over its aperture image, with a one-pixel antialiased rim, added
 // into the sprite layer. As in the gathers, a source behind a pixel may not blur over it by more
 // than that pixel's own CoC (a sharper foreground hides it).

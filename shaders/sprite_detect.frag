@@ -1,5 +1,5 @@
 #version 330 core
-// Bright isolated sources far out of focus are drawn as bokeh sprites (sprite.vert/.frag) instead
+// Bright isolated sources far out of focus are drawn as bokeh sprites (sprite.geom/.frag) instead
 // of being gathered: a gather finds a source one texel wide only where a sample happens to land
 // on it, so its disc comes out mottled; a sprite is an exact, flat aperture image with a crisp
 // rim. Per half-res texel: the light above its surroundings (a ring two texels out, so a source

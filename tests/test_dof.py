@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import rackfocus_live.gpu.dof as dof_module
+from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import QUALITY_PRESETS, HighlightBoost
 from tests.dof_helpers import linear_to_srgb, psnr, render, srgb_to_linear
@@ -275,3 +277,50 @@ def test_receding_plane_matches_an_exact_scatter(ctx, programs, quality: str,
     ref = linear_to_srgb(scatter_reference(srgb_to_linear(img / 255.0), coc)) * 255
     m = int(np.abs(coc).max() / 2) + 2  # leave out the borders the reference cannot see past
     assert psnr(out[m:-m, m:-m], ref[m:-m, m:-m]) > min_db
+
+
+def _layers(ctx, programs, img: np.ndarray, z: np.ndarray,  # type: ignore[no-untyped-def]
+            lens: LensState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render; returns (output, near layer, far layer) as float arrays (layers at half res)."""
+    dof = DofRenderer(ctx, programs, (W, H))
+    color = ctx.texture((W, H), 3, np.ascontiguousarray(img).tobytes(), alignment=1)
+    depth = ctx.texture((W, H), 1, (1 / z).astype(np.float32).tobytes(), dtype="f4")
+    try:
+        dof.render(color, depth, lens, color_is_srgb=True)
+        out = np.frombuffer(dof.read_output(), np.uint8).reshape(H, W, 3).astype(np.float64)
+        layers = [np.frombuffer(t.read(), np.float16).reshape(H // 2, W // 2, 4).astype(np.float64)
+                  for t in (dof.near_raw, dof.far_raw)]
+    finally:
+        dof.release()
+        color.release()
+        depth.release()
+    return out, layers[0], layers[1]
+
+
+def test_the_inside_of_a_blurred_foreground_is_opaque_and_hides_the_background_exactly(
+        ctx, programs, rng, monkeypatch) -> None:
+    # A textured wall over the left half at 0.5 m (CoC 14 px) before a background at 100 m whose
+    # CoC (38 px) is larger: the far gather's hole fill searches that far and finds background
+    # behind the wall's inside, where the wall hides it completely.
+    lens = lens_for(0.6)
+    img = rng.integers(0, 256, (H, W, 3), np.uint8)
+    z = np.full((H, W), 100.0, np.float32)
+    z[:, : W // 2] = 0.5
+    out, near, far = _layers(ctx, programs, img, z, lens)
+    # Coverage sums to exactly 1 inside the wall (the layer's alpha), from one CoC radius in.
+    inside = near[8:-8, : W // 4 - 5, 3]
+    assert inside.min() == 1.0
+    # The fill is skipped there; without the skip (as with a post-filter) the far layer differs
+    # behind the wall, the image not by a bit.
+    defines = dof_module._defines
+    monkeypatch.setattr(dof_module, "_defines",
+                        lambda preset: {**defines(preset), "POSTFILTER_ON": 1})
+    out_full, _, far_full = _layers(ctx, programs, img, z, lens)
+    # Wall texels whose 3x3 neighbourhood is opaque: no pixel's bilinear taps see past them.
+    alpha = np.pad(near[..., 3], 1, mode="edge")
+    opaque = np.min([alpha[dy: dy + H // 2, dx: dx + W // 2]
+                     for dy in range(3) for dx in range(3)], axis=0) == 1.0
+    behind = opaque & (np.arange(W // 2) < W // 4)[None, :]
+    assert (far[behind][:, 3] == 0.0).all()
+    assert (far_full[behind][:, 3] > 0.0).sum() > 0.05 * behind.sum()
+    np.testing.assert_array_equal(out, out_full)

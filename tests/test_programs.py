@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+import moderngl
 import numpy as np
 import pytest
 
@@ -110,3 +111,58 @@ def test_every_shipped_shader_compiles(ctx, programs) -> None:
     dof = DofRenderer(ctx, programs, (32, 24), "draft")
     dof.release()
     assert ctx.error == "GL_NO_ERROR"
+
+
+POINT_VERT = "#version 330 core\nvoid main() { gl_Position = vec4(0.0, 0.0, 0.0, 1.0); }\n"
+QUAD_GEOM = """#version 330 core
+layout(points) in;
+layout(triangle_strip, max_vertices = 4) out;
+void main() {
+    for (int c = 0; c < 4; ++c) {
+        gl_Position = vec4(float(c & 1) * 2.0 - 1.0, float(c >> 1) * 2.0 - 1.0, 0.0, SCALE);
+        EmitVertex();
+    }
+    EndPrimitive();
+}
+"""
+
+
+def test_a_geometry_stage_builds_reports_its_errors_and_reloads(ctx, tmp_path: Path) -> None:
+    root = _tree(tmp_path, SOLID)
+    (root / "point.vert").write_text(POINT_VERT)
+    (root / "quad.geom").write_text(QUAD_GEOM)
+    cache = ProgramCache(ctx, root)
+    tex = ctx.texture((4, 4), 4)
+    fbo = ctx.framebuffer(color_attachments=[tex])
+
+    def coverage() -> float:
+        """Share of the target the quad covers: SCALE = 2 shrinks it to the middle quarter."""
+        program = cache.get("point.vert", "solid.frag", {"VALUE": 1.0, "SCALE": 1.0},
+                            geom="quad.geom")
+        vao = ctx.vertex_array(program, [])
+        fbo.use()
+        fbo.clear()
+        vao.render(moderngl.POINTS, vertices=1)
+        vao.release()
+        red = np.frombuffer(fbo.read(components=4), np.uint8).reshape(4, 4, 4)[..., 0]
+        return float((red > 127).mean())
+
+    try:
+        assert coverage() == 1.0
+        broken = QUAD_GEOM.replace("EmitVertex();", "EmitVertex(oops);")
+        (root / "quad.geom").write_text(broken)
+        _bump_mtime(root / "quad.geom")
+        errors = cache.reload_changed()
+        assert len(errors) == 1 and "quad.geom" in errors[0] and "oops" in errors[0]
+        assert coverage() == 1.0  # the last good program keeps drawing
+        (root / "quad.geom").write_text(QUAD_GEOM.replace("0.0, SCALE)", "0.0, SCALE * 2.0)"))
+        _bump_mtime(root / "quad.geom")
+        assert cache.reload_changed() == []
+        assert coverage() == 0.25
+    finally:
+        fbo.release()
+        tex.release()
+        cache.release()
+        from rackfocus_live.gpu.context import restore_framebuffer
+
+        restore_framebuffer(ctx, None)

@@ -11,7 +11,7 @@ Passes (see shaders/ for the details of each):
                                    background hidden by thin sharp objects is filled in
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
 6. ``gather_near.frag`` half res   near layer with coverage alpha
-   ``sprite.vert/.frag`` full res   those sources drawn as exact aperture images (scatter)
+   ``sprite.geom/.frag`` full res   those sources drawn as exact aperture images (scatter)
    ``postfilter.frag``  half res    3x3 CoC-aware tent over both layers against sampling noise
 7. ``composite.frag``  full res    sharp + slight full-res gather + far layer + sprites, near
                                    laid over
@@ -94,6 +94,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "POSTFILTER_START": POSTFILTER[0],
         "POSTFILTER_FULL": POSTFILTER[1],
         "POSTFILTER_STRENGTH": float(preset.postfilter),
+        "POSTFILTER_ON": int(preset.postfilter > 0.0),
         "CENTRE_WEIGHTED": int(preset.centre_weighted),
     }
 
@@ -325,10 +326,11 @@ class DofRenderer:
                 ("u_coc", self.coc),
             ], {"u_size": (float(self.size[0]), float(self.size[1])), **aperture})
             gather_inputs = [("u_half", self.half), ("u_tiles", self.tiles_dilated)]
-            p["gather_far"].render(self._far_raw_fbo, gather_inputs,
-                                   {"u_tile": TILE_SIZE, **aperture})
+            # Near first: the far gather skips its hole fill where the near layer is opaque.
             p["gather_near"].render(self._near_raw_fbo, gather_inputs,
                                     {"u_tile": TILE_SIZE, **aperture})
+            p["gather_far"].render(self._far_raw_fbo, [*gather_inputs, ("u_near", self.near_raw)],
+                                   {"u_tile": TILE_SIZE, **aperture})
             for layer, fbo, near in ((self.far_raw, self._far_fbo, False),
                                      (self.near_raw, self._near_fbo, True)):
                 p["postfilter"].render(fbo, [("u_layer", layer), *gather_inputs],

@@ -107,6 +107,7 @@ class _Entry:
     defines: dict[str, object]
     program: moderngl.Program
     files: list[Path]
+    geom: str | None = None
     mtimes: dict[Path, float] = field(default_factory=dict)
 
 
@@ -116,20 +117,25 @@ class ProgramCache:
     def __init__(self, ctx: moderngl.Context, root: Path | None = None) -> None:
         self.ctx = ctx
         self.root = root or shader_dir()
-        self._entries: dict[tuple[str, str, tuple[tuple[str, str], ...]], _Entry] = {}
+        self._entries: dict[tuple[str, str, tuple[tuple[str, str], ...], str | None], _Entry] = {}
 
     def _build(
-        self, vert: str, frag: str, defines: Mapping[str, object]
+        self, vert: str, frag: str, defines: Mapping[str, object], geom: str | None = None
     ) -> tuple[moderngl.Program, list[Path]]:
         vsrc, vfiles = preprocess(self._locate(vert), defines, self.root)
         fsrc, ffiles = preprocess(self._locate(frag), defines, self.root)
+        gsrc, gfiles = (preprocess(self._locate(geom), defines, self.root) if geom
+                        else (None, []))
         try:
-            program = self.ctx.program(vertex_shader=vsrc, fragment_shader=fsrc)
+            program = self.ctx.program(vertex_shader=vsrc, geometry_shader=gsrc,
+                                       fragment_shader=fsrc)
         except Exception as exc:
-            message = str(exc)
-            source = fsrc if "fragment" in message.lower() else vsrc
-            raise ShaderError(_annotate(message, source, f"{vert} + {frag}")) from None
-        return program, vfiles + ffiles
+            message = str(exc).lower()
+            source = (fsrc if "fragment" in message
+                      else gsrc if gsrc is not None and "geometry" in message else vsrc)
+            names = " + ".join(n for n in (vert, geom, frag) if n)
+            raise ShaderError(_annotate(str(exc), source, names)) from None
+        return program, vfiles + gfiles + ffiles
 
     def _locate(self, name: str) -> Path:
         """A shader file in this cache's root, else in the product's shader folder."""
@@ -137,13 +143,14 @@ class ProgramCache:
         return own if own.is_file() else shader_dir() / name
 
     def get(
-        self, vert: str, frag: str, defines: Mapping[str, object] | None = None
+        self, vert: str, frag: str, defines: Mapping[str, object] | None = None,
+        geom: str | None = None,
     ) -> moderngl.Program:
-        key = (vert, frag, tuple(sorted((k, repr(v)) for k, v in (defines or {}).items())))
+        key = (vert, frag, tuple(sorted((k, repr(v)) for k, v in (defines or {}).items())), geom)
         entry = self._entries.get(key)
         if entry is None:
-            program, files = self._build(vert, frag, defines or {})
-            entry = _Entry(vert, frag, dict(defines or {}), program, files)
+            program, files = self._build(vert, frag, defines or {}, geom)
+            entry = _Entry(vert, frag, dict(defines or {}), program, files, geom)
             entry.mtimes = {f: f.stat().st_mtime for f in files}
             self._entries[key] = entry
         return entry.program
@@ -164,7 +171,7 @@ class ProgramCache:
             if not changed:
                 continue
             try:
-                program, files = self._build(entry.vert, entry.frag, entry.defines)
+                program, files = self._build(entry.vert, entry.frag, entry.defines, entry.geom)
             except ShaderError as exc:
                 errors.append(str(exc))
                 entry.mtimes = {f: f.stat().st_mtime for f in entry.files if f.exists()}
