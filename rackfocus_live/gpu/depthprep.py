@@ -39,6 +39,17 @@ class Draw(enum.Enum):
     INTERIOR = "interior"           # taps all inside, both paths
     EDGE_BLOCKS = "edge blocks"     # taps all inside, blocks that may hold a depth edge
     SMOOTH_BLOCKS = "smooth blocks"  # taps all inside, blocks that cannot: no colour test
+    EDGE_BORDER = "edge border"     # the border strips' parts in blocks that may hold an edge
+    SMOOTH_BORDER = "smooth border"  # those that cannot
+
+    @property
+    def sorted(self) -> bool:
+        """Drawn as rectangles that depth_tiles.vert sorts by the block ranges."""
+        return self not in (Draw.WHOLE, Draw.INTERIOR)
+
+    @property
+    def border(self) -> bool:
+        return self in (Draw.EDGE_BORDER, Draw.SMOOTH_BORDER)
 
 
 def _defines() -> dict[str, object]:
@@ -157,37 +168,45 @@ class DepthConditioner:
             target = self._fbos[self._current]
             steps = (radius, refine, temporal and self._has_previous, color_is_srgb, raw)
             draws = self._draws(radius) if refine else [(Draw.WHOLE, (0, 0, *self.size))]
-            if any(d in (Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS) for d, _ in draws):
+            if any(d.sorted for d, _ in draws):
                 reduced, step_affine = source, tap_affine
                 for step, fbo, out in zip(self._range_passes, self._range_fbos,
                                           self._range_targets, strict=True):
                     step.render(fbo, [("u_input", reduced)], {"u_affine": step_affine})
                     reduced, step_affine = out, identity
+            pad = self._pad(radius)
             for draw, box in draws:
                 target.scissor = box
-                self._pass_for(*steps, draw).render(target, textures,
-                                                    {"u_size": size, "u_affine": tap_affine})
+                self._pass_for(*steps, draw).render(target, textures, {
+                    "u_size": size, "u_affine": tap_affine, "u_pad": pad})
             target.scissor = (0, 0, *self.size)  # the whole target again
         self._has_previous = True
         return self.output
 
+    @staticmethod
+    def _pad(radius: float) -> int:
+        """How far the taps reach (px): the border where some fall outside the frame."""
+        return int(np.abs(depthcond.tap_offsets(radius)).max())
+
     def _draws(self, radius: float) -> list[tuple[Draw, tuple[int, int, int, int]]]:
         """The draws of the refinement and their scissor boxes: the frame less a border as
         wide as the taps reach, in blocks sorted by whether they may hold a depth edge (the
-        colour test, a third of the pass, runs only there); then the four border strips by
-        the program that tests which taps are inside the frame."""
+        colour test, a third of the pass, runs only there); then the border strips, sorted the
+        same way, by the programs that test which taps are inside the frame."""
         w, h = self.size
-        pad = int(np.abs(depthcond.tap_offsets(radius)).max())
+        pad = self._pad(radius)
         if w <= 2 * pad or h <= 2 * pad:
             return [(Draw.WHOLE, (0, 0, w, h))]
-        # Blocks see their neighbours only: taps must not reach further (radius_px caps them).
         inner = (pad, pad, w - 2 * pad, h - 2 * pad)
-        blocks = [(Draw.SMOOTH_BLOCKS, inner), (Draw.EDGE_BLOCKS, inner)] if pad <= TILE else [
-            (Draw.INTERIOR, inner)]
-        return [*blocks,
-                (Draw.WHOLE, (0, 0, w, pad)), (Draw.WHOLE, (0, h - pad, w, pad)),
-                (Draw.WHOLE, (0, pad, pad, h - 2 * pad)),
-                (Draw.WHOLE, (w - pad, pad, pad, h - 2 * pad))]
+        # Blocks see their neighbours only: taps must not reach further (radius_px caps them).
+        if pad > TILE:
+            return [(Draw.INTERIOR, inner),
+                    (Draw.WHOLE, (0, 0, w, pad)), (Draw.WHOLE, (0, h - pad, w, pad)),
+                    (Draw.WHOLE, (0, pad, pad, h - 2 * pad)),
+                    (Draw.WHOLE, (w - pad, pad, pad, h - 2 * pad))]
+        whole = (0, 0, w, h)
+        return [(Draw.SMOOTH_BLOCKS, inner), (Draw.EDGE_BLOCKS, inner),
+                (Draw.SMOOTH_BORDER, whole), (Draw.EDGE_BORDER, whole)]
 
     def _pass_for(self, radius: float, refine: bool, temporal: bool,
                   color_is_srgb: bool, raw: bool, draw: Draw) -> FullscreenPass:
@@ -202,18 +221,19 @@ class DepthConditioner:
             dx, dy = np.meshgrid(offsets, offsets)  # row j, column i: tap k = j * TAPS + i
             restore = depthcond.restoration_weight(radius)
             weights = np.exp(-(dx * dx + dy * dy) / (2.0 * radius * radius)).ravel()
-            blocks = draw in (Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS)
             defines = {**_defines(), "REFINE": refine, "TEMPORAL": temporal,
                        "COLOR_IS_SRGB": color_is_srgb, "RAW_DEPTH": raw,
-                       "INTERIOR": draw is not Draw.WHOLE,
-                       "EDGES": draw is not Draw.SMOOTH_BLOCKS, "TILE": TILE,
-                       "WANT_EDGES": draw is Draw.EDGE_BLOCKS,
+                       "INTERIOR": draw in (Draw.INTERIOR, Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS),
+                       "EDGES": draw not in (Draw.SMOOTH_BLOCKS, Draw.SMOOTH_BORDER),
+                       "TILE": TILE, "BORDER": draw.border,
+                       "WANT_EDGES": draw in (Draw.EDGE_BLOCKS, Draw.EDGE_BORDER),
                        "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights),
                        "RESTORE": restore > 0.0, "RESTORE_WEIGHT": float(np.float32(restore))}
-            if blocks:  # six vertices a block, sorted by depth_tiles.vert
+            if draw.sorted:  # six vertices a rectangle, sorted by depth_tiles.vert
+                bx, by = self._blocks
+                rectangles = 2 * (bx + by) if draw.border else bx * by
                 found = FullscreenPass(self._programs, "depth_refine.frag", defines,
-                                       vert="depth_tiles.vert",
-                                       vertices=6 * self._blocks[0] * self._blocks[1])
+                                       vert="depth_tiles.vert", vertices=6 * rectangles)
             else:
                 found = FullscreenPass(self._programs, "depth_refine.frag", defines)
             self._passes[key] = found
