@@ -45,6 +45,15 @@
 #ifndef RAW_DEPTH
 #define RAW_DEPTH 0
 #endif
+// PACKED 1 (with INTERIOR 1): the taps come from u_packed, four of a row per texel
+// (depth_pack.frag, drift-corrected): two fetches a row instead of five, for a software
+// rasteriser, which pays per fetch.
+#ifndef PACKED
+#define PACKED 0
+#endif
+#if PACKED && (!INTERIOR || TAPS != 5)
+#error "PACKED needs INTERIOR and a 5x5 tap grid"
+#endif
 
 uniform sampler2D u_depth;      // inverse depth at the output size: drift-corrected by
                                 // depth_upsample.frag, or (RAW_DEPTH) the raw depth when it has
@@ -52,6 +61,7 @@ uniform sampler2D u_depth;      // inverse depth at the output size: drift-corre
 uniform vec2 u_affine;          // RAW_DEPTH: the drift correction, a * d + b
 uniform sampler2D u_color;      // full-resolution colour
 uniform sampler2D u_prev;       // previous output (r = depth, g = luma)
+uniform sampler2D u_packed;     // PACKED: the depth, four taps of a row a texel
 // The tap grid, the same for every pixel, compiled in (depthprep.py, from
 // depthcond.tap_offsets): integer offsets of one axis, and the spatial weight of each tap
 // (Gaussian of its distance, sigma = the tap radius). Constants fold into the unrolled loops.
@@ -88,7 +98,13 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
     float ws[N];
     bool present[N];
     int c_index = (TAPS / 2) * TAPS + TAPS / 2;
+#if PACKED
+    float centre = texelFetch(u_packed, p, 0).x;
+    vec4 row = vec4(0.0);
+    float row_last = 0.0;
+#else
     float centre = depth_at(p, size);
+#endif
     float lo = centre, hi = centre;
     // The same over the other taps alone: an end of the window's range that only the centre
     // reaches has no taps (the reference's is_far/is_near of "others").
@@ -114,7 +130,16 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
                 continue;
             }
             ws[k] = u_tap_weight[k];
+#if PACKED
+            if (i == 0) {  // constant after unrolling, as are the component picks below
+                row = texelFetch(u_packed, q, 0);
+                row_last = texelFetch(u_packed, p + ivec2(int(u_tap_offset[TAPS - 1]), q.y - p.y),
+                                      0).x;
+            }
+            v[k] = i == TAPS - 1 ? row_last : row[min(i, 3)];
+#else
             v[k] = depth_at(q, size);
+#endif
             lo = min(lo, v[k]);
             hi = max(hi, v[k]);
             if (k != c_index) {  // compile-time after unrolling

@@ -42,10 +42,11 @@ def _textures(ctx, rgb: np.ndarray, depth: np.ndarray):  # type: ignore[no-untyp
 
 
 def _gpu_refined(ctx, programs, rgb: np.ndarray, depth: np.ndarray,  # type: ignore[no-untyped-def]
-                 affine: tuple[float, float] = (1.0, 0.0)) -> np.ndarray:
+                 affine: tuple[float, float] = (1.0, 0.0),
+                 pack_taps: bool | None = None) -> np.ndarray:
     """``depth`` conditioned for ``rgb`` by a DepthConditioner of the colour's size, read back."""
     color, tex = _textures(ctx, rgb, depth)
-    cond = DepthConditioner(ctx, programs, (rgb.shape[1], rgb.shape[0]))
+    cond = DepthConditioner(ctx, programs, (rgb.shape[1], rgb.shape[0]), pack_taps=pack_taps)
     try:
         cond.run(color, tex, color_is_srgb=True, affine=affine)
         return cond.read()
@@ -75,14 +76,18 @@ def test_gpu_restores_a_thin_bar_as_the_numpy_reference_does(ctx, programs, rng)
     assert np.abs(got[8:-8, BAR_X + 1: BAR_X + BAR_W - 1] / W_SUBJECT - 1).max() < 0.12
 
 
+@pytest.mark.parametrize("pack_taps", [True, False])
 @pytest.mark.parametrize("factor", [1, 4])
-def test_gpu_refinement_matches_numpy_across_blocks_and_borders(ctx, programs, rng,
-                                                                factor) -> None:  # type: ignore[no-untyped-def]
+def test_gpu_refinement_matches_numpy_across_blocks_and_borders(
+        ctx, programs, rng, factor: int, pack_taps: bool) -> None:
     """A frame of several 32 px blocks: depth edges in some (the program with the colour test),
     a slanted floor and noise in the others (the one without), subjects touching the frame's
-    borders (the strips that test which taps are inside); full-resolution depth is read as it
-    is with the drift correction applied per tap, quarter-resolution depth is upsampled."""
-    w, h = 256, 160
+    borders (the strips that test which taps are inside, sorted by block the same way; the
+    bottom one, 8 px wide for quarter-resolution depth, straddles two rows of blocks);
+    full-resolution depth is read as it is with the drift correction applied per tap,
+    quarter-resolution depth is upsampled. The blocks' taps read from a packed copy of the
+    depth (four a texel, as on a software rasteriser) or one by one (as on a GPU)."""
+    w, h = 256, 164
     yy, xx = np.mgrid[0:h, 0:w]
     truth = (0.1 + 0.3 * yy / h).astype(np.float32)  # a floor receding upwards
     subject = ((xx - 70) ** 2 + (yy - 60) ** 2 < 30 ** 2) | ((xx > 200) & (yy < 40))
@@ -93,7 +98,7 @@ def test_gpu_refinement_matches_numpy_across_blocks_and_borders(ctx, programs, r
     depth = noisy if factor == 1 else noisy.reshape(h // factor, factor, w // factor,
                                                     factor).mean(axis=(1, 3))
     affine = (1.07, -0.012)
-    got = _gpu_refined(ctx, programs, rgb, depth, affine)
+    got = _gpu_refined(ctx, programs, rgb, depth, affine, pack_taps)
     want = refine_edges(rgb, depth, affine=affine)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     # The edges were snapped: inside the disc's rim the subject's depth, outside the floor's.

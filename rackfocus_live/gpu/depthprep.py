@@ -21,7 +21,7 @@ import numpy.typing as npt
 from rackfocus_live import depthcond
 from rackfocus_live.arrays import is_integer_array
 from rackfocus_live.depthcond import DepthConditioning, TemporalStabiliser, fit_grid
-from rackfocus_live.gpu.context import framebuffer_kept
+from rackfocus_live.gpu.context import framebuffer_kept, software_renderer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
 
@@ -84,15 +84,24 @@ class DepthConditioner:
         ctx: the GL context.
         programs: the shader cache.
         size: output (width, height): the colour frame's size.
+        pack_taps: read the blocks' depth taps four to a texel from a packed copy of the depth
+            (``depth_pack.frag``): a software rasteriser pays per fetch, and 10 fetches a pixel
+            instead of 25 outweigh the packing pass; a GPU does not gain from it. None: decide
+            from the renderer. The output is the same either way.
     """
 
     def __init__(self, ctx: moderngl.Context, programs: ProgramCache,
-                 size: tuple[int, int]) -> None:
+                 size: tuple[int, int], *, pack_taps: bool | None = None) -> None:
         self.ctx = ctx
         self.size = (int(size[0]), int(size[1]))
         self._programs = programs
+        self.pack_taps = software_renderer(ctx) if pack_taps is None else pack_taps
         #: One program per (tap radius, steps, colour encoding, and the part drawn: Draw).
         self._passes: dict[tuple[float, bool, bool, bool, bool, Draw], FullscreenPass] = {}
+        #: The packing pass per tap radius, and its target (made on first use).
+        self._packs: dict[float, FullscreenPass] = {}
+        self._packed: moderngl.Texture | None = None
+        self._packed_fbo: moderngl.Framebuffer | None = None
         self._targets = [self._target() for _ in range(2)]
         self._fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._targets]
         #: The raw depth at the output size, drift-corrected (depth_upsample.frag).
@@ -174,6 +183,8 @@ class DepthConditioner:
                                           self._range_targets, strict=True):
                     step.render(fbo, [("u_input", reduced)], {"u_affine": step_affine})
                     reduced, step_affine = out, identity
+                if self.pack_taps:
+                    textures.append(("u_packed", self._pack(radius, source, tap_affine)))
             pad = self._pad(radius)
             for draw, box in draws:
                 target.scissor = box
@@ -182,6 +193,22 @@ class DepthConditioner:
             target.scissor = (0, 0, *self.size)  # the whole target again
         self._has_previous = True
         return self.output
+
+    def _pack(self, radius: float, source: moderngl.Texture,
+              affine: tuple[float, float]) -> moderngl.Texture:
+        """The depth with four taps of a row a texel (depth_pack.frag), drift-corrected."""
+        if self._packed is None or self._packed_fbo is None:
+            self._packed = self.ctx.texture(self.size, 4, dtype="f4")
+            self._packed.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self._packed_fbo = self.ctx.framebuffer(color_attachments=[self._packed])
+        step = self._packs.get(radius)
+        if step is None:
+            offsets = depthcond.tap_offsets(radius)
+            dx = ", ".join(str(int(o - offsets[0])) for o in offsets[1:4])
+            step = self._packs[radius] = FullscreenPass(
+                self._programs, "depth_pack.frag", {"PACK_DX": f"ivec3({dx})"})
+        step.render(self._packed_fbo, [("u_depth", source)], {"u_affine": affine})
+        return self._packed
 
     @staticmethod
     def _pad(radius: float) -> int:
@@ -226,6 +253,7 @@ class DepthConditioner:
                        "INTERIOR": draw in (Draw.INTERIOR, Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS),
                        "EDGES": draw not in (Draw.SMOOTH_BLOCKS, Draw.SMOOTH_BORDER),
                        "TILE": TILE, "BORDER": draw.border,
+                       "PACKED": self.pack_taps and draw.sorted and not draw.border,
                        "WANT_EDGES": draw in (Draw.EDGE_BLOCKS, Draw.EDGE_BORDER),
                        "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights),
                        "RESTORE": restore > 0.0, "RESTORE_WEIGHT": float(np.float32(restore))}
@@ -247,9 +275,14 @@ class DepthConditioner:
         return np.frombuffer(data, np.float32).reshape(h, w, 2)[..., 0].copy()
 
     def release(self) -> None:
-        for p in self._passes.values():
+        for p in [*self._passes.values(), *self._packs.values()]:
             p.release()
         self._passes.clear()
+        self._packs.clear()
+        if self._packed is not None and self._packed_fbo is not None:
+            self._packed_fbo.release()
+            self._packed.release()
+            self._packed = self._packed_fbo = None
         self._upsample.release()
         self._upsampled_fbo.release()
         self._upsampled.release()
