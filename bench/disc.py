@@ -108,8 +108,8 @@ def measure(lum: npt.NDArray[np.float64], cx: float, cy: float,
     return cv, crossing(0.1) - crossing(0.9), crossing(0.5)
 
 
-def disc_stats(ctx: moderngl.Context, programs: ProgramCache, quality: str) -> DiscStats:
-    lens = DISC_LENS
+def disc_stats(ctx: moderngl.Context, programs: ProgramCache, quality: str,
+               lens: LensState = DISC_LENS) -> DiscStats:
     diameter = float(lens.coc_px(LIGHT_DEPTH_M, W))
     img, inv = disc_scene()
     lum = render_linear(ctx, programs, img, inv, lens, quality)

@@ -25,12 +25,21 @@ float clip_ramp(vec3 lin) {
     return smoothstep(u_highlight_threshold, 1.0, display_peak(lin));
 }
 
+// How white a pixel is (its weakest channel against its strongest): 1 where a light's colour
+// was clipped away, 0 for a saturated colour.
+float whiteness(vec3 lin) {
+    return smoothstep(0.8, 0.98, min(lin.r, min(lin.g, lin.b))
+                      / max(max(lin.r, max(lin.g, lin.b)), 1e-6));
+}
+
 void main() {
     ivec2 size = textureSize(u_full, 0);
     ivec2 base = ivec2(gl_FragCoord.xy) * 2;
     vec3 col[4];
     float coc[4];
     float ramp[4];
+    float white[4];
+    float any_white = 0.0;
     float cref = 1e9;
     float cref_blurred = 1e9;
     float any_clip = 0.0;
@@ -45,6 +54,9 @@ void main() {
         }
         ramp[i] = clip_ramp(t.rgb);
         any_clip = max(any_clip, ramp[i]);
+        // All channels clipped alike: a light whose colour clipping took (see below).
+        white[i] = ramp[i] * whiteness(t.rgb);
+        any_white = max(any_white, white[i]);
     }
     // Pixels sharp enough for the full-resolution gather never take their colour from this
     // layer; where they share a block with blurred pixels (a thin sharp bar before a blurred
@@ -58,31 +70,68 @@ void main() {
     float hue_weight = 0.0;
     // The ring is a loop with no turns where nothing is clipped, not an `if`: a software
     // rasteriser runs an `if`'s body for every pixel of a block but leaves a loop no pixel is in.
-    int ring_taps = any_clip > 0.0 && gain > 0.0 ? 16 : 0;
+    // Eight directions out from the block, in loops with no turns where nothing is clipped or
+    // white (a software rasteriser runs an `if`'s body for every pixel of a block, but leaves a
+    // loop no pixel is in).
+    int directions = any_clip > 0.0 && gain > 0.0 ? 8 : 0;
+    int hue_directions = any_white > 0.0 && gain > 0.0 ? 8 : 0;
     {
         // Look around the highlight: a light that stays clipped HIGHLIGHT_RING px out is a large
         // bright surface (a sky, a white wall), merely over-exposed, not a small intense source:
-        // boost it less. The unclipped glow around a clipped light shows the light's colour,
-        // which clipping turned white: keep it for the boosted light.
-        vec3 hue_sum = vec3(0.0);
+        // boost it less.
         float ring_clip = 0.0;
-        for (int i = 0; i < ring_taps; ++i) {
-            float ring = i < 8 ? 0.5 * HIGHLIGHT_RING : HIGHLIGHT_RING;
-            float a = float(i) * (PI / 4.0) + (i < 8 ? 0.0 : PI / 8.0);
-            vec2 pos = vec2(base) + 0.5 + ring * vec2(cos(a), sin(a));
-            vec3 s = texelFetch(u_full, clamp(ivec2(floor(pos)), ivec2(0), size - 1), 0).rgb;
-            float peak = display_peak(s);
-            float c = smoothstep(u_highlight_threshold, 1.0, peak);
-            if (i >= 8) {
-                ring_clip += c / 8.0;
+        vec2 centre = vec2(base) + 1.0;
+        for (int i = 0; i < directions; ++i) {
+            float a = float(i) * (PI / 4.0);
+            vec2 at = centre + HIGHLIGHT_RING * vec2(cos(a), sin(a));
+            ring_clip += clip_ramp(texelFetch(u_full, clamp(ivec2(floor(at)), ivec2(0), size - 1),
+                                              0).rgb) / 8.0;
+        }
+        // A white clipped pixel's colour, which clipping took, shows in two places:
+        // - the light's unclipped glow, half that far out: bright (a surface around the light
+        //   is no guide to its colour), weighted by its light, and taken as what it adds over
+        //   the ring further out, so that a small light's rim, part desk, does not bring the
+        //   desk;
+        // - a small light often has no glow, only an antialiased rim: walking out, the first
+        //   pixel below the clip level (within FRINGE_REACH px) is part light, part
+        //   background, and what it has over the background FRINGE_BACK px further out is the
+        //   light's own colour, times its coverage of that pixel (a red LED's rim over a brown
+        //   desk). Not for a large clipped surface, whose outer ring is partly clipped too: its
+        //   edge is the border between two surfaces, not a light's rim (a white shirt over blue
+        //   jeans would turn yellow).
+        vec3 glow_sum = vec3(0.0);
+        vec3 rim_sum = vec3(0.0);
+        for (int i = 0; i < hue_directions; ++i) {
+            float a = float(i) * (PI / 4.0);
+            vec2 dir = vec2(cos(a), sin(a));
+            vec3 near_ring = texelFetch(u_full, clamp(ivec2(floor(centre + 0.5 * HIGHLIGHT_RING
+                                                                    * dir)), ivec2(0), size - 1),
+                                        0).rgb;
+            vec3 far_ring = texelFetch(u_full, clamp(ivec2(floor(centre + HIGHLIGHT_RING * dir)),
+                                                     ivec2(0), size - 1), 0).rgb;
+            float peak = display_peak(near_ring);
+            float w = (1.0 - smoothstep(u_highlight_threshold, 1.0, peak))
+                * smoothstep(HUE_GLOW_START, HUE_GLOW_START + 0.2, peak);
+            glow_sum += w * max(near_ring - far_ring, 0.0);
+            float found = 0.0;
+            vec3 rim = vec3(0.0);
+            for (int step = 1; step <= FRINGE_REACH && found == 0.0; ++step) {
+                vec3 t = texelFetch(u_full, clamp(ivec2(floor(centre + dir * float(step))),
+                                                  ivec2(0), size - 1), 0).rgb;
+                if (display_peak(t) < u_highlight_threshold) {
+                    found = float(step);
+                    rim = t;
+                }
             }
-            // Coloured glow: bright (a surface around the light is no guide to its colour)
-            // but unclipped, weighted by its light.
-            float w = (1.0 - c) * smoothstep(HUE_GLOW_START, HUE_GLOW_START + 0.2, peak);
-            hue_sum += w * s;
-            hue_weight += w * luma(s);
+            if (found > 0.0) {
+                vec3 back = texelFetch(u_full, clamp(ivec2(floor(centre + dir * (found
+                                       + FRINGE_BACK))), ivec2(0), size - 1), 0).rgb;
+                rim_sum += max(rim - back, 0.0);
+            }
         }
         gain *= 1.0 - HIGHLIGHT_SIZE_DAMP * ring_clip;
+        vec3 hue_sum = glow_sum + (1.0 - smoothstep(0.0, 0.25, ring_clip)) * rim_sum;
+        hue_weight = luma(hue_sum);
         if (hue_weight > 1e-4) {
             hue = hue_sum / max(luma(hue_sum), 1e-6);   // luma 1
             hue_weight = smoothstep(0.0, 0.1, hue_weight);
@@ -94,11 +143,9 @@ void main() {
     float lsum = 0.0;
     for (int i = 0; i < 4; ++i) {
         if (ramp[i] > 0.0) {
-            // A clipped pixel is white where the light was coloured: take the glow's colour
-            // for as much as it is white (all channels clipped alike).
-            float white = smoothstep(0.8, 0.98, min(col[i].r, min(col[i].g, col[i].b))
-                                     / max(max(col[i].r, max(col[i].g, col[i].b)), 1e-6));
-            col[i] = mix(col[i], luma(col[i]) * hue, white * hue_weight * ramp[i]);
+            // A clipped pixel is white where the light was coloured: take the recovered
+            // colour, at the pixel's luma, for as much as it is white.
+            col[i] = mix(col[i], luma(col[i]) * hue, white[i] * hue_weight);
             col[i] *= 1.0 + gain * ramp[i] * ramp[i];
         }
         float l = luma(col[i]);

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from bench.disc import disc_stats
+from bench.disc import DISC_LENS, disc_stats
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import HighlightBoost
 from tests.dof_helpers import linear_to_srgb, psnr, render, scatter_reference, srgb_to_linear
@@ -24,6 +26,19 @@ def test_a_lone_light_far_out_of_focus_is_a_flat_disc_with_a_crisp_rim(
     assert s.rim_10_90_px < 2.0
     # Temporally stable: moving the light by a pixel moves the disc, it does not re-texture it.
     assert s.shimmer < (0.12 if quality == "draft" else 0.06)
+
+
+@pytest.mark.parametrize("quality", ["default", "draft"])
+def test_a_mid_sized_disc_is_as_flat_and_crisp(ctx, programs, quality: str) -> None:
+    # The same light at f/4: a 10.5 px disc, below the size where a gather's samples mottle a
+    # disc but where they still blur its rim (2.4 px) and, with the draft's few samples,
+    # speckle (CV 17 %) and shimmer (52 %) as the light moves: drawn as a sprite instead.
+    s = disc_stats(ctx, programs, quality, replace(DISC_LENS, f_stop=4.0))
+    assert s.diameter_px == pytest.approx(10.5, abs=0.1)
+    assert 2 * s.measured_radius_px == pytest.approx(s.diameter_px, rel=0.08)
+    assert s.interior_cv < 0.03
+    assert s.rim_10_90_px < 2.0
+    assert s.shimmer < 0.06
 
 
 W, H = 256, 192
@@ -111,16 +126,72 @@ def _clipped_light_scene(core: int, glow: int) -> np.ndarray:
 def test_a_clipped_light_keeps_the_hue_of_its_unclipped_glow(ctx, programs) -> None:
     img = _clipped_light_scene(core=3, glow=6)
     z = np.full((H, W), 20.0, np.float32)
-    out, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0), highlight=HighlightBoost())
+    # f/1.4: a disc wide enough that it does not clip on display (an orange light that clipped
+    # to white is bright enough to clip a smaller disc too, which would measure as yellow).
+    out, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=1.4), highlight=HighlightBoost())
+    assert out.max() < 255
     centre = srgb_to_linear(out[H // 2 - 4: H // 2 + 5, W // 2 - 4: W // 2 + 5] / 255.0)
     glow = _chromaticity(srgb_to_linear(np.array([235, 150, 50]) / 255.0))
     got = _chromaticity(centre.reshape(-1, 3).mean(axis=0))
     assert got == pytest.approx(glow, rel=0.10)
     # And the light was boosted: the disc is brighter than the glow alone could make it.
-    plain, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.0))
+    plain, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=1.4))
     base = srgb_to_linear(np.full((H, W, 3), 20) / 255.0).sum()
     assert srgb_to_linear(out / 255.0).sum() - base > 2 * (srgb_to_linear(plain / 255.0).sum()
                                                            - base)
+
+
+BROWN = np.array([90, 62, 40])  # a dark wooden desk
+
+
+def _led_scene(light: np.ndarray) -> np.ndarray:
+    """A small light of linear colour ``light`` (HDR) on a brown desk, as an 8-bit camera
+    records it: a 6 px core clipped to white and a one-pixel antialiased rim (1.5 % of
+    the light over the desk), no glow."""
+    back = srgb_to_linear(BROWN / 255.0)
+    img = np.broadcast_to(BROWN, (H, W, 3)).astype(np.uint8).copy()
+    ys, xs = np.mgrid[0:H, 0:W]
+    d = np.maximum(np.abs(ys - H / 2 + 0.5), np.abs(xs - W / 2 + 0.5))
+    rim = 0.015 * light + 0.985 * back
+    assert (rim < srgb_to_linear(np.array(0.9))).all()  # the rim is not clipped
+    img[(d > 3) & (d <= 4)] = np.round(linear_to_srgb(rim) * 255)
+    img[d <= 3] = 255
+    return img
+
+
+@pytest.mark.parametrize("light", [(30.0, 7.5, 5.5), (7.5, 27.0, 15.0), (18.0, 18.0, 18.0)],
+                         ids=["red", "green", "white"])
+def test_a_small_clipped_light_takes_its_colour_from_its_antialiased_rim(
+        ctx, programs, light: tuple[float, float, float]) -> None:
+    """An LED on a desk: only the rim of its image shows its colour (what it adds over the
+    desk). The disc is that colour, and the light is boosted at the clipped core's luma."""
+    colour = np.array(light)
+    img = _led_scene(colour)
+    z = np.full((H, W), 20.0, np.float32)
+    lens = _lens(1.0, f_stop=1.4)
+    out, coc = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
+    assert out.max() < 255  # a disc that does not clip on display
+    radius = coc[H // 2, W // 2] / 2
+    lin = srgb_to_linear(out / 255.0) - srgb_to_linear(BROWN / 255.0)
+    ys, xs = np.mgrid[0:H, 0:W]
+    inside = np.hypot(ys - H / 2 + 0.5, xs - W / 2 + 0.5) < radius - 2
+    excess = lin[inside].mean(axis=0)
+    assert _chromaticity(excess) == pytest.approx(_chromaticity(colour), rel=0.10)
+    # The 36 px core at luma 1, boosted (1 + gain), all but its share of the rim's light.
+    boost = 1.0 + HighlightBoost().gain
+    assert float(lin.sum(axis=(0, 1)) @ [0.2126, 0.7152, 0.0722]) > 0.8 * 36 * boost
+
+
+def test_a_clipped_white_surface_beside_a_coloured_one_stays_white(ctx, programs) -> None:
+    """A large over-exposed surface (a white shirt) against blue jeans: the border between them
+    is not a light's rim, and the surface keeps its white, however blurred."""
+    img = np.full((H, W, 3), (40, 60, 150), np.uint8)
+    img[40:150, 60:200] = 255
+    z = np.full((H, W), 20.0, np.float32)
+    out, _ = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=2.8), highlight=HighlightBoost())
+    lin = srgb_to_linear(out[70:120, 100:160] / 255.0).reshape(-1, 3)
+    assert lin.min() > 0.9
+    assert _chromaticity(lin.mean(axis=0)) == pytest.approx([1 / 3, 1 / 3], abs=0.01)
 
 
 def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, programs) -> None:

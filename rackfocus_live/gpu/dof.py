@@ -51,7 +51,7 @@ FIREFLY_LUMA = 8.0
 SHARP_SPAN_TEXELS = 2
 #: Bokeh sprites: sources whose CoC radius (full-res px) exceeds this, and whose light above
 #: their surroundings (linear luma) ramps from START to FULL, are scattered, not gathered.
-SPRITE_MIN_RADIUS_PX = 5.0
+SPRITE_MIN_RADIUS_PX = 3.0
 SPRITE_EXCESS = (0.8, 1.6)
 #: Highlight boost: the ring (full-res px) around a clipped pixel that tells a small light from
 #: a large over-exposed surface, and how much less a fully surrounded one is boosted.
@@ -59,6 +59,9 @@ HIGHLIGHT_RING_PX = 12.0
 HIGHLIGHT_SIZE_DAMP = 0.8
 #: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
 HUE_GLOW_START = 0.6
+#: A small light's antialiased rim: how far (px) out from a clipped block to look for the first
+#: unclipped pixel, and how much further the background beside it lies.
+HUE_FRINGE = (4, 1)
 #: One-pixel near-field dilation of the CoC (coc.frag): a pixel whose neighbour is nearer by
 #: more than GAP px of CoC diameter, and blurred by more than MIN px, takes the neighbour's CoC.
 NEAR_DILATE = (4.0, 2.0)
@@ -89,6 +92,8 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
         "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
         "HUE_GLOW_START": HUE_GLOW_START,
+        "FRINGE_REACH": HUE_FRINGE[0],
+        "FRINGE_BACK": float(HUE_FRINGE[1]),
         "NEAR_DILATE_MIN": NEAR_DILATE[0],
         "NEAR_DILATE_GAP": NEAR_DILATE[1],
         "POSTFILTER_START": POSTFILTER[0],
