@@ -40,7 +40,19 @@ wider when depth has a lower resolution than colour), each weighted by distance:
 2. any other window whose taps lie on one plane (spatially weighted RMS residual below
    ``PLANAR_REL``) takes the plane's value at the pixel: sensor noise and 8-bit steps go,
    slants stay exact (inverse depth of a planar surface is linear in image coordinates).
-3. anything else (a curved surface) is left as it is.
+3. anything else (a curved surface) is left as it is;
+4. except a small light on a bump (below): restored as in 1b-1c.
+
+Small lights: a pixel clipped white in every channel (``LIGHT_LEVEL``) whose own pixels (taps
+matching its colour) cover less than ``LIGHT_MAX_SHARE`` of the window is a compact emitter (an
+LED, a lamp); a clipped sky or white wall filling much of its window is a surface and keeps the
+rules above. A small light always takes the near side of an edge window (its only match is
+itself, and its washed-out bump falls anywhere in the window's range, below a nearer thing's
+blurred edge too); its cover is its matching taps only (the bump's plateau and whatever is
+unlike the background around it are not the light); and in a window that is no edge but not
+planar either, with a range above ``LIGHT_BUMP_REL`` of its nearest (an LED on a monitor before
+a wall, washed out to less than the edge test's share), it is restored the same way. This is
+where depth errors show most: a light's bokeh disc grows and shifts with its depth.
 
 Why near-biased: measured on the eval scenes (bench/realdepth.py, issue 12), all of what soft,
 low-resolution or misregistered depth loses is within 2 px of depth edges, and nearly all of it
@@ -61,10 +73,11 @@ keeps the pass cheap (see docs/benchmarks.md).
 Known limits: the restoration reads the structure's extent from colour, so a thin thing in
 colours close to its background is under-restored (its cover takes in background taps), and
 its estimate is approximate either way (the tests' bright bar comes out up to 10 % nearer than
-it is, the edge of a moderate-contrast textured subject up to 4 %); the mass is summed over
-the window only, so a blur wider than the window (a quarter-resolution model) loses part of
-it and the restoration falls short; a thin thing beside a larger near one (the desk's LEDs
-under the monitor) is not restored, the window's nearest being the larger one's blurred edge;
+it is, the edge of a moderate-contrast textured subject up to 4 %, a small light up to 20 %
+too far); the mass is summed over the window only, so a blur wider than the window (a
+quarter-resolution model) loses part of it and the restoration falls short; a thin thing
+beside a larger near one is not restored, the window's nearest being the larger one's blurred
+edge (small lights excepted);
 soft depth at the colour's resolution is not restored (nothing tells that it was averaged).
 A soft ramp wider than the window inside one colour region keeps in-between depths on its far
 side (the window's farthest is not the plateau): ramps up to about twice the tap radius leave
@@ -125,6 +138,17 @@ TAIL_UNLIKE = 0.3
 #: Share of the range below the nearest value within which a tap counts as covered by the near
 #: structure whatever its colour (a near plateau in several colours).
 COVER_PLATEAU = 0.05
+#: Display-encoded level (0..1) that every channel of a pixel's colour reaches where the pixel
+#: is a light: clipped white, a compact emitter whose extent is exactly its clipped region.
+LIGHT_LEVEL = 0.98
+#: Largest share of a window (spatial weights) that a light's own pixels may cover: a small
+#: light (an LED, a lamp) is a compact thing within a background; a clipped sky or white wall
+#: filling much of the window is a surface, and keeps the ordinary rules (a sky beside a
+#: building must not take the building's depth).
+LIGHT_MAX_SHARE = 0.35
+#: Relative depth range (of its nearest) above which a window around a light that is not an
+#: edge holds the light's washed-out bump (noise and a curved surface's bulge stay below it).
+LIGHT_BUMP_REL = 0.05
 #: Taps per side of the square grid.
 TAPS = 5
 #: Luma change (0..1) below which a pixel counts as unchanged between frames.
@@ -302,7 +326,14 @@ def _refine_strip(
     sim_far = (wt * is_far).sum(axis=0) / np.maximum((ws * is_far).sum(axis=0), 1e-30)
     # Near unless the far end matches clearly better: a near pixel given far depth costs far
     # more than the reverse (see the module docstring).
-    near = sim_near >= NEAR_BIAS * sim_far
+    # A small light with a depth bump of its own (its depth above the window's far end) always:
+    # its own pixels are its only match, and its washed-out bump falls anywhere in the window's
+    # range (below a nearer thing's blurred edge too), so colour cannot place it. A light at
+    # the far end's depth (a lit window on a facade beside a lamp post) is left to the rules.
+    share = (ws * match * present).sum(axis=0) / np.maximum((ws * present).sum(axis=0), 1e-30)
+    light = ((centre_colour.min(axis=-1) >= LIGHT_LEVEL) & (share < LIGHT_MAX_SHARE)
+             & (centre > lo + split))
+    near = (sim_near >= NEAR_BIAS * sim_far) | light
     # The far side's value: its taps' mean, weighted by colour (a slanted floor behind keeps
     # about its own depth at the pixel, not the window's farthest) and tilted towards the
     # window's farthest (weight falling to 0 at the split), so the foot of a soft ramp inside
@@ -315,39 +346,90 @@ def _refine_strip(
                          lo)
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
-    near_value = _near_value(v, ws, match, present, others, is_far, lo, hi, centre, dx, dy,
-                             sigma_s, lambda k: tap_colour(int(offs[k // len(offs)]),
-                                                           int(offs[k % len(offs)])))
+    far_dist2 = _far_dist2(ws * is_far, lambda k: tap_colour(int(offs[k // len(offs)]),
+                                                            int(offs[k % len(offs)])))
+    unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
+    near_value = _near_value(v, ws, match, unlike, far_dist2, present, others, is_far, lo, hi,
+                             centre, light, dx, dy, sigma_s)
     snapped = np.where(near, near_value, far_value)
     # Elsewhere, a window whose taps lie on one plane takes the plane's value at the pixel
-    # (noise and 8-bit steps go, slants stay exact); anything else is left as it is.
+    # (noise and 8-bit steps go, slants stay exact); anything else is left as it is ...
     a, bx, by = plane_fit(v, ws, dx, dy, centre)
     resid = v - (a[None] + bx[None] * dx + by[None] * dy)
     rms = np.sqrt((ws * resid * resid).sum(axis=0) / ws.sum(axis=0))
     planar = rms <= PLANAR_REL * np.abs(a) + BAND_ABS
     smooth = np.where(planar, np.clip(a, lo, hi), centre)
+    # ... but a light on top of a bump too shallow to be an edge is a small bright thing whose
+    # depth the degradation washed out: restored like a thin structure (rule 4 of the module
+    # docstring).
+    weight = restoration_weight(sigma_s)
+    if weight > 0.0:
+        bump = (light & ~planar & is_far.any(axis=0)
+                & is_near.any(axis=0) & (span > LIGHT_BUMP_REL * hi + BAND_ABS))
+        cover = (ws * _light_cover(match, unlike) * present).sum(axis=0)
+        k = weight * _far_all_round(ws * is_far, dx, dy)
+        smooth = np.where(bump, hi + k * (_restored(v, ws, lo, hi, cover) - hi), smooth)
     return np.where(edge, snapped, smooth).astype(np.float32)
+
+
+def _far_dist2(wf: npt.NDArray[np.float64],
+               colour_of: Callable[[int], npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
+    """Each tap's squared colour distance from the far end's mean colour (``wf``: the far
+    end's spatial weights, 0 elsewhere)."""
+    wf_sum = np.maximum(wf.sum(axis=0), 1e-30)
+    far_colour = sum(wf[k][..., None] * colour_of(k) for k in range(len(wf))) / wf_sum[..., None]
+    far_dist2 = np.empty_like(wf)
+    for k in range(len(wf)):
+        diff = colour_of(k) - far_colour
+        far_dist2[k] = np.einsum("...c,...c->...", diff, diff)
+    return far_dist2
+
+
+def _light_cover(match: npt.NDArray[np.float64],
+                 unlike: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A small light's cover per tap: its own pixels, and whatever is unlike the background (a
+    chrome highlight's bright car around it), but not the depth plateau: a light's washed-out
+    bump spreads over pixels of the background's colour, which are not the light."""
+    return np.maximum(match, unlike)
+
+
+def _restored(v: npt.NDArray[np.float64], ws: npt.NDArray[np.float64],
+              lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64],
+              cover: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A near structure's depth from the window's depth mass over the background (blur and area
+    averaging keep it) divided by the structure's ``cover`` (its spatially weighted share of
+    the taps); never below the window's nearest."""
+    mass = (ws * (v - lo[None])).sum(axis=0)
+    return np.maximum(lo + mass / np.maximum(cover, 1e-30), hi)
+
+
+def _far_all_round(wf: npt.NDArray[np.float64], dx: npt.NDArray[np.float64],
+                   dy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """1 - |sum(wf offset)| / sum(wf |offset|) over the far end's taps (``wf``: their spatial
+    weights, 0 elsewhere): 1 where the far end lies all round the pixel (a thin thing on a
+    background), 0 where it lies to one side (an edge: its centroid as far from the pixel as
+    its taps are)."""
+    cx = (wf * dx).sum(axis=0)
+    cy = (wf * dy).sum(axis=0)
+    spread = np.maximum((wf * np.sqrt(dx * dx + dy * dy)).sum(axis=0), 1e-30)
+    return np.clip(1.0 - np.sqrt(cx * cx + cy * cy) / spread, 0.0, 1.0)
 
 
 def _near_value(
     v: npt.NDArray[np.float64], ws: npt.NDArray[np.float64], match: npt.NDArray[np.float64],
+    unlike: npt.NDArray[np.float64], far_dist2: npt.NDArray[np.float64],
     present: npt.NDArray[np.bool_], others: npt.NDArray[np.bool_], is_far: npt.NDArray[np.bool_],
     lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64], centre: npt.NDArray[np.float64],
-    dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64], sigma_s: float,
-    colour_of: Callable[[int], npt.NDArray[np.float64]],
+    light: npt.NDArray[np.bool_], dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64],
+    sigma_s: float,
 ) -> npt.NDArray[np.float64]:
     """The depth of a pixel that takes the near side of its window (rules 1a-1c of the module
     docstring): its own where the window's top is the tail of a blurred bump, else the window's
     nearest, raised towards the near structure's true depth where that is thin (washed out)."""
     span = hi - lo
-    # The far end's mean colour (spatial weights); each tap's squared colour distance from it.
     wf = ws * is_far
-    wf_sum = np.maximum(wf.sum(axis=0), 1e-30)
-    far_colour = sum(wf[k][..., None] * colour_of(k) for k in range(len(v))) / wf_sum[..., None]
-    far_dist2 = np.empty_like(v)
-    for k in range(len(v)):
-        diff = colour_of(k) - far_colour
-        far_dist2[k] = np.einsum("...c,...c->...", diff, diff)
+    # (far_dist2: each tap's squared colour distance from the far end's mean colour; unlike:
+    # the same over UNLIKE_FULL^2, at most 1.)
     # 1a: the window's top lies on its outer ring and is coloured like the far end: the tail of
     # a near thing's blurred depth beyond the window, not a surface: the pixel keeps its own.
     top = (v >= (hi - TAIL_PLATEAU * span)[None]) & others
@@ -358,19 +440,16 @@ def _near_value(
             & ((far_dist2 * top).sum(axis=0) < TAIL_UNLIKE * UNLIKE_FULL**2 * top_count))
     # 1b: the near structure's depth from the window's depth mass over the background (blur and
     # area averaging keep it) divided by the structure's cover: taps that match the pixel's
-    # colour, look unlike the background, or sit at the window's top.
-    unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
+    # colour, look unlike the background, or sit at the window's top; for a small light, not
+    # the top (_light_cover).
     cover = np.maximum(np.maximum(match, unlike), v >= (hi - COVER_PLATEAU * span)[None])
-    mass = (ws * (v - lo[None])).sum(axis=0)
-    restored = np.maximum(lo + mass / np.maximum((ws * cover * present).sum(axis=0), 1e-30), hi)
+    cover = np.where(light[None], _light_cover(match, unlike), cover)
+    restored = _restored(v, ws, lo, hi, (ws * cover * present).sum(axis=0))
     # 1c: restored in full only where the far end lies all round the pixel (a thin thing on a
-    # background), fading out as it moves to one side (an edge: its centroid as far from the
-    # pixel as its taps are), and only for depth coarser than the colour (restoration_weight).
-    cx = (wf * dx).sum(axis=0)
-    cy = (wf * dy).sum(axis=0)
-    spread = np.maximum((wf * np.sqrt(dx * dx + dy * dy)).sum(axis=0), 1e-30)
-    k = restoration_weight(sigma_s) * np.clip(1.0 - np.sqrt(cx * cx + cy * cy) / spread, 0.0, 1.0)
-    return np.where(tail, centre, hi + k * (restored - hi))
+    # background), fading out as it moves to one side (an edge), and only for depth coarser than
+    # the colour (restoration_weight).
+    share = restoration_weight(sigma_s) * _far_all_round(wf, dx, dy)
+    return np.where(tail, centre, hi + share * (restored - hi))
 
 
 def plane_fit(

@@ -68,6 +68,25 @@ uniform sampler2D u_packed;     // PACKED: the depth, four taps of a row a texel
 const float u_tap_offset[TAPS] = TAP_OFFSETS;
 const float u_tap_weight[N] = TAP_WEIGHTS;
 
+// Tap i's offset and tap k's weight for a loop index that is not a constant: a chain of
+// selects over the constants (indexing the arrays with it would make a SIMD rasteriser copy
+// them into per-pixel memory up front, whether the loop runs or not).
+float tap_offset_of(int i) {
+    float o = 0.0;
+    for (int t = 0; t < TAPS; ++t) {
+        o = t == i ? u_tap_offset[t] : o;
+    }
+    return o;
+}
+
+float tap_weight_of(int k) {
+    float w = 0.0;
+    for (int t = 0; t < N; ++t) {
+        w = t == k ? u_tap_weight[t] : w;
+    }
+    return w;
+}
+
 const vec3 LUMA_WEIGHTS = vec3(0.299, 0.587, 0.114);
 
 in vec2 v_uv;
@@ -155,6 +174,10 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         }
     }
     float split = CLASS_SPLIT * (hi - lo);
+    // A light: clipped white in every channel, a compact emitter whose extent is exactly its
+    // clipped region (its own pixels are the only taps that match it); small if those cover
+    // less than LIGHT_MAX_SHARE of the window (a clipped sky or white wall is a surface).
+    bool light = min(min(centre_colour.r, centre_colour.g), centre_colour.b) >= LIGHT_LEVEL;
     bool any_far = lo_others <= lo + split, any_near = hi_others >= hi - split;
 #if EDGES
     bool edge = hi - lo > EDGE_REL * hi + BAND_ABS && any_far && any_near;
@@ -185,6 +208,8 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         float wt_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0, tw_far = 0.0;
         float top_count = 0.0, top_dist2 = 0.0;
         float cover = ws[c_index];  // the centre matches itself
+        float match_sum = ws[c_index];
+        float light_cover = ws[c_index];
         for (int k = 0; k < N; ++k) {
             if (!present[k] || k == c_index) continue;
             vec2 off = vec2(u_tap_offset[k % TAPS], u_tap_offset[k / TAPS]);
@@ -192,6 +217,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
             vec3 d = c - centre_colour;
             float match = exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
             float wt = ws[k] * match;
+            match_sum += wt;
             if (v[k] <= lo + split) {
                 float tilted = wt * clamp(1.0 - (v[k] - lo) / max(split, 1e-30), 0.0, 1.0);
                 wt_far += wt; tw_far += tilted; sum_far += tilted * v[k];
@@ -208,12 +234,22 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
             float unlike = min(far_dist2 * (1.0 / (UNLIKE_FULL * UNLIKE_FULL)), 1.0);
             float plateau = v[k] >= hi - COVER_PLATEAU * span ? 1.0 : 0.0;
             cover += ws[k] * max(max(match, unlike), plateau);
+            light_cover += ws[k] * max(match, unlike);
 #endif
         }
+        // A small light with a bump of its own (its depth above the far end: not a lit window
+        // on a facade beside a lamp post).
+        bool small_light = light && match_sum < LIGHT_MAX_SHARE * s0 && centre > lo + split;
+#if RESTORE
+        // A small light's cover: its own pixels and whatever is unlike the background, not the
+        // plateau (its washed-out bump spreads over pixels of the background's colour).
+        cover = small_light ? light_cover : cover;
+#endif
         float sim_far = wt_far / max(ws_far, 1e-30), sim_near = wt_near / max(ws_near, 1e-30);
         // Near unless the far end matches clearly better (a near pixel given far depth costs
-        // far more than the reverse).
-        if (sim_near < NEAR_BIAS * sim_far) {
+        // far more than the reverse); a small light always (colour cannot place its washed-out
+        // bump, which falls anywhere in the window's range).
+        if (!small_light && sim_near < NEAR_BIAS * sim_far) {
             return tw_far > 1e-20 ? sum_far / max(tw_far, 1e-30) : lo;
         }
         // The window's top lies on its outer ring and is coloured like the far end: the tail of
@@ -265,6 +301,71 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
              + bx * bx * sxx + 2.0 * bx * by * sxy + by * by * syy;
     r2 = max(r2, 0.0);
     bool planar = sqrt(r2 / s0) <= PLANAR_REL * abs(a) + BAND_ABS;
+#if RESTORE && EDGES
+    // A small light on a bump too shallow to be an edge: a small bright thing whose depth the
+    // degradation washed out, restored as the near side restores a thin structure, its cover
+    // being its own pixels. Only in the programs with the colour test: depth_tiles.vert sends
+    // the blocks holding a light whose window may hold such a bump there (the smooth blocks'
+    // program slowed by a tenth with this loop in it, even with no light in the frame). The
+    // colour taps (and the far end's moments) are read in a loop that only lights enter: a SIMD
+    // rasteriser runs both sides of an if, but leaves a loop no pixel of its block enters.
+    bool light_bump = light && !planar && any_far && any_near && centre > lo + split
+        && hi - lo > LIGHT_BUMP_REL * hi + BAND_ABS;
+    int light_taps = light_bump ? N : 0;
+    float light_cover = 0.0, light_spread = 0.0, light_share = 0.0, far_sum = 0.0;
+    vec2 light_moment = vec2(0.0);
+    vec3 light_far = vec3(0.0);
+    // The far end's mean colour first (a loop of its own: the cover compares with it).
+    for (int k = 0; k < light_taps; ++k) {
+        vec2 off = vec2(tap_offset_of(k % TAPS), tap_offset_of(k / TAPS));
+        ivec2 q = p + ivec2(off);
+#if !INTERIOR
+        if (any(lessThan(q, ivec2(0))) || any(greaterThanEqual(q, isize))) continue;
+#endif
+#if PACKED
+        float vk = texelFetch(u_packed, q, 0).x;
+#else
+        float vk = depth_at(q, size);
+#endif
+        if (k != c_index && vk <= lo + split) {
+            float w_k = tap_weight_of(k);
+            light_far += w_k * guide_at(q); far_sum += w_k;
+        }
+    }
+    light_far /= max(far_sum, 1e-30);
+    for (int k = 0; k < light_taps; ++k) {
+        vec2 off = vec2(tap_offset_of(k % TAPS), tap_offset_of(k / TAPS));
+        ivec2 q = p + ivec2(off);
+#if !INTERIOR
+        if (any(lessThan(q, ivec2(0))) || any(greaterThanEqual(q, isize))) continue;
+#endif
+        // The tap's depth again (indexing v[] with a loop variable would take the main loop's
+        // arrays out of registers).
+#if PACKED
+        float vk = texelFetch(u_packed, q, 0).x;
+#else
+        float vk = depth_at(q, size);
+#endif
+        vec3 c = guide_at(q);
+        vec3 d = c - centre_colour;
+        vec3 e = c - light_far;
+        float w_k = tap_weight_of(k);
+        float match = exp(-dot(d, d) / (2.0 * SIGMA_COLOR * SIGMA_COLOR));
+        float unlike = min(dot(e, e) * (1.0 / (UNLIKE_FULL * UNLIKE_FULL)), 1.0);
+        light_share += w_k * match;
+        light_cover += w_k * max(match, unlike);
+        if (k != c_index && vk <= lo + split) {
+            light_moment += w_k * off; light_spread += w_k * length(off);
+        }
+    }
+    if (light_bump && light_share < LIGHT_MAX_SHARE * s0) {
+        float mass = sv + s0 * (centre - lo);
+        float restored = max(lo + mass / max(light_cover, 1e-30), hi);
+        float k_restore = RESTORE_WEIGHT
+            * clamp(1.0 - length(light_moment) / max(light_spread, 1e-30), 0.0, 1.0);
+        return hi + k_restore * (restored - hi);
+    }
+#endif
     return planar ? clamp(a, lo, hi) : centre;
 }
 

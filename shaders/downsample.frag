@@ -144,8 +144,15 @@ void main() {
     for (int i = 0; i < 4; ++i) {
         if (ramp[i] > 0.0) {
             // A clipped pixel is white where the light was coloured: take the recovered
-            // colour, at the pixel's luma, for as much as it is white.
-            col[i] = mix(col[i], luma(col[i]) * hue, white[i] * hue_weight);
+            // colour for as much as it is white. Every channel of a clipped pixel was at least
+            // its value, so the light is at least the hue scaled until its weakest channel
+            // reaches that (a saturated light clips to white only when it is that bright: an
+            // LED's red or green). The scale is held to 1 / HUE_MIN_CHANNEL: a hue read from a
+            // rim or a glow comes out more saturated than the light, and a light given too much
+            // light where its depth is wrong spreads it over the wrong disc.
+            float floor_level = min(col[i].r, min(col[i].g, col[i].b));
+            vec3 light = floor_level * hue / max(min(hue.r, min(hue.g, hue.b)), HUE_MIN_CHANNEL);
+            col[i] = mix(col[i], light, white[i] * hue_weight);
             col[i] *= 1.0 + gain * ramp[i] * ramp[i];
         }
         float l = luma(col[i]);

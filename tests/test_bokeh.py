@@ -164,7 +164,7 @@ def _led_scene(light: np.ndarray) -> np.ndarray:
 def test_a_small_clipped_light_takes_its_colour_from_its_antialiased_rim(
         ctx, programs, light: tuple[float, float, float]) -> None:
     """An LED on a desk: only the rim of its image shows its colour (what it adds over the
-    desk). The disc is that colour, and the light is boosted at the clipped core's luma."""
+    desk). The disc is that colour, and the light boosted at least at the clipped core's luma."""
     colour = np.array(light)
     img = _led_scene(colour)
     z = np.full((H, W), 20.0, np.float32)

@@ -176,6 +176,66 @@ def test_a_thin_bar_gets_its_depth_back_and_the_background_beside_it_keeps_its_o
     assert np.abs(refined[:, apart] - W_BACK).max() < 0.05
 
 
+def light_scene(rng: np.random.Generator, back: float, light: float) -> tuple[
+        npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """A small light (a 6x6 px LED, clipped white) at inverse depth ``light`` before a textured
+    background at ``back``; the true inverse depth."""
+    noise = rng.integers(-20, 21, (H, W))
+    rgb = np.empty((H, W, 3), np.uint8)
+    rgb[:] = np.array([120, 90, 60]) + noise[..., None]
+    depth = np.full((H, W), back, np.float32)
+    rgb[LIGHT_ROWS, LIGHT_COLS] = 255
+    depth[LIGHT_ROWS, LIGHT_COLS] = light
+    return rgb, depth
+
+
+LIGHT_ROWS, LIGHT_COLS = slice(33, 39), slice(93, 99)
+
+
+def washed_out(depth: npt.NDArray[np.float32], lo: float, hi: float) -> npt.NDArray[np.float32]:
+    """``model_like`` between other bounds: a third of the width, blurred, 8-bit."""
+    scaled = (depth - lo) / (hi - lo) * (W_SUBJECT - W_BACK) + W_BACK
+    soft = model_like(scaled.astype(np.float32))
+    return ((soft - W_BACK) / (W_SUBJECT - W_BACK) * (hi - lo) + lo).astype(np.float32)
+
+
+@pytest.mark.parametrize(("back", "light", "tolerance"), [(0.05, 1.0, 0.25), (0.36, 0.54, 0.1)],
+                         ids=["far background", "near background"])
+def test_a_small_light_washed_out_by_a_depth_model_gets_its_depth_back(
+        rng, back: float, light: float, tolerance: float) -> None:
+    """An LED's depth, spread by a depth model over a bump several times its size, comes back
+    from the bump's depth mass over the LED's own clipped pixels, whether the bump is deep
+    enough to be an edge (a far background) or not (an LED on a monitor before a wall)."""
+    rgb, truth = light_scene(rng, back, light)
+    soft = washed_out(truth, back, light)
+    up = bilinear_resize(soft, (H, W))
+    assert up[LIGHT_ROWS, LIGHT_COLS].max() < back + 0.6 * (light - back)  # washed out
+    refined = refine_edges(rgb, soft)
+    core = refined[34:38, 94:98]
+    # Most of the way back (the window's 25 taps see the blurred bump's mass only in part:
+    # 0.81 of 1.0 and 0.50 of 0.54 here, from 0.58 and 0.46). The near background's bump is
+    # too shallow for an edge window: before the light rule it kept its washed-out 0.46.
+    washed = up[LIGHT_ROWS, LIGHT_COLS].max()
+    assert core.min() > washed + 0.4 * (light - washed)
+    assert np.abs(core / light - 1).max() < tolerance
+    # The desk around it keeps its own depth a window away.
+    assert np.abs(refined[:, :70] / back - 1).max() < 0.05
+
+
+def test_a_clipped_sky_beside_a_building_keeps_the_sky_s_depth(rng) -> None:
+    """A clipped white sky is a surface, not a small light: beside a nearer building its pixels
+    keep the sky's depth, not the building's (they fill much of their window)."""
+    noise = rng.integers(-20, 21, (H, W))
+    rgb = np.empty((H, W, 3), np.uint8)
+    rgb[:] = np.array([90, 85, 80]) + noise[..., None]
+    rgb[: H // 2] = 255
+    truth = np.full((H, W), 0.2, np.float32)
+    truth[: H // 2] = 0.01
+    refined = refine_edges(rgb, washed_out(truth, 0.01, 0.2))
+    sky = refined[H // 2 - 4: H // 2, 8:-8]
+    assert np.abs(sky - 0.01).max() < 0.02
+
+
 def drifting_shot(rng: np.random.Generator, frames: int = 10) -> tuple[
         list[npt.NDArray[np.uint8]], list[npt.NDArray[np.float32]],
         list[npt.NDArray[np.float32]]]:

@@ -8,6 +8,7 @@ import pytest
 from rackfocus_live.depthcond import (
     DepthConditioning,
     SequenceConditioner,
+    bilinear_resize,
     fit_grid,
     guide_of,
     luma_of,
@@ -27,7 +28,9 @@ from tests.test_depthcond import (
     bar_scene,
     drifting_shot,
     edge_scene,
+    light_scene,
     model_like,
+    washed_out,
 )
 
 pytestmark = pytest.mark.gl
@@ -105,6 +108,20 @@ def test_gpu_refinement_matches_numpy_across_blocks_and_borders(
     corrected = affine[0] * 0.9 + affine[1]
     assert abs(float(got[60, 70 - 28]) - corrected) < 0.01
     assert abs(float(got[60, 70 - 33]) - corrected) > 0.3
+
+
+@pytest.mark.parametrize("pack_taps", [True, False])
+@pytest.mark.parametrize(("back", "light"), [(0.05, 1.0), (0.36, 0.54)])
+def test_gpu_restores_a_small_light_as_the_numpy_reference_does(
+        ctx, programs, rng, back: float, light: float, pack_taps: bool) -> None:
+    """The small light's washed-out depth (an edge window, and a bump too shallow to be one):
+    its block goes to the program with the colour test, and the result is the reference's."""
+    rgb, truth = light_scene(rng, back, light)
+    soft = washed_out(truth, back, light)
+    got = _gpu_refined(ctx, programs, rgb, soft, pack_taps=pack_taps)
+    want = refine_edges(rgb, soft)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    assert got[34:38, 94:98].min() > bilinear_resize(soft, (H, W)).max() + 0.02
 
 
 def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:

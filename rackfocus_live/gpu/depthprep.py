@@ -66,6 +66,9 @@ def _defines() -> dict[str, object]:
         "TAIL_PLATEAU": depthcond.TAIL_PLATEAU,
         "TAIL_UNLIKE": depthcond.TAIL_UNLIKE,
         "COVER_PLATEAU": depthcond.COVER_PLATEAU,
+        "LIGHT_LEVEL": depthcond.LIGHT_LEVEL,
+        "LIGHT_MAX_SHARE": depthcond.LIGHT_MAX_SHARE,
+        "LIGHT_BUMP_REL": depthcond.LIGHT_BUMP_REL,
         "LUMA_STILL": depthcond.LUMA_STILL,
         "DEPTH_STILL_REL": depthcond.DEPTH_STILL_REL,
         "TEMPORAL_KEEP": depthcond.TEMPORAL_KEEP,
@@ -112,12 +115,13 @@ class DepthConditioner:
         #: The depth range of each TILE x TILE block (depth_tiles.frag), through 8 x 8 blocks.
         fine = (-(-self.size[0] // _RANGE_STEP), -(-self.size[1] // _RANGE_STEP))
         self._blocks = (-(-fine[0] // (TILE // _RANGE_STEP)), -(-fine[1] // (TILE // _RANGE_STEP)))
-        self._range_passes = [
-            FullscreenPass(programs, "depth_tiles.frag", {"STEP": _RANGE_STEP}),
-            FullscreenPass(programs, "depth_tiles.frag",
-                           {"STEP": TILE // _RANGE_STEP, "FROM_RANGES": True})]
-        self._range_targets = [ctx.texture(fine, 2, dtype="f4"),
-                               ctx.texture(self._blocks, 2, dtype="f4")]
+        #: The first reduction per (notes lights, colour is display-encoded), then the second.
+        self._first_ranges: dict[tuple[bool, bool], FullscreenPass] = {}
+        self._range_from_ranges = FullscreenPass(
+            programs, "depth_tiles.frag", {"STEP": TILE // _RANGE_STEP, "FROM_RANGES": True})
+        # (min, max, light): RGBA, as RGB float is not a renderable format everywhere.
+        self._range_targets = [ctx.texture(fine, 4, dtype="f4"),
+                               ctx.texture(self._blocks, 4, dtype="f4")]
         for tex in self._range_targets:
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._range_fbos = [ctx.framebuffer(color_attachments=[t]) for t in self._range_targets]
@@ -178,11 +182,12 @@ class DepthConditioner:
             steps = (radius, refine, temporal and self._has_previous, color_is_srgb, raw)
             draws = self._draws(radius) if refine else [(Draw.WHOLE, (0, 0, *self.size))]
             if any(d.sorted for d, _ in draws):
-                reduced, step_affine = source, tap_affine
-                for step, fbo, out in zip(self._range_passes, self._range_fbos,
-                                          self._range_targets, strict=True):
-                    step.render(fbo, [("u_input", reduced)], {"u_affine": step_affine})
-                    reduced, step_affine = out, identity
+                lights = depthcond.restoration_weight(radius) > 0.0
+                self._first_range(lights, color_is_srgb).render(
+                    self._range_fbos[0], [("u_input", source), ("u_color", color)],
+                    {"u_affine": tap_affine})
+                self._range_from_ranges.render(self._range_fbos[1],
+                                               [("u_input", self._range_targets[0])])
                 if self.pack_taps:
                     textures.append(("u_packed", self._pack(radius, source, tap_affine)))
             pad = self._pad(radius)
@@ -193,6 +198,19 @@ class DepthConditioner:
             target.scissor = (0, 0, *self.size)  # the whole target again
         self._has_previous = True
         return self.output
+
+    def _first_range(self, lights: bool, color_is_srgb: bool) -> FullscreenPass:
+        """The first block reduction: the depth's range, and (``lights``: where small lights'
+        depth is restored) whether a light is in the block, which sends it to the program with
+        the colour test (depth_tiles.vert)."""
+        key = (lights, color_is_srgb)
+        found = self._first_ranges.get(key)
+        if found is None:
+            found = self._first_ranges[key] = FullscreenPass(
+                self._programs, "depth_tiles.frag",
+                {**_defines(), "STEP": _RANGE_STEP, "LIGHTS": lights,
+                 "COLOR_IS_SRGB": color_is_srgb})
+        return found
 
     def _pack(self, radius: float, source: moderngl.Texture,
               affine: tuple[float, float]) -> moderngl.Texture:
@@ -252,7 +270,7 @@ class DepthConditioner:
                        "COLOR_IS_SRGB": color_is_srgb, "RAW_DEPTH": raw,
                        "INTERIOR": draw in (Draw.INTERIOR, Draw.EDGE_BLOCKS, Draw.SMOOTH_BLOCKS),
                        "EDGES": draw not in (Draw.SMOOTH_BLOCKS, Draw.SMOOTH_BORDER),
-                       "TILE": TILE, "BORDER": draw.border,
+                       "TILE": TILE, "BORDER": draw.border, "LIGHTS": restore > 0.0,
                        "PACKED": self.pack_taps and draw.sorted and not draw.border,
                        "WANT_EDGES": draw in (Draw.EDGE_BLOCKS, Draw.EDGE_BORDER),
                        "TAP_OFFSETS": _glsl_floats(offsets), "TAP_WEIGHTS": _glsl_floats(weights),
@@ -286,7 +304,10 @@ class DepthConditioner:
         self._upsample.release()
         self._upsampled_fbo.release()
         self._upsampled.release()
-        for objects in (self._range_passes, self._range_fbos, self._range_targets):
+        for step in [*self._first_ranges.values(), self._range_from_ranges]:
+            step.release()
+        self._first_ranges.clear()
+        for objects in (self._range_fbos, self._range_targets):
             for obj in objects:
                 obj.release()
         for fbo in self._fbos:

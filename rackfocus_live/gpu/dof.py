@@ -62,6 +62,10 @@ HUE_GLOW_START = 0.6
 #: A small light's antialiased rim: how far (px) out from a clipped block to look for the first
 #: unclipped pixel, and how much further the background beside it lies.
 HUE_FRINGE = (4, 1)
+#: A clipped light of a recovered hue is scaled until its weakest channel reaches the clip
+#: level, by at most 1 / HUE_MIN_CHANNEL (docs/benchmarks.md: the least energy a light that
+#: clipped to white can have, bounded for hues read too saturated).
+HUE_MIN_CHANNEL = 0.8
 #: One-pixel near-field dilation of the CoC (coc.frag): a pixel whose neighbour is nearer by
 #: more than GAP px of CoC diameter, and blurred by more than MIN px, takes the neighbour's CoC.
 NEAR_DILATE = (4.0, 2.0)
@@ -94,6 +98,7 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "HUE_GLOW_START": HUE_GLOW_START,
         "FRINGE_REACH": HUE_FRINGE[0],
         "FRINGE_BACK": float(HUE_FRINGE[1]),
+        "HUE_MIN_CHANNEL": HUE_MIN_CHANNEL,
         "NEAR_DILATE_MIN": NEAR_DILATE[0],
         "NEAR_DILATE_GAP": NEAR_DILATE[1],
         "POSTFILTER_START": POSTFILTER[0],
