@@ -44,14 +44,17 @@ wider when depth has a lower resolution than colour), each weighted by distance:
 4. except a small light on a bump (below): restored as in 1b-1c.
 
 Small lights: a pixel clipped white in every channel (``LIGHT_LEVEL``) whose own pixels (taps
-matching its colour) cover less than ``LIGHT_MAX_SHARE`` of the window is a compact emitter (an
-LED, a lamp); a clipped sky or white wall filling much of its window is a surface and keeps the
-rules above. A small light always takes the near side of an edge window (its only match is
-itself, and its washed-out bump falls anywhere in the window's range, below a nearer thing's
-blurred edge too); its cover is its matching taps only (the bump's plateau and whatever is
-unlike the background around it are not the light); and in a window that is no edge but not
-planar either, with a range above ``LIGHT_BUMP_REL`` of its nearest (an LED on a monitor before
-a wall, washed out to less than the edge test's share), it is restored the same way. This is
+matching its colour) cover less than ``LIGHT_MAX_SHARE`` of the window, and whose depth lies
+above the window's far end (a bump of its own), is a compact emitter (an LED, a lamp); a
+clipped sky or white wall filling much of its window is a surface, and a lit window on a facade
+beside a lamp post has no bump of its own: both keep the rules above. A small light always takes
+the near side of an edge window (its only match is itself, and its washed-out bump falls
+anywhere in the window's range, below a nearer thing's blurred edge too); its cover is its
+matching taps and whatever is unlike the background, not the window's top (its blurred bump
+spreads over pixels of the background's colour, which are not the light); and in a window that
+is no edge but not planar either, with a range above ``LIGHT_BUMP_REL`` of its nearest (an LED
+on a monitor before a wall, washed out to less than the edge test's share), it is restored the
+same way. This is
 where depth errors show most: a light's bokeh disc grows and shifts with its depth.
 
 Why near-biased: measured on the eval scenes (bench/realdepth.py, issue 12), all of what soft,
@@ -346,8 +349,9 @@ def _refine_strip(
                          lo)
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
-    far_dist2 = _far_dist2(ws * is_far, lambda k: tap_colour(int(offs[k // len(offs)]),
-                                                            int(offs[k % len(offs)])))
+    wf = ws * is_far
+    far_dist2 = _far_dist2(wf, lambda k: tap_colour(int(offs[k // len(offs)]),
+                                                   int(offs[k % len(offs)])))
     unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
     near_value = _near_value(v, ws, match, unlike, far_dist2, present, others, is_far, lo, hi,
                              centre, light, dx, dy, sigma_s)
@@ -367,7 +371,7 @@ def _refine_strip(
         bump = (light & ~planar & is_far.any(axis=0)
                 & is_near.any(axis=0) & (span > LIGHT_BUMP_REL * hi + BAND_ABS))
         cover = (ws * _light_cover(match, unlike) * present).sum(axis=0)
-        k = weight * _far_all_round(ws * is_far, dx, dy)
+        k = weight * _far_all_round(wf, dx, dy)
         smooth = np.where(bump, hi + k * (_restored(v, ws, lo, hi, cover) - hi), smooth)
     return np.where(edge, snapped, smooth).astype(np.float32)
 
@@ -448,8 +452,8 @@ def _near_value(
     # 1c: restored in full only where the far end lies all round the pixel (a thin thing on a
     # background), fading out as it moves to one side (an edge), and only for depth coarser than
     # the colour (restoration_weight).
-    share = restoration_weight(sigma_s) * _far_all_round(wf, dx, dy)
-    return np.where(tail, centre, hi + share * (restored - hi))
+    raise_by = restoration_weight(sigma_s) * _far_all_round(wf, dx, dy)
+    return np.where(tail, centre, hi + raise_by * (restored - hi))
 
 
 def plane_fit(

@@ -304,7 +304,7 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
 #if RESTORE && EDGES
     // A small light on a bump too shallow to be an edge: a small bright thing whose depth the
     // degradation washed out, restored as the near side restores a thin structure, its cover
-    // being its own pixels. Only in the programs with the colour test: depth_tiles.vert sends
+    // being its own pixels and whatever is unlike the background. Only in the programs with the colour test: depth_tiles.vert sends
     // the blocks holding a light whose window may hold such a bump there (the smooth blocks'
     // program slowed by a tenth with this loop in it, even with no light in the frame). The
     // colour taps (and the far end's moments) are read in a loop that only lights enter: a SIMD

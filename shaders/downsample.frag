@@ -15,12 +15,17 @@ layout(location = 0) out vec4 f_half;      // linear rgb, signed CoC diameter (f
 layout(location = 1) out vec2 f_centroid;  // light-weighted centre of the 2x2 block, full-res px
                                            // from the block's centre (where a sprite is drawn)
 
-// How far a pixel is into the clipped range: 0 below the threshold, 1 at full clip. The
-// threshold is a display level: compare the brightest channel in display encoding.
+// The full-res colour at a pixel position, clamped to the frame.
+vec3 full_at(ivec2 size, vec2 pos) {
+    return texelFetch(u_full, clamp(ivec2(floor(pos)), ivec2(0), size - 1), 0).rgb;
+}
+
+// The brightest channel in display encoding: the highlight threshold is a display level.
 float display_peak(vec3 lin) {
     return linear_to_srgb(vec3(max(lin.r, max(lin.g, lin.b)))).r;
 }
 
+// How far a pixel is into the clipped range: 0 below the threshold, 1 at full clip.
 float clip_ramp(vec3 lin) {
     return smoothstep(u_highlight_threshold, 1.0, display_peak(lin));
 }
@@ -68,8 +73,6 @@ void main() {
     float gain = u_highlight_gain;
     vec3 hue = vec3(1.0);
     float hue_weight = 0.0;
-    // The ring is a loop with no turns where nothing is clipped, not an `if`: a software
-    // rasteriser runs an `if`'s body for every pixel of a block but leaves a loop no pixel is in.
     // Eight directions out from the block, in loops with no turns where nothing is clipped or
     // white (a software rasteriser runs an `if`'s body for every pixel of a block, but leaves a
     // loop no pixel is in).
@@ -84,8 +87,7 @@ void main() {
         for (int i = 0; i < directions; ++i) {
             float a = float(i) * (PI / 4.0);
             vec2 at = centre + HIGHLIGHT_RING * vec2(cos(a), sin(a));
-            ring_clip += clip_ramp(texelFetch(u_full, clamp(ivec2(floor(at)), ivec2(0), size - 1),
-                                              0).rgb) / 8.0;
+            ring_clip += clip_ramp(full_at(size, at)) / 8.0;
         }
         // A white clipped pixel's colour, which clipping took, shows in two places:
         // - the light's unclipped glow, half that far out: bright (a surface around the light
@@ -104,11 +106,8 @@ void main() {
         for (int i = 0; i < hue_directions; ++i) {
             float a = float(i) * (PI / 4.0);
             vec2 dir = vec2(cos(a), sin(a));
-            vec3 near_ring = texelFetch(u_full, clamp(ivec2(floor(centre + 0.5 * HIGHLIGHT_RING
-                                                                    * dir)), ivec2(0), size - 1),
-                                        0).rgb;
-            vec3 far_ring = texelFetch(u_full, clamp(ivec2(floor(centre + HIGHLIGHT_RING * dir)),
-                                                     ivec2(0), size - 1), 0).rgb;
+            vec3 near_ring = full_at(size, centre + 0.5 * HIGHLIGHT_RING * dir);
+            vec3 far_ring = full_at(size, centre + HIGHLIGHT_RING * dir);
             float peak = display_peak(near_ring);
             float w = (1.0 - smoothstep(u_highlight_threshold, 1.0, peak))
                 * smoothstep(HUE_GLOW_START, HUE_GLOW_START + 0.2, peak);
@@ -116,16 +115,14 @@ void main() {
             float found = 0.0;
             vec3 rim = vec3(0.0);
             for (int step = 1; step <= FRINGE_REACH && found == 0.0; ++step) {
-                vec3 t = texelFetch(u_full, clamp(ivec2(floor(centre + dir * float(step))),
-                                                  ivec2(0), size - 1), 0).rgb;
+                vec3 t = full_at(size, centre + dir * float(step));
                 if (display_peak(t) < u_highlight_threshold) {
                     found = float(step);
                     rim = t;
                 }
             }
             if (found > 0.0) {
-                vec3 back = texelFetch(u_full, clamp(ivec2(floor(centre + dir * (found
-                                       + FRINGE_BACK))), ivec2(0), size - 1), 0).rgb;
+                vec3 back = full_at(size, centre + dir * (found + FRINGE_BACK));
                 rim_sum += max(rim - back, 0.0);
             }
         }
@@ -133,7 +130,7 @@ void main() {
         vec3 hue_sum = glow_sum + (1.0 - smoothstep(0.0, 0.25, ring_clip)) * rim_sum;
         hue_weight = luma(hue_sum);
         if (hue_weight > 1e-4) {
-            hue = hue_sum / max(luma(hue_sum), 1e-6);   // luma 1
+            hue = hue_sum / hue_weight;   // luma 1
             hue_weight = smoothstep(0.0, 0.1, hue_weight);
         }
     }
