@@ -62,6 +62,22 @@ vec4 see_past_thin_sharp(ivec2 p, ivec2 size, vec4 center) {
     return best;
 }
 
+// Per channel, the median of eight ring samples: the background beside a light of up to three
+// ring samples' size (a light straddling texels lands on some of its own ring; a mean took that
+// as background and left the light's rim texels to the gather, which mottled its disc).
+vec3 median8(vec3 v[8]) {
+    // Batcher's odd-even merge network for 8 (19 compare-exchanges), per channel through min/max.
+    const int A[19] = int[19](0, 2, 4, 6, 0, 1, 4, 5, 1, 5, 0, 1, 2, 3, 2, 3, 1, 3, 5);
+    const int B[19] = int[19](1, 3, 5, 7, 2, 3, 6, 7, 2, 6, 4, 5, 6, 7, 4, 5, 2, 4, 6);
+    for (int i = 0; i < 19; ++i) {
+        vec3 lo = min(v[A[i]], v[B[i]]);
+        vec3 hi = max(v[A[i]], v[B[i]]);
+        v[A[i]] = lo;
+        v[B[i]] = hi;
+    }
+    return 0.5 * (v[3] + v[4]);
+}
+
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     ivec2 size = textureSize(u_half, 0);
@@ -73,18 +89,15 @@ void main() {
     if (r < SPRITE_MIN_RADIUS || luma(center.rgb) < SPRITE_EXCESS_START) {
         return;
     }
-    vec3 ring = vec3(0.0);
-    float n = 0.0;
-    for (int i = 0; i < 9; ++i) {
-        ivec2 o = ivec2(i % 3, i / 3) * 2 - 2;
+    vec3 ring[8];
+    for (int i = 0, k = 0; i < 9; ++i) {
         if (i == 4) {
             continue;
         }
-        vec4 s = texelFetch(u_half, clamp(p + o, ivec2(0), size - 1), 0);
-        ring += s.rgb;
-        n += 1.0;
+        ivec2 o = ivec2(i % 3, i / 3) * 2 - 2;
+        ring[k++] = texelFetch(u_half, clamp(p + o, ivec2(0), size - 1), 0).rgb;
     }
-    vec3 background = min(ring / n, center.rgb);
+    vec3 background = min(median8(ring), center.rgb);
     vec3 excess = center.rgb - background;
     float take = smoothstep(SPRITE_EXCESS_START, SPRITE_EXCESS_FULL, luma(excess))
         * smoothstep(SPRITE_MIN_RADIUS, SPRITE_MIN_RADIUS + 2.0, r);

@@ -182,6 +182,24 @@ def test_a_small_clipped_light_takes_its_colour_from_its_antialiased_rim(
     assert float(lin.sum(axis=(0, 1)) @ [0.2126, 0.7152, 0.0722]) > 0.8 * 36 * boost
 
 
+@pytest.mark.parametrize("quality", ["default", "draft"])
+@pytest.mark.parametrize("f_stop", [1.4, 2.8])
+@pytest.mark.parametrize("light", [(30.0, 7.5, 5.5), (18.0, 18.0, 18.0)], ids=["red", "white"])
+def test_a_small_lights_disc_is_flat(
+        ctx, programs, light: tuple[float, float, float], f_stop: float, quality: str) -> None:
+    """A light several half-res texels wide (the LED's 6 px core and rim) is all one sprite:
+    its rim texels are not left to the gather, which mottled the disc (CV 2.6-5.4 %)."""
+    img = _led_scene(np.array(light))
+    z = np.full((H, W), 20.0, np.float32)
+    out, coc = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=f_stop),
+                      highlight=HighlightBoost(), quality=quality)
+    radius = coc[H // 2, W // 2] / 2
+    ys, xs = np.mgrid[0:H, 0:W]
+    inside = np.hypot(ys - H / 2 + 0.5, xs - W / 2 + 0.5) < radius - 3
+    luma = srgb_to_linear(out[inside] / 255.0) @ [0.2126, 0.7152, 0.0722]
+    assert luma.std() / luma.mean() < 0.02
+
+
 def test_a_clipped_white_surface_beside_a_coloured_one_stays_white(ctx, programs) -> None:
     """A large over-exposed surface (a white shirt) against blue jeans: the border between them
     is not a light's rim, and the surface keeps its white, however blurred."""
