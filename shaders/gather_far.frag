@@ -18,6 +18,11 @@ uniform int u_tile;                // tile size in full-res px
 out vec4 f_far;                    // normalised colour, total coverage weight
 
 const float NEAR_EPS = 1.0;        // CoC diameter (full-res px) below which a pixel is not "near"
+// A hole fill's background: whatever the near layer does not draw (gather_near.frag starts at a
+// half-res radius of NEAR_FADE_START, i.e. this full-res diameter). Slightly blurred near pixels
+// (a floor running towards the camera under a wire) lie behind the blurred foreground as much as
+// the far field does; skipped, a wire over them found no background and kept its sharp colour.
+const float FILL_NEAR = 4.0 * NEAR_FADE_START;
 
 // Whether no full-res pixel that reads this near texel's far value can show it: the near layer
 // is opaque (alpha exactly 1) here and at every texel that shares a bilinear footprint with it,
@@ -78,8 +83,8 @@ void main() {
         vec2 o = spiral_next(spiral, i, unit_radius, area_fraction)
             * vec2(radius, radius * u_squeeze);
         vec4 s = fetch_half(u_half, gl_FragCoord.xy + o);
-        if (s.a < -NEAR_EPS) {
-            continue;  // near-field samples belong to the near layer
+        if (s.a < -FILL_NEAR || s.a <= c0) {
+            continue;  // the near layer's, or not behind p
         }
         float a = area_fraction * disc_area;
         acc += s.rgb * a;
