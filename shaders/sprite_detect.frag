@@ -2,9 +2,9 @@
 // Bright isolated sources far out of focus are drawn as bokeh sprites (sprite.geom/.frag) instead
 // of being gathered: a gather finds a source one texel wide only where a sample happens to land
 // on it, so its disc comes out mottled; a sprite is an exact, flat aperture image with a crisp
-// rim. Per half-res texel: the light above its surroundings (a ring two texels out, so a source
-// straddling texels is not its own background) goes to the sprite, the rest stays in the layer
-// the gathers read. Energy is conserved: layer + sprite = input. Before that, thin sharp objects
+// rim. Per half-res texel: the light above its surroundings (the median of a ring two texels
+// out, so that a source straddling texels, or a few texels wide, is not its own background)
+// goes to the sprite, the rest stays in the layer the gathers read. Energy is conserved: layer + sprite = input. Before that, thin sharp objects
 // are seen past (see_past_thin_sharp).
 #include "common.glsl"
 
