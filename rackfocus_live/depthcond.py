@@ -353,7 +353,7 @@ def _refine_strip(
     far_dist2 = _far_dist2(wf, lambda k: tap_colour(int(offs[k // len(offs)]),
                                                    int(offs[k % len(offs)])))
     unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
-    near_value = _near_value(v, ws, match, unlike, far_dist2, present, others, is_far, lo, hi,
+    near_value = _near_value(v, ws, match, unlike, far_dist2, present, others, wf, lo, hi,
                              centre, light, dx, dy, sigma_s)
     snapped = np.where(near, near_value, far_value)
     # Elsewhere, a window whose taps lie on one plane takes the plane's value at the pixel
@@ -422,16 +422,16 @@ def _far_all_round(wf: npt.NDArray[np.float64], dx: npt.NDArray[np.float64],
 def _near_value(
     v: npt.NDArray[np.float64], ws: npt.NDArray[np.float64], match: npt.NDArray[np.float64],
     unlike: npt.NDArray[np.float64], far_dist2: npt.NDArray[np.float64],
-    present: npt.NDArray[np.bool_], others: npt.NDArray[np.bool_], is_far: npt.NDArray[np.bool_],
+    present: npt.NDArray[np.bool_], others: npt.NDArray[np.bool_], wf: npt.NDArray[np.float64],
     lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64], centre: npt.NDArray[np.float64],
     light: npt.NDArray[np.bool_], dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64],
     sigma_s: float,
 ) -> npt.NDArray[np.float64]:
     """The depth of a pixel that takes the near side of its window (rules 1a-1c of the module
     docstring): its own where the window's top is the tail of a blurred bump, else the window's
-    nearest, raised towards the near structure's true depth where that is thin (washed out)."""
+    nearest, raised towards the near structure's true depth where that is thin (washed out).
+    ``wf``: the far end's spatial weights (0 elsewhere)."""
     span = hi - lo
-    wf = ws * is_far
     # (far_dist2: each tap's squared colour distance from the far end's mean colour; unlike:
     # the same over UNLIKE_FULL^2, at most 1.)
     # 1a: the window's top lies on its outer ring and is coloured like the far end: the tail of

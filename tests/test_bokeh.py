@@ -163,6 +163,12 @@ def _led_scene(light: np.ndarray) -> np.ndarray:
     return img
 
 
+def _inside_led_disc(radius: float, margin: float) -> np.ndarray:
+    """The pixels more than ``margin`` px inside the disc of ``_led_scene``'s light."""
+    ys, xs = np.mgrid[0:H, 0:W]
+    return np.hypot(ys - H / 2 + 0.5, xs - W / 2 + 0.5) < radius - margin
+
+
 @pytest.mark.parametrize("light", [(30.0, 7.5, 5.5), (7.5, 27.0, 15.0), (18.0, 18.0, 18.0)],
                          ids=["red", "green", "white"])
 def test_a_small_clipped_light_takes_its_colour_from_its_antialiased_rim(
@@ -177,8 +183,7 @@ def test_a_small_clipped_light_takes_its_colour_from_its_antialiased_rim(
     assert out.max() < 255  # a disc that does not clip on display
     radius = coc[H // 2, W // 2] / 2
     lin = srgb_to_linear(out / 255.0) - srgb_to_linear(BROWN / 255.0)
-    ys, xs = np.mgrid[0:H, 0:W]
-    inside = np.hypot(ys - H / 2 + 0.5, xs - W / 2 + 0.5) < radius - 2
+    inside = _inside_led_disc(radius, 2)
     excess = lin[inside].mean(axis=0)
     assert _chromaticity(excess) == pytest.approx(_chromaticity(colour), rel=0.10)
     # The 36 px core at luma 1, boosted (1 + gain), all but its share of the rim's light.
@@ -198,8 +203,7 @@ def test_a_small_lights_disc_is_flat(
     out, coc = render(ctx, programs, img, 1 / z, _lens(1.0, f_stop=f_stop),
                       highlight=HighlightBoost(), quality=quality)
     radius = coc[H // 2, W // 2] / 2
-    ys, xs = np.mgrid[0:H, 0:W]
-    inside = np.hypot(ys - H / 2 + 0.5, xs - W / 2 + 0.5) < radius - 3
+    inside = _inside_led_disc(radius, 3)
     luma = srgb_to_linear(out[inside] / 255.0) @ [0.2126, 0.7152, 0.0722]
     assert luma.std() / luma.mean() < 0.02
 
