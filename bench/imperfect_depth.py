@@ -24,20 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.blur import gauss_blur  # noqa: E402
 from bench.evaldata import eval_dir, eval_scenes, load_score  # noqa: E402
 from rackfocus_live.gpu.context import create_headless_context  # noqa: E402
 from rackfocus_live.gpu.still import StillRenderer  # noqa: E402
 from rackfocus_live.media.images import read_rgb  # noqa: E402
 from rackfocus_live.settings import HighlightBoost  # noqa: E402
-
-
-def _gauss_blur(x: np.ndarray, sigma: float) -> np.ndarray:
-    r = int(3 * sigma)
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.pad(x, r, mode="edge")
-    rows = sum(k[i] * pad[:, i: i + x.shape[1]] for i in range(2 * r + 1))
-    return sum(k[i] * rows[i: i + x.shape[0]] for i in range(2 * r + 1))
 
 
 def _quarter(inv: np.ndarray) -> np.ndarray:
@@ -53,7 +45,7 @@ def _disparity8(inv: np.ndarray) -> np.ndarray:
 
 DEGRADE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exact": lambda inv: inv,
-    "blurred": lambda inv: _gauss_blur(inv, 2.0),
+    "blurred": lambda inv: gauss_blur(inv, 2.0),
     "quarter": _quarter,
     "disparity8": _disparity8,
 }

@@ -9,6 +9,9 @@ degradations; the project is judged on others):
            distance (sigma_z = 0.0025 z^2), holes (no measurement = 0), millimetre 16-bit.
 ``model4`` our own variant of ``model``: a quarter of the width, blur 1.5 texels.
 ``sensor3`` our own variant of ``sensor``: 3 px misregistration up-left, other noise and holes.
+``modelfull`` ``model`` up-sampled to the colour's size and written 16-bit, as depth tools
+           (ours included) hand it over: the same detail on a finer grid.
+``soft``   perfect depth with its inverse blurred by 2 px, full size, float: a softened Z pass.
 
 Each is rendered with conditioning off and on (the product's default path, on the GPU), beside
 the plain single-pass gather given the same degraded depth, and scored against the Cycles
@@ -36,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.blur import gauss_blur  # noqa: E402
 from bench.evaldata import eval_scenes, load_score  # noqa: E402
 from rackfocus_live.depth import DepthMapping  # noqa: E402
 from rackfocus_live.depthcond import DepthConditioning, bilinear_resize  # noqa: E402
@@ -51,16 +55,6 @@ BENCH_SHADERS = Path(__file__).resolve().parent
 
 # -- degradations ---------------------------------------------------------------------------
 
-def _gauss_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    radius = max(1, int(3 * sigma))
-    x = np.arange(-radius, radius + 1)
-    k = np.exp(-x * x / (2 * sigma * sigma))
-    k /= k.sum()
-    pad = np.pad(img, radius, mode="edge")
-    tmp = sum(k[i] * pad[:, i: i + img.shape[1]] for i in range(len(k)))
-    return sum(k[i] * tmp[i: i + img.shape[0], :] for i in range(len(k)))
-
-
 def model_like(z: np.ndarray, factor: int = 3, sigma: float = 1.0
                ) -> tuple[np.ndarray, DepthMapping]:
     """Disparity at 1/``factor`` of the width, blurred (``sigma`` low-res texels), 8-bit; with the
@@ -71,9 +65,22 @@ def model_like(z: np.ndarray, factor: int = 3, sigma: float = 1.0
     d = (inv - 1 / far) / (1 / near - 1 / far)
     fh, fw = h // factor, w // factor
     small = d[: fh * factor, : fw * factor].reshape(fh, factor, fw, factor).mean(axis=(1, 3))
-    small = _gauss_blur(small, sigma)
+    small = gauss_blur(small, sigma)
     raw = np.clip(np.round(small * 255), 0, 255).astype(np.uint8)
     return raw, DepthMapping("disparity", near=near, far=far)
+
+
+def model_full_like(z: np.ndarray) -> tuple[np.ndarray, DepthMapping]:
+    """``model`` as a depth tool writes it: up-sampled (bilinear) to the colour's size, 16-bit.
+    Same detail, so it should score as ``model`` does."""
+    raw, mapping = model_like(z)
+    up = bilinear_resize(raw.astype(np.float32) / 255.0, z.shape)
+    return np.clip(np.round(up * 65535), 0, 65535).astype(np.uint16), mapping
+
+
+def soft_like(z: np.ndarray) -> tuple[np.ndarray, DepthMapping]:
+    """Full-size float metric depth whose inverse is blurred by 2 px: a softened Z pass."""
+    return (1.0 / gauss_blur(1.0 / z, 2.0)).astype(np.float32), DepthMapping("metric")
 
 
 def model4_like(z: np.ndarray) -> tuple[np.ndarray, DepthMapping]:
@@ -121,7 +128,8 @@ def sensor3_like(z: np.ndarray) -> tuple[np.ndarray, DepthMapping]:
 #: Degraded depth kinds, their makers and the target (dB below perfect); the ``*4``/``*3`` rows
 #: are our own variants (not the issue's), to show the gain is not tuned to the first two.
 DEGRADATIONS = (("model", model_like, 1.0), ("sensor", sensor_like, 0.8),
-                ("model4", model4_like, 1.0), ("sensor3", sensor3_like, 0.8))
+                ("model4", model4_like, 1.0), ("sensor3", sensor3_like, 0.8),
+                ("modelfull", model_full_like, 1.0), ("soft", soft_like, 1.0))
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.blur import gauss_blur  # noqa: E402
 from rackfocus_live.depth import DepthMapping  # noqa: E402
+from rackfocus_live.depthdetail import detail_scale  # noqa: E402
 from rackfocus_live.gpu.context import (  # noqa: E402
     create_headless_context,
     describe,
@@ -52,6 +54,7 @@ from rackfocus_live.media.decoder import FramePacket  # noqa: E402
 from rackfocus_live.media.images import read_depth_raw, read_rgb  # noqa: E402
 from rackfocus_live.media.probe import MediaInfo  # noqa: E402
 from rackfocus_live.media.reader import interleave_chroma  # noqa: E402
+from rackfocus_live.resample import bilinear_resize  # noqa: E402
 from rackfocus_live.settings import QUALITY_PRESETS  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720), (1920, 1080), (3840, 2160))
@@ -316,7 +319,9 @@ def bench_vs_plain_gather(ctx: moderngl.Context, reps: int) -> dict[str, float] 
 def bench_conditioning(ctx: moderngl.Context, reps: int,
                        size: tuple[int, int] = (1920, 1080)) -> dict[str, float]:
     """Depth conditioning (edge refinement) against the default DOF, same frame, same run:
-    full-resolution depth, and depth at a third of the width (a depth model's)."""
+    full-resolution depth, depth at a third of the width (a depth model's), and such depth
+    blurred over a texel and up-sampled to the frame's size (as depth tools write it: read as
+    coarse as it is, so refined with the reach and restoration of coarse depth)."""
     w, h = size
     programs = ProgramCache(ctx)
     rgb, inv = synthetic_scene(w, h)
@@ -325,12 +330,17 @@ def bench_conditioning(ctx: moderngl.Context, reps: int,
     cond = DepthConditioner(ctx, programs, (w, h))
     out: dict[str, float] = {}
     print(f"\n{'depth conditioning':30s} {'ms':>9s} {'DOF ms':>9s} {'ratio':>7s}")
-    for label, depth in (("full-res depth", inv), ("1/3-res depth", inv[::3, ::3].copy())):
+    third = inv[::3, ::3].copy()
+    # A depth model's map: a third of the width with a blur of about a texel, up-sampled.
+    up = bilinear_resize(gauss_blur(third, 1.0).astype(np.float32), (h, w))
+    for label, depth in (("full-res depth", inv), ("1/3-res depth", third),
+                         ("1/3-res depth up-sampled", up)):
         inputs = Inputs(ctx, rgb, depth)
+        detail = detail_scale(depth, (h, w)) or 1.0
         dof_ms = timed_ms(ctx, lambda i=inputs: dof.render(
             i.color, i.depth, lens, color_is_srgb=True), reps)
-        cond_ms = timed_ms(ctx, lambda i=inputs: cond.run(i.color, i.depth, color_is_srgb=True),
-                           reps)
+        cond_ms = timed_ms(ctx, lambda i=inputs, d=detail: cond.run(
+            i.color, i.depth, color_is_srgb=True, detail=d), reps)
         inputs.release()
         out[label] = cond_ms / dof_ms
         print(f"{label + f' {w}x{h}':30s} {cond_ms:9.2f} {dof_ms:9.2f} {cond_ms / dof_ms:7.2f}"

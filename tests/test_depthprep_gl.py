@@ -154,12 +154,18 @@ def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:
     assert detail(renders["refined"]) < 1.15 * detail(renders["step"])
 
     # And the refined render is close to the step's: the ramp's tail beyond the window no longer
-    # dilates the near side over the background (depthcond's tail rule; 7 % of the raw ramp's
-    # difference measured, 150 % before the rule).
+    # dilates the near side over the background (depthcond's tail rule; 150 % of the raw ramp's
+    # difference before the rule). The 8 px ramp reads as depth 2.75x coarser than its grid
+    # (depthdetail), so the taps reach further and the thin-structure restoration is on (on the
+    # eval scenes: +0.7 dB for a 2 px blur of the depth, +2.2 dB for up-sampled model depth,
+    # docs/benchmarks.md). A straight edge then comes out up to 3 % nearer on its near side
+    # (depthcond._far_all_round counts a straight edge's far end as 0.3-0.5 "round" the pixel):
+    # 36-42 % of the raw difference over three seeds, 13-16 % read as sharp depth; 20-23 % with
+    # a measure that is 0 at straight edges, which scored lower on the eval scenes.
     def diff(name: str) -> float:
         return float(np.abs(renders[name][:, band] - renders["step"][:, band]).mean())
 
-    assert diff("refined") < 0.3 * diff("raw")
+    assert diff("refined") < 0.5 * diff("raw")
 
 
 def test_stream_conditioner_matches_numpy_and_resets_on_a_jump(ctx, programs, rng) -> None:
@@ -199,3 +205,63 @@ def test_depth_conditioner_releases_its_objects(ctx, programs) -> None:
     cond.release()
     assert isinstance(target.mglo, moderngl.InvalidObject)
     assert ctx.error == "GL_NO_ERROR"
+
+
+def test_depth_upsampled_to_the_colour_is_conditioned_as_coarse_as_it_is(ctx, programs,
+                                                                         rng) -> None:
+    """Model depth a third of the width, written at the colour's size (bilinear: what a depth
+    tool hands over): the renderer reads from its edges that it is about 3x coarser than its
+    grid, and restores a thin bar as it does from the small map itself; read as sharp depth
+    (detail 1, what the size alone says) the bar stays washed out."""
+    rgb, truth = bar_scene(rng)
+    block = np.arange(W) < 40  # a near subject whose edge tells how soft the depth is
+    truth[:, block] = 0.6
+    rgb[:, block] = (200, 60, 50)
+    soft = model_like(truth)
+    up = bilinear_resize(soft, (H, W))
+    core = (slice(8, -8), slice(BAR_X + 1, BAR_X + BAR_W - 1))
+    r = StillRenderer(ctx, conditioning=DepthConditioning(refine=True))
+    try:
+        r.upload(rgb, soft)
+        from_small = r.conditioned_depth()
+        r.upload(rgb, up)
+        assert 2.5 <= r.depth_detail <= 3.75
+        from_up = r.conditioned_depth()
+        detail = r.depth_detail
+    finally:
+        r.release()
+    assert from_small is not None and from_up is not None
+    np.testing.assert_allclose(from_up, refine_edges(rgb, up, detail=detail), rtol=1e-4,
+                               atol=1e-6)
+    for restored in (from_small, from_up):  # measured: 1.05-1.09 and 0.96-0.98
+        assert np.abs(restored[core] / W_SUBJECT - 1).max() < 0.12
+    as_sharp = _gpu_refined(ctx, programs, rgb, up)
+    assert np.abs(as_sharp[core] / W_SUBJECT - 1).max() > 0.3
+
+
+def test_stream_conditioner_reads_the_clip_depth_detail_once(ctx, programs, rng) -> None:
+    """Soft full-size depth through the stream path: the detail is measured on the first frame,
+    the output matches the numpy reference's, and a seek keeps the measure."""
+    colours, drifted, _ = drifting_shot(rng, frames=3)
+    soft = [bilinear_resize(model_like(d), (H, W)) for d in drifted]
+    stream = StreamConditioner(ctx, programs, (W, H), DepthConditioning(), "disparity",
+                               moving=True)
+    reference = SequenceConditioner()
+    made = []
+    try:
+        for i, (rgb, depth) in enumerate(zip(colours, soft, strict=True)):
+            color, tex = _textures(ctx, rgb, depth)
+            made += [color, tex]
+            luma = luma_of(guide_of(rgb))[np.ix_(*fit_grid((H, W)))]
+            stream.process(i, color, tex, depth, luma, color_is_srgb=True)
+            np.testing.assert_allclose(stream.pass_.read(), reference(rgb, depth),
+                                       rtol=2e-3, atol=1e-5, err_msg=f"frame {i}")
+        measured = stream.detail.value
+        assert measured >= 2.0 and reference.detail.value == measured
+        stream.process(0, made[0], made[1], soft[0], luma_of(guide_of(colours[0]))[
+            np.ix_(*fit_grid((H, W)))], color_is_srgb=True)
+        assert stream.detail.value == measured
+    finally:
+        stream.release()
+        for obj in made:
+            obj.release()

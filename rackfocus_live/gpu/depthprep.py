@@ -21,6 +21,7 @@ import numpy.typing as npt
 from rackfocus_live import depthcond
 from rackfocus_live.arrays import is_integer_array
 from rackfocus_live.depthcond import DepthConditioning, TemporalStabiliser, fit_grid
+from rackfocus_live.depthdetail import ShotDetail
 from rackfocus_live.gpu.context import framebuffer_kept, software_renderer
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.programs import ProgramCache
@@ -153,14 +154,19 @@ class DepthConditioner:
         refine: bool = True,
         affine: tuple[float, float] = (1.0, 0.0),
         temporal: bool = False,
+        detail: float = 1.0,
     ) -> moderngl.Texture:
-        """Condition ``depth`` (raw inverse depth, any size) for ``color``; returns ``output``."""
+        """Condition ``depth`` (raw inverse depth, any size) for ``color``; returns ``output``.
+
+        ``detail``: the size (depth texels) of the texels whose detail the depth really carries
+        (``depthdetail``; 1: as sharp as its grid): the taps reach as for depth that much
+        coarser, as ``depthcond.refine_edges`` does."""
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, conditioner is {self.size}")
         depth.filter = (moderngl.LINEAR, moderngl.LINEAR)
         depth.repeat_x = depth.repeat_y = False
         dw, dh = depth.size
-        ratio = max(self.size[0] / dw, self.size[1] / dh)
+        ratio = max(self.size[0] / dw, self.size[1] / dh) * detail
         previous = self._targets[self._current]
         self._current ^= 1
         radius = depthcond.radius_px(ratio)
@@ -362,6 +368,8 @@ class StreamConditioner:
         self.depth_kind = depth_kind
         self.moving = moving
         self.stabiliser = TemporalStabiliser()
+        #: How fine this clip's depth really is (measured on its first frames; kept on seeks).
+        self.detail = ShotDetail()
         self._last_index: int | None = None
         #: The drift correction applied to the last frame (a, b): for the HUD and tests.
         self.last_affine = (1.0, 0.0)
@@ -404,9 +412,11 @@ class StreamConditioner:
             ys, xs = fit_grid(depth.shape)
             affine = self.stabiliser.drift(luma_grid, depth[np.ix_(ys, xs)])
         self.last_affine = affine
+        size = self.pass_.size
+        detail = self.detail.update(depth, (size[1], size[0])) if self.settings.refine else 1.0
         return self.pass_.run(color, depth_tex, color_is_srgb=color_is_srgb,
                               refine=self.settings.refine, affine=affine,
-                              temporal=self.stabilising)
+                              temporal=self.stabilising, detail=detail)
 
     def release(self) -> None:
         self.pass_.release()

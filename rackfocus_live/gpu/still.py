@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rackfocus_live.depthcond import DepthConditioning
+from rackfocus_live.depthdetail import detail_scale
 from rackfocus_live.gpu.depthprep import DepthConditioner
 from rackfocus_live.gpu.dof import DofRenderer
 from rackfocus_live.gpu.programs import ProgramCache
@@ -43,6 +44,8 @@ class StillRenderer:
         self._color: moderngl.Texture | None = None
         self._depth: moderngl.Texture | None = None
         self._conditioned: moderngl.Texture | None = None
+        #: How fine the last uploaded depth really is (``depthdetail``; 1 where it cannot tell).
+        self.depth_detail = 1.0
 
     def upload(
         self, rgb: npt.NDArray[np.integer] | npt.NDArray[np.floating],
@@ -86,8 +89,10 @@ class StillRenderer:
                 self._conditioner = None
             if self._conditioner is None:
                 self._conditioner = DepthConditioner(self.ctx, self.programs, (w, h))
+            self.depth_detail = detail_scale(inv_depth, (h, w)) or 1.0
             self._conditioned = self._conditioner.run(self._color, self._depth,
-                                                      color_is_srgb=not self._linear_input)
+                                                      color_is_srgb=not self._linear_input,
+                                                      detail=self.depth_detail)
 
     def conditioned_depth(self) -> npt.NDArray[np.float32] | None:
         """The inverse depth the renderer uses after conditioning (None when refinement is off)."""
