@@ -256,9 +256,17 @@ def scenario_conditioning(work: Path) -> dict[str, Any]:
         ui.frames(2)
         after_stabilise = app.state.conditioning
         stabilising_after = session.uploader.conditioner.stabilising
+        # What the panel says of the demo depth's detail (a sharp synthetic Z: as its pixels).
+        detail_lines = [w.label for w in ui.probe.widgets.values()
+                        if w.label.startswith("depth detail")]
+        measured = session.depth_detail
         ui.click("rackfocus-live/refine depth edges")
         ui.frames(2)
+        detail_lines_off = [w.label for w in ui.probe.widgets.values()
+                            if w.label.startswith("depth detail")]
         return {"before": [before.refine, before.stabilise],
+                "detail_lines": detail_lines, "detail_lines_off": detail_lines_off,
+                "measured": measured,
                 "after_stabilise": [after_stabilise.refine, after_stabilise.stabilise],
                 "after_refine": [app.state.conditioning.refine, app.state.conditioning.stabilise],
                 "uploader_refine": session.uploader.conditioner.settings.refine,
@@ -384,6 +392,11 @@ def test_depth_conditioning_checkboxes_act_on_the_shown_frame(xvfb: str, tmp_pat
     assert r["after_stabilise"] == [True, True] and r["after_refine"] == [False, True]
     assert r["uploader_refine"] is False
     assert r["renders"] >= 2  # each change re-rendered the frame
+    # The demo's depth is a sharp synthetic Z: read as fine as its pixels, and said so while
+    # refinement is on.
+    assert r["measured"] == 1.0
+    assert r["detail_lines"] == ["depth detail: as fine as its pixels"]
+    assert r["detail_lines_off"] == []
 
 
 if __name__ == "__main__":

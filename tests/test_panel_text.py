@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from rackfocus_live.ui.panel import MESSAGE_COLOURS, distance_text, histogram_bin_text
+from rackfocus_live.ui.panel import (
+    MESSAGE_COLOURS,
+    depth_detail_text,
+    distance_text,
+    histogram_bin_text,
+)
 from rackfocus_live.ui.state import MESSAGE_LEVELS
 
 
@@ -23,3 +28,9 @@ def test_histogram_tooltip_names_the_depth_range_and_share() -> None:
 def test_every_message_level_has_its_own_colour() -> None:
     colours = {tuple((c.x, c.y, c.z)) for c in (MESSAGE_COLOURS[lv] for lv in MESSAGE_LEVELS)}
     assert len(colours) == len(MESSAGE_LEVELS)
+
+
+def test_depth_detail_reads_as_a_sentence_and_nothing_before_it_is_known() -> None:
+    assert depth_detail_text(None) is None
+    assert depth_detail_text(1.0) == "depth detail: as fine as its pixels"
+    assert depth_detail_text(2.75).startswith("depth detail: 2.75x coarser than its pixels")

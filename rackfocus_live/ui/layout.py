@@ -57,6 +57,7 @@ def draw_windows(app: App, ww: int, wh: int) -> panel.PanelEvents:
         recovery=app.recovery.describe() if app.recovery is not None else None,
         tolerance_px=app.pulls.tolerance_px,
         has_takes=state.track is not None and len(state.track.samples) > 0,
+        depth_detail=session.depth_detail if session else None,
     )
     imgui.set_next_window_pos(imgui.ImVec2(ww - PANEL_WIDTH, 0))
     imgui.set_next_window_size(imgui.ImVec2(PANEL_WIDTH, wh))

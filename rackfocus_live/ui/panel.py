@@ -73,6 +73,8 @@ class PanelInfo:
     #: Simplification tolerance of recorded takes (CoC px), and whether the pull has raw takes.
     tolerance_px: float = 0.5
     has_takes: bool = False
+    #: How much coarser than its pixels the clip's depth reads (``depthdetail``), once read.
+    depth_detail: float | None = None
 
 
 @dataclass
@@ -282,10 +284,13 @@ def _lens_character(state: UiState) -> None:
         imgui.text_disabled(f"iris: {ch.aperture_name}")
 
 
-def _conditioning(state: UiState) -> None:
+def _conditioning(state: UiState, info: PanelInfo) -> None:
     """Depth conditioning toggles (see docs/depth.md); applied to the shown frame at once."""
     c = state.conditioning
     changed_r, refine = imgui.checkbox("refine depth edges", c.refine)
+    detail = depth_detail_text(info.depth_detail)
+    if detail is not None and c.refine:
+        imgui.text_disabled(detail)
     # Shows what happens to a depth video of the current kind: automatic means on for relative
     # depth (disparity, normalized) and off for metric; a click makes it explicit.
     shown = c.stabilise_for(state.mapping.kind, moving=True)
@@ -312,7 +317,7 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         imgui.same_line()
         imgui.set_next_item_width(100)
         _, p.depth_far = imgui.input_float("far m", p.depth_far, 0.0, 0.0, "%.4g")
-    _conditioning(state)
+    _conditioning(state, info)
     imgui.begin_disabled(not info.has_clip)
     if imgui.button("Apply depth settings"):
         try:
@@ -328,6 +333,16 @@ def _depth(state: UiState, info: PanelInfo, p: PanelState, ev: PanelEvents) -> N
         imgui.text_colored(_DIM, "no depth: everything is at infinity (Depth... opens one)")
     elif info.histogram is not None:
         _histogram(state, info.histogram)
+
+
+def depth_detail_text(scale: float | None) -> str | None:
+    """What the panel says of how fine the clip's depth really is (``depthdetail``): None before
+    it has been read (or where its edges could not tell)."""
+    if scale is None:
+        return None
+    if scale <= 1.0:
+        return "depth detail: as fine as its pixels"
+    return f"depth detail: {scale:.3g}x coarser than its pixels: edges refined over a wider reach"
 
 
 def distance_text(metres: float) -> str:

@@ -29,6 +29,8 @@ WIDGETS = (
     "collapsing_header",
     "selectable", "menu_item_simple", "begin_menu", "drag_float", "invisible_button",
     "radio_button", "tree_node",
+    # Read-only text the panel reports state in (item ID 0: looked up by its text).
+    "text_disabled",
 )
 
 

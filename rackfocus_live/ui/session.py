@@ -133,6 +133,13 @@ class MediaSession:
         return self.uploader.depth
 
     @property
+    def depth_detail(self) -> float | None:
+        """How much coarser than its pixels the clip's depth reads (``depthdetail``); None
+        before it is read, where its edges cannot tell, or with no conditioning."""
+        conditioner = self.uploader.conditioner
+        return None if conditioner is None else conditioner.detail.scale
+
+    @property
     def queue_fill(self) -> float:
         """How full the decoder's look-ahead queue is (0..1)."""
         if self.decoder is None:
