@@ -27,6 +27,8 @@ a few milliseconds at 1080p (30 ms at 4K with many edges) and does not grow with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -136,9 +138,26 @@ class ShotDetail:
         self._shape: tuple[tuple[int, ...], tuple[int, int]] | None = None
 
     @property
+    def tried(self) -> bool:
+        """Whether any frame of the shot has been measured yet."""
+        return self._attempts > 0
+
+    @property
     def value(self) -> float:
         """The scale in use: the measured one, or 1 until (or unless) there is one."""
         return 1.0 if self.scale is None else self.scale
+
+    def measure_from(self, frames: Iterable[npt.NDArray[np.floating]],
+                     out_shape: tuple[int, int]) -> float:
+        """Measure the shot on its first frames (``frames``, read lazily: iteration stops as
+        soon as the scale is known or the tries are spent), before rendering any: where
+        rendering starts mid-shot (a farm chunk, an export of a range), the reach is the one
+        the shot's own start gives, as in the preview and a whole export."""
+        for depth in frames:
+            self.update(depth, out_shape)
+            if self.scale is not None or self._attempts >= SHOT_ATTEMPTS:
+                break
+        return self.value
 
     def update(self, depth: npt.NDArray[np.floating], out_shape: tuple[int, int]) -> float:
         """Measure ``depth`` (conditioned for colour of ``out_shape`` = (height, width)) if the

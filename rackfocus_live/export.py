@@ -363,6 +363,12 @@ class ExportJob:
             self._uploader = FrameUploader(
                 self.ctx, self._programs, w, h, conditioning=self.settings.conditioning,
                 depth_kind=self.settings.mapping.kind, depth_moving=moving)
+            if self.depth_source is not None:
+                # From the shot's start, as the stabiliser's chain: every chunk of a farm job
+                # refines with the reach of the export in one piece.
+                shot_start = (s.condition_from if s.condition_from is not None
+                              else self.start_index)
+                self._uploader.measure_depth_detail(self.depth_source, shot_start)
             self._dof = DofRenderer(self.ctx, self._programs, (w, h), s.quality,
                                     timer_query=False, linear_output=self.exr or self.ocio_view)
             if self.ocio_view:

@@ -76,8 +76,9 @@ def test_depth_without_edges_is_not_judged() -> None:
 
 def test_a_shot_is_measured_until_it_can_be_then_kept() -> None:
     shot = ShotDetail()
+    assert not shot.tried
     flat = np.full((H, W), 0.3)
-    assert shot.update(flat, (H, W)) == 1.0 and shot.scale is None
+    assert shot.update(flat, (H, W)) == 1.0 and shot.scale is None and shot.tried
     soft = gauss_blur(blocks(), 6.0)
     scale = shot.update(soft, (H, W))
     assert scale > 4.0
@@ -94,3 +95,21 @@ def test_a_shot_without_edges_stops_measuring() -> None:
         shot.update(flat, (H, W))
     # After SHOT_ATTEMPTS frames it has given up: a later soft frame is not measured.
     assert shot.update(gauss_blur(blocks(), 6.0), (H, W)) == 1.0
+
+
+def test_a_shot_measured_up_front_reads_no_more_frames_than_it_needs() -> None:
+    """``measure_from`` takes frames lazily: it stops at the first with enough edges."""
+    read: list[int] = []
+
+    def frames(edges_from: int):  # type: ignore[no-untyped-def]
+        for i in range(20):
+            read.append(i)
+            yield np.full((H, W), 0.3) if i < edges_from else gauss_blur(blocks(), 6.0)
+
+    shot = ShotDetail()
+    assert shot.measure_from(frames(2), (H, W)) > 4.0
+    assert read == [0, 1, 2]
+    read.clear()
+    flat = ShotDetail()  # no edges in its first SHOT_ATTEMPTS frames: gives up, scale 1
+    assert flat.measure_from(frames(12), (H, W)) == 1.0
+    assert read == list(range(SHOT_ATTEMPTS))

@@ -28,12 +28,15 @@ import numpy.typing as npt
 
 from rackfocus_live.colour import WORKING_SPACE
 from rackfocus_live.depthcond import DepthConditioning
+from rackfocus_live.depthdetail import SHOT_ATTEMPTS
+from rackfocus_live.errors import InputError
 from rackfocus_live.gpu.context import framebuffer_kept, restore_framebuffer
 from rackfocus_live.gpu.depthprep import StreamConditioner, luma_grid_of_plane, luma_grid_of_rgb
 from rackfocus_live.gpu.fullscreen import FullscreenPass
 from rackfocus_live.gpu.ocio_view import OcioInputPass
 from rackfocus_live.gpu.programs import ProgramCache
 from rackfocus_live.media.decoder import FramePacket
+from rackfocus_live.media.depthsource import DepthSource
 from rackfocus_live.media.probe import PLANE_LAYOUTS, ColorMatrix, ColorRange, MediaInfo
 from rackfocus_live.media.sequence import PLATE_FORMAT, plate_space
 
@@ -234,6 +237,8 @@ class FrameUploader:
         self._setup_depth_sampling(self.raw_depth)
         self._depth_pbo: moderngl.Buffer | None = None
         self._last_depth: np.ndarray | None = None
+        #: Where the depth detail is read from (``measure_depth_detail``): source, shot start.
+        self._detail_source: tuple[DepthSource, int] | None = None
         self._planes: list[moderngl.Texture] = []
         self._pbos: list[moderngl.Buffer] = []
         self._plane_key: tuple[object, ...] | None = None
@@ -309,12 +314,36 @@ class FrameUploader:
     def depth(self) -> moderngl.Texture:
         return self._conditioned if self._conditioned is not None else self.raw_depth
 
+    def measure_depth_detail(self, source: DepthSource, first: int) -> None:
+        """Read how coarse the clip's depth really is (``depthdetail``) from its frames from
+        ``first`` (the shot's start) on, before any frame is shown, with a reader of its own:
+        the preview and every export of the shot, whole or in farm chunks, then refine with
+        the same reach (``ShotDetail.measure_from``). Without refinement, when it is turned on
+        (``set_conditioning``)."""
+        self._detail_source = (source, first)
+        if (self.conditioner is None or not self.conditioner.settings.refine
+                or self.conditioner.detail.tried):
+            return
+        count = 1 if source.kind == "still" else SHOT_ATTEMPTS
+        last = min(source.clip.frame_count, first + count)
+        reader = source.reader()
+        try:
+            self.conditioner.detail.measure_from(
+                (reader.read(index) for index in range(first, last)),
+                (self.height, self.width))
+        except InputError:
+            pass  # a damaged frame: the stream meets it, reports it, and measures as it goes
+        finally:
+            reader.close()
+
     def set_conditioning(self, settings: DepthConditioning) -> bool:
         """Switch conditioning steps; the last frame is conditioned again at once (from the
         textures and packet it already has). True if anything changed."""
         if self.conditioner is None or settings == self.conditioner.settings:
             return False
         self.conditioner.set_settings(settings)
+        if self._detail_source is not None:
+            self.measure_depth_detail(*self._detail_source)
         if self._last_packet is not None:
             self._condition(*self._last_packet)
         return True

@@ -105,6 +105,8 @@ class MediaSession:
         self.uploader = FrameUploader(ctx, programs, w, h,
                                       conditioning=conditioning or DepthConditioning(),
                                       depth_kind=mapping.kind, depth_moving=moving)
+        if self.depth_source is not None:  # read from the clip's start, as a whole export does
+            self.uploader.measure_depth_detail(self.depth_source, 0)
         self.decoder.start()
         self.stats = SessionStats()
         #: Index of the frame in the textures, or None before the first upload.
