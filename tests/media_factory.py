@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -380,15 +380,23 @@ def make_depth_video(
     codec: str = "ffv1",
 ) -> Path:
     """A depth video whose frame ``i`` carries index ``i`` (FFV1 gray16le by default; 8 = gray)."""
+    return write_grey_video(path, (depth_raw(i, size, bits) for i in range(frames)), fps=fps,
+                            codec=codec)
+
+
+def write_grey_video(path: PathLike, planes: Iterable[npt.NDArray[np.generic]], *,
+                     fps: Fraction | int = Fraction(24), codec: str = "ffv1") -> Path:
+    """A one-channel video of ``planes`` (HxW uint16: gray16le, uint8: gray), frame i at pts i."""
     out = Path(path)
     rate = Fraction(fps)
-    pix_fmt = "gray16le" if bits == 16 else "gray"
     with av.open(os.fspath(out), mode="w") as container:
         stream = container.add_stream(codec, rate=rate if rate.denominator != 1 else int(rate))
-        stream.width, stream.height = size
-        stream.pix_fmt = pix_fmt
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(depth_raw(i, size, bits), format=pix_fmt)
+        for i, plane in enumerate(planes):
+            pix_fmt = "gray16le" if plane.dtype == np.uint16 else "gray"
+            if i == 0:
+                stream.height, stream.width = plane.shape
+                stream.pix_fmt = pix_fmt
+            frame = av.VideoFrame.from_ndarray(plane, format=pix_fmt)
             frame.pts = i
             frame.time_base = 1 / rate
             container.mux(stream.encode(frame))

@@ -168,26 +168,39 @@ def test_render_of_a_soft_ramp_has_no_sharp_seam(ctx, rng) -> None:
     assert diff("refined") < 0.5 * diff("raw")
 
 
+def _luma_grid(rgb: np.ndarray) -> np.ndarray:
+    return luma_of(guide_of(rgb))[np.ix_(*fit_grid((H, W)))]
+
+
+def _stream_beside_numpy(ctx, stream: StreamConditioner,  # type: ignore[no-untyped-def]
+                         reference: SequenceConditioner, colours: list[np.ndarray],
+                         depths: list[np.ndarray], made: list) -> list[np.ndarray]:
+    """Frames 0, 1, ... through ``stream`` and the numpy ``reference``, compared frame by frame;
+    the textures made go to ``made`` (the caller releases them). Returns the stream's outputs."""
+    outputs = []
+    for i, (rgb, depth) in enumerate(zip(colours, depths, strict=True)):
+        color, tex = _textures(ctx, rgb, depth)
+        made += [color, tex]
+        stream.process(i, color, tex, depth, _luma_grid(rgb), color_is_srgb=True)
+        got = stream.pass_.read()
+        np.testing.assert_allclose(got, reference(rgb, depth), rtol=2e-3, atol=1e-5,
+                                   err_msg=f"frame {i}")
+        outputs.append(got)
+    return outputs
+
+
 def test_stream_conditioner_matches_numpy_and_resets_on_a_jump(ctx, programs, rng) -> None:
     colours, drifted, truths = drifting_shot(rng, frames=5)
     stream = StreamConditioner(ctx, programs, (W, H), DepthConditioning(), "disparity",
                                moving=True)
-    reference = SequenceConditioner()
-    made = []
+    made: list = []
     try:
-        for i, (rgb, depth) in enumerate(zip(colours, drifted, strict=True)):
-            color, tex = _textures(ctx, rgb, depth)
-            made += [color, tex]
-            ys, xs = fit_grid((H, W))
-            luma = luma_of(guide_of(rgb))[np.ix_(ys, xs)]
-            stream.process(i, color, tex, depth, luma, color_is_srgb=True)
-            got = stream.pass_.read()
-            want = reference(rgb, depth)
-            np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-5, err_msg=f"frame {i}")
+        for got in _stream_beside_numpy(ctx, stream, SequenceConditioner(), colours, drifted,
+                                        made):
             assert abs(float(np.median(got[5:20, 100:190])) / 0.2 - 1) < 0.005
         # A seek (frame index jumps back): the stabiliser starts again from that frame.
-        stream.process(1, made[2], made[3], drifted[1], luma_of(guide_of(colours[1]))[
-            np.ix_(*fit_grid((H, W)))], color_is_srgb=True)
+        stream.process(1, made[2], made[3], drifted[1], _luma_grid(colours[1]),
+                       color_is_srgb=True)
         assert stream.last_affine == (1.0, 0.0)
     finally:
         stream.release()
@@ -247,19 +260,12 @@ def test_stream_conditioner_reads_the_clip_depth_detail_once(ctx, programs, rng)
     stream = StreamConditioner(ctx, programs, (W, H), DepthConditioning(), "disparity",
                                moving=True)
     reference = SequenceConditioner()
-    made = []
+    made: list = []
     try:
-        for i, (rgb, depth) in enumerate(zip(colours, soft, strict=True)):
-            color, tex = _textures(ctx, rgb, depth)
-            made += [color, tex]
-            luma = luma_of(guide_of(rgb))[np.ix_(*fit_grid((H, W)))]
-            stream.process(i, color, tex, depth, luma, color_is_srgb=True)
-            np.testing.assert_allclose(stream.pass_.read(), reference(rgb, depth),
-                                       rtol=2e-3, atol=1e-5, err_msg=f"frame {i}")
+        _stream_beside_numpy(ctx, stream, reference, colours, soft, made)
         measured = stream.detail.value
         assert measured >= 2.0 and reference.detail.value == measured
-        stream.process(0, made[0], made[1], soft[0], luma_of(guide_of(colours[0]))[
-            np.ix_(*fit_grid((H, W)))], color_is_srgb=True)
+        stream.process(0, made[0], made[1], soft[0], _luma_grid(colours[0]), color_is_srgb=True)
         assert stream.detail.value == measured
     finally:
         stream.release()

@@ -4,17 +4,15 @@ refine with another reach and show a jump in blur at its join."""
 
 from __future__ import annotations
 
-import os
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from bench.blur import gauss_blur
 from tests.cli_helpers import run_cli as cli
 from tests.farm_helpers import NTSC, SIZE, assert_same_export, make_shot, video
+from tests.media_factory import write_grey_video
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
 
@@ -29,19 +27,8 @@ def softening_depth(path: Path, frames: int) -> Path:
     inv = np.full((h, w), 1 / 3.0)
     inv[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 1 / 0.8
     soft = gauss_blur(inv, 3.0)
-    rate = Fraction(NTSC)
-    with av.open(os.fspath(path), mode="w") as container:
-        stream = container.add_stream("ffv1", rate=rate)
-        stream.width, stream.height = w, h
-        stream.pix_fmt = "gray16le"
-        for i in range(frames):
-            mm = np.round(1000.0 / (soft if i < SOFT_FRAMES else inv)).astype(np.uint16)
-            frame = av.VideoFrame.from_ndarray(mm, format="gray16le")
-            frame.pts = i
-            frame.time_base = 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
+    return write_grey_video(path, (np.round(1000.0 / (soft if i < SOFT_FRAMES else inv))
+                                   .astype(np.uint16) for i in range(frames)), fps=NTSC)
 
 
 def test_chunks_read_the_depth_detail_from_the_shots_start(tmp_path: Path) -> None:

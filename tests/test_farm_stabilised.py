@@ -5,16 +5,14 @@ frame: another reference scale, a jump in blur at each join."""
 
 from __future__ import annotations
 
-import os
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from tests.cli_helpers import run_cli as cli
 from tests.farm_helpers import NTSC, SIZE, assert_same_export, make_shot, video
+from tests.media_factory import write_grey_video
 
 pytestmark = [pytest.mark.gl, pytest.mark.timeout(180)]
 
@@ -26,20 +24,12 @@ def drifting_disparity(path: Path, frames: int, seed: int = 5) -> Path:
     base = 0.25 + 0.5 * xx / w
     base[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 0.9
     rng = np.random.default_rng(seed)
-    rate = Fraction(NTSC)
-    with av.open(os.fspath(path), mode="w") as container:
-        stream = container.add_stream("ffv1", rate=rate)
-        stream.width, stream.height = w, h
-        stream.pix_fmt = "gray16le"
-        for i in range(frames):
-            a, b = 1.0 + rng.uniform(-0.1, 0.1), rng.uniform(-0.05, 0.05)
-            raw = np.clip((base * a + b) * 50000, 0, 65535).astype(np.uint16)
-            frame = av.VideoFrame.from_ndarray(raw, format="gray16le")
-            frame.pts = i
-            frame.time_base = 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
+
+    def drifted(i: int) -> np.ndarray:
+        a, b = 1.0 + rng.uniform(-0.1, 0.1), rng.uniform(-0.05, 0.05)
+        return np.clip((base * a + b) * 50000, 0, 65535).astype(np.uint16)
+
+    return write_grey_video(path, (drifted(i) for i in range(frames)), fps=NTSC)
 
 
 @pytest.mark.parametrize("frame_range", [None, "2:12"])
