@@ -15,7 +15,10 @@ wider when depth has a lower resolution than colour, or less detail than its res
 
 1. a window whose depth varies by more than ``EDGE_REL`` of its nearest value holds a depth
    edge. Its taps split into a near and a far end (``CLASS_SPLIT`` of the range from each
-   end); how much each end looks like the pixel is the mean colour weight of its taps. Where
+   end); how much each end looks like the pixel is the mean colour weight of its taps (for
+   depth coarser than the colour, the near end's taps weighted by how unlike the far end they
+   are: there its depth spreads over a halo of background pixels around the near structure,
+   and the halo's colour is the background's; :func:`_near_likeness`). Where
    the far end matches more than 1 / ``NEAR_BIAS`` times better the pixel takes the far side:
    the colour-weighted mean of the far end's taps, tilted towards the farthest (each tap's
    weight falls linearly to 0 at the split), so a soft ramp's foot leaves no in-between depth.
@@ -135,6 +138,12 @@ SIGMA_COLOR = 0.08
 #: counts as wholly unlike the background; its unlikeness grows with the squared distance up to
 #: there (texture within the background stays well below it).
 UNLIKE_FULL = 0.64
+#: Where depth is coarser than the colour, the near end's likeness to the pixel is read from
+#: its taps unlike the background (its structure, not the blurred halo around it in the
+#: background's colour); its taps as they are count this much beside them, so that a near end
+#: with nothing unlike the background (a near thing in the background's colour) keeps the plain
+#: mean, with no switch between the two.
+STRUCTURE_FLOOR = 0.01
 #: Share of a window's depth range below its nearest value that counts as the window's top in
 #: the tail test ...
 TAIL_PLATEAU = 0.15
@@ -310,8 +319,15 @@ def _refine_strip(
     # A window whose depth varies by a good part of its nearest holds a depth edge (slanted
     # floors and walls vary less over a window); both ends must have taps besides the centre.
     edge = (hi - lo > EDGE_REL * hi + BAND_ABS) & is_far.any(axis=0) & is_near.any(axis=0)
-    # How much each end looks like the pixel: the mean colour weight of its taps.
-    sim_near = (wt * is_near).sum(axis=0) / np.maximum((ws * is_near).sum(axis=0), 1e-30)
+    # Each tap's squared colour distance from the far end's mean colour, and how unlike the
+    # background that makes it.
+    wf = ws * is_far
+    far_dist2 = _far_dist2(wf, lambda k: tap_colour(int(offs[k // len(offs)]),
+                                                   int(offs[k % len(offs)])))
+    unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
+    # How much each end looks like the pixel: the mean colour weight of its taps; for depth
+    # coarser than the colour, the near end's read from its structure (_near_likeness).
+    sim_near = _near_likeness(ws * is_near, match, unlike, restoration_weight(sigma_s))
     sim_far = (wt * is_far).sum(axis=0) / np.maximum((ws * is_far).sum(axis=0), 1e-30)
     # Near unless the far end matches clearly better: a near pixel given far depth costs far
     # more than the reverse (see the module docstring).
@@ -335,10 +351,6 @@ def _refine_strip(
                          lo)
     dx = np.tile(offs, len(offs)).astype(np.float64)[:, None, None]
     dy = np.repeat(offs, len(offs)).astype(np.float64)[:, None, None]
-    wf = ws * is_far
-    far_dist2 = _far_dist2(wf, lambda k: tap_colour(int(offs[k // len(offs)]),
-                                                   int(offs[k % len(offs)])))
-    unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
     near_value = _near_value(v, ws, match, unlike, far_dist2, present, others, wf, lo, hi,
                              centre, light, dx, dy, sigma_s)
     snapped = np.where(near, near_value, far_value)
@@ -360,6 +372,27 @@ def _refine_strip(
         k = weight * _far_all_round(wf, dx, dy)
         smooth = np.where(bump, hi + k * (_restored(v, ws, lo, hi, cover) - hi), smooth)
     return np.where(edge, snapped, smooth).astype(np.float32)
+
+
+def _near_likeness(wn: npt.NDArray[np.float64], match: npt.NDArray[np.float64],
+                   unlike: npt.NDArray[np.float64], weight: float) -> npt.NDArray[np.float64]:
+    """How much a window's near end looks like the pixel (``wn``: its taps' spatial weights, 0
+    elsewhere; ``match``: each tap's colour weight against the pixel; ``unlike``: its unlikeness
+    to the far end). The mean colour weight of its taps, or, by ``weight``
+    (:func:`restoration_weight`: depth coarser than the colour), the same weighted by how unlike
+    the background each tap is: coarse depth spreads a near structure's depth over a halo of
+    background pixels around it, so the near end's plain mean matches a background pixel
+    beside a wire as well as the far end does, and the pixel would be snapped into the wire's
+    halo. Full-resolution depth keeps the plain mean: there the near end's taps beside a
+    silhouette are misregistration, and the far end's mean colour holds some of the near
+    thing's pixels, which muddles unlikeness (sensor-like depth, bench/realdepth.py: 0.83 to
+    0.93 dB below perfect when it was weighted so there)."""
+    plain = (wn * match).sum(axis=0) / np.maximum(wn.sum(axis=0), 1e-30)
+    if weight <= 0.0:
+        return plain
+    wu = wn * (unlike + STRUCTURE_FLOOR)
+    structure = (wu * match).sum(axis=0) / np.maximum(wu.sum(axis=0), 1e-30)
+    return plain + weight * (structure - plain)
 
 
 def _far_dist2(wf: npt.NDArray[np.float64],

@@ -206,6 +206,9 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         // (tail test): its taps and their squared colour distances from the far colour. The
         // near structure's cover: taps matching the pixel, unlike the far end, or at the top.
         float wt_far = 0.0, wt_near = 0.0, ws_near = 0.0, sum_far = 0.0, tw_far = 0.0;
+        // The near end's taps weighted by how unlike the background they are (RESTORE: depth
+        // coarser than the colour; depthcond._near_likeness).
+        float wu_near = 0.0, wtu_near = 0.0;
         float top_count = 0.0, top_dist2 = 0.0;
         float cover = ws[c_index];  // the centre matches itself
         float match_sum = ws[c_index];
@@ -222,16 +225,22 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
                 float tilted = wt * clamp(1.0 - (v[k] - lo) / max(split, 1e-30), 0.0, 1.0);
                 wt_far += wt; tw_far += tilted; sum_far += tilted * v[k];
             }
-            if (v[k] >= hi - split) {
-                wt_near += wt; ws_near += ws[k];
-            }
             vec3 e = c - far_colour;
             float far_dist2 = dot(e, e);
+#if RESTORE
+            float unlike = min(far_dist2 * (1.0 / (UNLIKE_FULL * UNLIKE_FULL)), 1.0);
+#endif
+            if (v[k] >= hi - split) {
+                wt_near += wt; ws_near += ws[k];
+#if RESTORE
+                float wu = ws[k] * (unlike + STRUCTURE_FLOOR);
+                wu_near += wu; wtu_near += wu * match;
+#endif
+            }
             if (v[k] >= hi - TAIL_PLATEAU * span) {
                 top_count += 1.0; top_dist2 += far_dist2;
             }
 #if RESTORE
-            float unlike = min(far_dist2 * (1.0 / (UNLIKE_FULL * UNLIKE_FULL)), 1.0);
             float plateau = v[k] >= hi - COVER_PLATEAU * span ? 1.0 : 0.0;
             cover += ws[k] * max(max(match, unlike), plateau);
             light_cover += ws[k] * max(match, unlike);
@@ -246,6 +255,11 @@ float refine(ivec2 p, ivec2 isize, vec3 centre_colour) {
         cover = small_light ? light_cover : cover;
 #endif
         float sim_far = wt_far / max(ws_far, 1e-30), sim_near = wt_near / max(ws_near, 1e-30);
+#if RESTORE
+        // Coarse depth spreads a near structure's depth over a halo of background pixels: the
+        // near end's likeness is read from its taps unlike the background.
+        sim_near += RESTORE_WEIGHT * (wtu_near / max(wu_near, 1e-30) - sim_near);
+#endif
         // Near unless the far end matches clearly better (a near pixel given far depth costs
         // far more than the reverse); a small light always (colour cannot place its washed-out
         // bump, which falls anywhere in the window's range).

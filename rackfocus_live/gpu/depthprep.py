@@ -60,6 +60,7 @@ def _defines() -> dict[str, object]:
         "CLASS_SPLIT": depthcond.CLASS_SPLIT,
         "EDGE_REL": depthcond.EDGE_REL,
         "NEAR_BIAS": depthcond.NEAR_BIAS,
+        "STRUCTURE_FLOOR": depthcond.STRUCTURE_FLOOR,
         "PLANAR_REL": depthcond.PLANAR_REL,
         "PLANE_RIDGE": depthcond.PLANE_RIDGE,
         "SIGMA_COLOR": depthcond.SIGMA_COLOR,
