@@ -8,6 +8,8 @@
 #include "sampling.glsl"
 
 uniform sampler2D u_full;          // linear rgb + signed CoC diameter, full res
+uniform sampler2D u_lit;           // the same with clipped highlights re-expanded (lit.frag):
+                                   // what the slight-defocus gathers spread
 uniform sampler2D u_half;
 uniform sampler2D u_far;
 uniform sampler2D u_near;
@@ -58,7 +60,7 @@ vec3 slight_gather(ivec2 p, float c0, float r0, float near_reach) {
                                                                                 u_squeeze), 0.0)));
         for (int dx = -half_width; dx <= half_width; ++dx) {
             ivec2 q = clamp(p + ivec2(dx, dy), ivec2(0), size - 1);
-            vec4 s = texelFetch(u_full, q, 0);
+            vec4 s = texelFetch(u_lit, q, 0);
             float c = s.a;
             float r = abs(c) * 0.5;
             if (c > c0) {
@@ -107,7 +109,7 @@ vec4 slight_near_over(ivec2 p, float c0, float near_reach) {
         int half_width = int(sqrt(max(float(reach * reach) - float(dy * dy) / (u_squeeze *
                                                                                 u_squeeze), 0.0)));
         for (int dx = -half_width; dx <= half_width; ++dx) {
-            vec4 s = texelFetch(u_full, clamp(p + ivec2(dx, dy), ivec2(0), size - 1), 0);
+            vec4 s = texelFetch(u_lit, clamp(p + ivec2(dx, dy), ivec2(0), size - 1), 0);
             float r = -s.a * 0.5;
             if (s.a >= 0.0 || s.a >= c0 || r >= SLIGHT_END) {
                 continue;

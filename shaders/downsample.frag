@@ -5,6 +5,7 @@
 // footage are re-expanded here, before any blur, so bokeh discs keep their energy. The average is
 // luma-weighted (Karis) only above the boosted range, to tame isolated fireflies of HDR input.
 #include "common.glsl"
+#include "highlight.glsl"
 
 uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
 uniform float u_highlight_threshold;
@@ -14,21 +15,15 @@ uniform float u_firefly_luma;  // luma above which taps are down-weighted (off f
 layout(location = 0) out vec4 f_half;      // linear rgb, signed CoC diameter (full-res px)
 layout(location = 1) out vec2 f_centroid;  // light-weighted centre of the 2x2 block, full-res px
                                            // from the block's centre (where a sprite is drawn)
+layout(location = 2) out float f_gain;     // the block's highlight gain, damped for a large
+                                           // clipped surface: lit.frag re-expands its clipped
+                                           // pixels by the same for the full-res gathers
 
 // The full-res colour at a pixel position, clamped to the frame.
 vec3 full_at(ivec2 size, vec2 pos) {
     return texelFetch(u_full, clamp(ivec2(floor(pos)), ivec2(0), size - 1), 0).rgb;
 }
 
-// The brightest channel in display encoding: the highlight threshold is a display level.
-float display_peak(vec3 lin) {
-    return linear_to_srgb(vec3(max(lin.r, max(lin.g, lin.b)))).r;
-}
-
-// How far a pixel is into the clipped range: 0 below the threshold, 1 at full clip.
-float clip_ramp(vec3 lin) {
-    return smoothstep(u_highlight_threshold, 1.0, display_peak(lin));
-}
 
 // How white a pixel is (its weakest channel against its strongest): 1 where a light's colour
 // was clipped away, 0 for a saturated colour.
@@ -57,7 +52,7 @@ void main() {
         if (abs(coc[i]) >= SHARP_COC) {
             cref_blurred = min(cref_blurred, coc[i]);
         }
-        ramp[i] = clip_ramp(t.rgb);
+        ramp[i] = clip_ramp(t.rgb, u_highlight_threshold);
         any_clip = max(any_clip, ramp[i]);
         // All channels clipped alike: a light whose colour clipping took (see below).
         white[i] = ramp[i] * whiteness(t.rgb);
@@ -87,7 +82,7 @@ void main() {
         for (int i = 0; i < directions; ++i) {
             float a = float(i) * (PI / 4.0);
             vec2 at = centre + HIGHLIGHT_RING * vec2(cos(a), sin(a));
-            ring_clip += clip_ramp(full_at(size, at)) / 8.0;
+            ring_clip += clip_ramp(full_at(size, at), u_highlight_threshold) / 8.0;
         }
         // A white clipped pixel's colour, which clipping took, shows in two places:
         // - the light's unclipped glow, half that far out: bright (a surface around the light
@@ -162,4 +157,5 @@ void main() {
     }
     f_half = vec4(acc / max(wsum, 1e-6), cref);
     f_centroid = lsum > 1e-6 ? light_centre / lsum : vec2(0.0);
+    f_gain = gain;
 }

@@ -49,6 +49,41 @@ def render(
     ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``scene_linear``
     tells the renderer float colour carries true energy (no highlight boost).
     """
+    out, coc = _render(ctx, programs, color, inv_depth, lens, highlight=highlight,
+                       quality=quality, scene_linear=scene_linear, character=character,
+                       linear_output=False)
+    return out.astype(np.uint8), coc
+
+
+def render_linear(
+    ctx: moderngl.Context,
+    programs: ProgramCache,
+    color: npt.NDArray[np.generic],
+    inv_depth: npt.NDArray[np.floating],
+    lens: LensState,
+    *,
+    highlight: HighlightBoost = NO_BOOST,
+) -> npt.NDArray[np.float32]:
+    """As :func:`render`, the output in linear light, unclamped (energy sums of lights brighter
+    than display white)."""
+    out, _ = _render(ctx, programs, color, inv_depth, lens, highlight=highlight,
+                     quality="default", scene_linear=False, character=None, linear_output=True)
+    return out.astype(np.float32)
+
+
+def _render(
+    ctx: moderngl.Context,
+    programs: ProgramCache,
+    color: npt.NDArray[np.generic],
+    inv_depth: npt.NDArray[np.floating],
+    lens: LensState,
+    *,
+    highlight: HighlightBoost,
+    quality: str,
+    scene_linear: bool,
+    character: LensCharacter | None,
+    linear_output: bool,
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float32]]:
     h, w = color.shape[:2]
     if color.dtype == np.uint8:
         tex = ctx.texture((w, h), 3, np.ascontiguousarray(color).tobytes(), alignment=1)
@@ -60,11 +95,12 @@ def render(
     dh, dw = inv_depth.shape
     dtex = ctx.texture((dw, dh), 1, np.ascontiguousarray(inv_depth, np.float32).tobytes(),
                        dtype="f4", alignment=1)
-    dof = DofRenderer(ctx, programs, (w, h), quality)
+    dof = DofRenderer(ctx, programs, (w, h), quality, linear_output=linear_output)
     try:
         dof.render(tex, dtex, lens, color_is_srgb=is_srgb, highlight=highlight,
                    scene_linear=scene_linear, character=character)
-        out = np.frombuffer(dof.read_output(), np.uint8).reshape(h, w, 3).copy()
+        out = np.frombuffer(dof.read_output(), np.float32 if linear_output else np.uint8
+                            ).reshape(h, w, 3).copy()
         coc = np.frombuffer(dof.coc.read(), np.float16).reshape(h, w).astype(np.float32)
     finally:
         dof.release()

@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from bench.disc import DISC_LENS, disc_stats
+from rackfocus_live.gpu.dof import BOOST_SPREAD
 from rackfocus_live.lens import LensState
 from rackfocus_live.settings import HighlightBoost
-from tests.dof_helpers import linear_to_srgb, psnr, render, scatter_reference, srgb_to_linear
+from tests.dof_helpers import (
+    linear_to_srgb,
+    psnr,
+    render,
+    render_linear,
+    scatter_reference,
+    srgb_to_linear,
+)
 
 pytestmark = pytest.mark.gl
 
@@ -235,6 +243,32 @@ def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, program
     small, large = gains
     assert small == pytest.approx(1 + HighlightBoost().gain, rel=0.15)
     assert large < 0.6 * small
+
+
+def test_a_small_light_keeps_its_energy_whichever_pass_blurs_it(ctx, programs) -> None:
+    """A clipped light is re-expanded by the same gain in the full-resolution gather of slight
+    defocus (CoC radius up to 4 px) as in the half-res layers. Before, a 4 px light kept only
+    its clipped energy (gain 1.0) up to a CoC radius of 3 px and jumped to about 6 once the
+    half-res layers took it over; the path tracer's disc of such a light stays clipped over
+    twice its width (eval street scene, 2.4 m f/4: 34.9 -> 39.9 dB)."""
+    img = np.full((H, W, 3), 20, np.uint8)
+    img[94:98, 126:130] = 255
+    lens = _lens(1.0, f_stop=2.0)
+    full_gain = 1 + HighlightBoost().gain
+    gains = {}
+    for coc in (0.0, 1.0, 3.0, 2 * BOOST_SPREAD[1], 6.0, 12.0):
+        z = np.full((H, W), _depth_for_coc(lens, coc), np.float32)
+        boosted = render_linear(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
+        plain = render_linear(ctx, programs, img, 1 / z, lens)
+        base = float(plain[0, 0].sum()) * H * W  # the background's share
+        gains[coc] = (float(boosted.sum()) - base) / (float(plain.sum()) - base)
+    # In focus and within a pixel the light stays within its own rim: nothing re-expanded.
+    assert gains[0.0] == pytest.approx(1.0, abs=1e-3)
+    assert gains[1.0] == pytest.approx(1.0, abs=0.05)
+    # Growing with the blur, in full from BOOST_SPREAD[1] whichever pass blurs it.
+    assert 1.5 < gains[3.0] < full_gain - 1.0
+    for coc in (2 * BOOST_SPREAD[1], 6.0, 12.0):
+        assert gains[coc] == pytest.approx(full_gain, rel=0.12), coc
 
 
 def test_scene_linear_takes_its_true_energy_without_boost(ctx, programs) -> None:

@@ -64,9 +64,11 @@ def test_reduced_renders_the_same_picture_at_half_size_and_refines_when_still(
         coc_half = _coc(picture)
         assert picture.reduced and half.shape == (H // 2, W // 2, 3)
         assert picture.dof_renders == renders + 1
-        # The full-size picture's 2x2 means: the same blur (CoC halved with the size).
+        # The full-size picture's 2x2 means: the same blur (CoC halved with the size), and the
+        # same light in slightly defocused highlights (their boost starts from a blur of a
+        # source pixel, not a rendered one: 29 dB when it counted rendered pixels).
         full_small = full.reshape(H // 2, 2, W // 2, 2, 3).mean(axis=(1, 3))
-        assert psnr(half, full_small) > 30.0
+        assert psnr(half, full_small) > 40.0
         # Blur is geometry: the CoC in pixels of the half-size render is half the full one's.
         assert abs(np.median(np.abs(coc_half)) / np.median(np.abs(coc_full)) - 0.5) < 0.05
         state.adaptive_reduced = False

@@ -7,6 +7,7 @@ Passes (see shaders/ for the details of each):
 2. ``tiles.frag``      1/16 res    largest near and far CoC radius per tile
 3. ``tile_dilate.frag`` 1/16 res   spread those over the tiles they reach (scatter-as-gather)
 4. ``downsample.frag`` half res    CoC-aware prefilter in linear light, highlight boost
+   ``lit.frag``        full res    the same boost for the composite's slight-defocus gathers
    ``sprite_detect.frag`` half res  light of bright isolated far sources moves to sprites; the
                                    background hidden by thin sharp objects is filled in
 5. ``gather_far.frag`` half res    far / in-focus layer with occlusion, hole fill for near pixels
@@ -57,6 +58,10 @@ SPRITE_EXCESS = (0.8, 1.6)
 #: a large over-exposed surface, and how much less a fully surrounded one is boosted.
 HIGHLIGHT_RING_PX = 12.0
 HIGHLIGHT_SIZE_DAMP = 0.8
+#: Blur radius (full-res px) over which the slight-defocus gathers start re-expanding clipped
+#: highlights (lit.frag): none within a source pixel (a light's own antialiased rim), in full
+#: where the half-res layers, which re-expand them in full, start taking over.
+BOOST_SPREAD = (1.0, SLIGHT_END_PX - 1.0)
 #: Display level from which an unclipped pixel near a clipped one counts as the light's glow.
 HUE_GLOW_START = 0.6
 #: A small light's antialiased rim: how far (px) out from a clipped block to look for the first
@@ -73,6 +78,11 @@ NEAR_DILATE = (4.0, 2.0)
 POSTFILTER = (1.5, 4.0)
 #: The firefly threshold for scene-linear plates: effectively none (half float tops out at 65504).
 NO_FIREFLY_LUMA = 1.0e30
+
+
+def _display_to_linear(level: float) -> float:
+    """The sRGB EOTF (IEC 61966-2-1) of a display level in 0..1, as the shaders decode."""
+    return level / 12.92 if level <= 0.04045 else ((level + 0.055) / 1.055) ** 2.4
 
 
 def _defines(preset: QualityPreset) -> dict[str, object]:
@@ -95,6 +105,8 @@ def _defines(preset: QualityPreset) -> dict[str, object]:
         "SPRITE_EXCESS_FULL": SPRITE_EXCESS[1],
         "HIGHLIGHT_RING": HIGHLIGHT_RING_PX,
         "HIGHLIGHT_SIZE_DAMP": HIGHLIGHT_SIZE_DAMP,
+        "BOOST_SPREAD_START": BOOST_SPREAD[0],
+        "BOOST_SPREAD_FULL": BOOST_SPREAD[1],
         "HUE_GLOW_START": HUE_GLOW_START,
         "FRINGE_REACH": HUE_FRINGE[0],
         "FRINGE_BACK": float(HUE_FRINGE[1]),
@@ -169,7 +181,7 @@ class DofRenderer:
             defines = {**self._defines, **variant}
             passes = {
                 name: FullscreenPass(self.programs, f"{name}.frag", defines)
-                for name in ("coc", "tiles", "tile_dilate", "downsample", "sprite_detect",
+                for name in ("coc", "tiles", "tile_dilate", "downsample", "lit", "sprite_detect",
                              "gather_far", "gather_near", "postfilter", "composite")
             }
             found = self._variants[key] = (passes, SpritePass(self.programs, defines))
@@ -210,9 +222,11 @@ class DofRenderer:
         self.tiles_dilated = self._texture(tiles, 3, "f2")
         self.half_raw = self._texture(half, 4, "f2")
         self.centroid = self._texture(half, 2, "f2")
+        self.boost = self._texture(half, 1, "f2")
         self.half = self._texture(half, 4, "f2", linear=True)
         self.sprite_src = self._texture(half, 4, "f2")
         self.sprite_layer = self._texture((w, h), 4, "f2")
+        self.lit = self._texture((w, h), 4, "f2")
         self.far = self._texture(half, 4, "f2", linear=True)
         self.near = self._texture(half, 4, "f2", linear=True)
         self.far_raw = self._texture(half, 4, "f2")
@@ -221,9 +235,10 @@ class DofRenderer:
         self._coc_fbo = self._fbo(self.coc, self.full)
         self._tiles_fbo = self._fbo(self.tiles)
         self._dilate_fbo = self._fbo(self.tiles_dilated)
-        self._half_fbo = self._fbo(self.half_raw, self.centroid)
+        self._half_fbo = self._fbo(self.half_raw, self.centroid, self.boost)
         self._detect_fbo = self._fbo(self.half, self.sprite_src)
         self._sprite_fbo = self._fbo(self.sprite_layer)
+        self._lit_fbo = self._fbo(self.lit)
         self._far_raw_fbo = self._fbo(self.far_raw)
         self._near_raw_fbo = self._fbo(self.near_raw)
         self._far_fbo = self._fbo(self.far)
@@ -269,6 +284,7 @@ class DofRenderer:
         highlight: HighlightBoost | None = None,
         scene_linear: bool = False,
         character: LensCharacter | None = None,
+        source_scale: float = 1.0,
     ) -> moderngl.Texture:
         """Render one frame; returns ``self.output`` (RGBA8 display-encoded sRGB, or RGBA32F
         linear light with ``linear_output``).
@@ -285,6 +301,10 @@ class DofRenderer:
                 boost and no firefly down-weighting, so every light keeps exactly its energy.
             character: cat-eye, axial chromatic aberration, custom aperture (None: none). They
                 shape blur beyond the full-res gather's radius (SLIGHT_END_PX).
+            source_scale: the source's pixels per rendered pixel (2 for the preview's half-size
+                picture of a moving shot): the highlight boost of slight defocus starts from a
+                blur of about a source pixel (BOOST_SPREAD), whose antialiased rims it is
+                about, so a reduced picture's lights keep the full picture's energy.
         """
         if color.size != self.size:
             raise ValueError(f"colour is {color.size}, renderer is {self.size}")
@@ -322,11 +342,18 @@ class DofRenderer:
             p["tile_dilate"].render(self._dilate_fbo, [("u_tiles", self.tiles)], {
                 "u_tile": TILE_SIZE, "u_reach": reach, "u_squeeze": float(lens.squeeze),
             })
+            # Scene-linear input carries its lights' true energy: no re-expansion.
+            gain = 0.0 if scene_linear else highlight.gain
             p["downsample"].render(self._half_fbo, [("u_full", self.full)], {
                 "u_highlight_threshold": highlight.threshold,
-                # Scene-linear input carries its lights' true energy: no re-expansion.
-                "u_highlight_gain": 0.0 if scene_linear else highlight.gain,
+                "u_highlight_gain": gain,
                 "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
+            })
+            p["lit"].render(self._lit_fbo, [("u_full", self.full), ("u_boost", self.boost)], {
+                "u_highlight_threshold": highlight.threshold,
+                "u_highlight_floor": _display_to_linear(highlight.threshold) if gain > 0.0
+                else NO_FIREFLY_LUMA,
+                "u_source_scale": float(source_scale),
             })
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
             sprites = self._sprites
@@ -348,7 +375,7 @@ class DofRenderer:
             p["composite"].render(self.output_fbo, [
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
-                ("u_sprites", self.sprite_layer),
+                ("u_sprites", self.sprite_layer), ("u_lit", self.lit),
             ], {"u_footprint": footprint, "u_rim_radius": self._rim_table,
                 "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})

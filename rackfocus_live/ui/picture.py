@@ -156,7 +156,7 @@ class Picture:
                 dof.set_quality(quality)
             dof.render(color, session.depth, state.lens, color_is_srgb=False,
                        highlight=state.highlight, scene_linear=session.info.scene_linear,
-                       character=state.character)
+                       character=state.character, source_scale=2.0 if reduced else 1.0)
             self._active = dof
             self.dof_renders += 1
             if self.view is not None and self._shown:

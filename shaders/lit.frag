@@ -1,0 +1,39 @@
+#version 330 core
+// Full resolution: the input's light as the composite's slight-defocus gathers spread it. A
+// clipped pixel is re-expanded by its half-res block's highlight gain (downsample.frag: damped
+// for large clipped surfaces), as the half-res layers are, but without the hue recovery; only
+// from a blur radius of BOOST_SPREAD_START px, in full from BOOST_SPREAD_FULL. Below a pixel
+// the light stays within its own antialiased rim, whose partly clipped pixels the ramp already
+// counts as light (the path tracer shows no brighter rim there); a few pixels out, the path
+// tracer's disc of a light 4 px across stays clipped over 7 px, where the unboosted gather
+// spread it into a dim cone. A pass of its own so that the gathers read one texel a tap (doing
+// it per tap cost the eval images a fifth more time on a software rasteriser).
+// In-focus pixels are unchanged (the spread is 0 there), so the composite's sharp pixels may
+// read either texture.
+#include "common.glsl"
+#include "highlight.glsl"
+
+uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
+uniform sampler2D u_boost;     // downsample.frag's highlight gain per half-res block
+uniform float u_highlight_threshold;
+// The threshold's linear value: no pixel whose channels all lie below it is clipped (most
+// pixels stop there); above any value for scene-linear input, which carries its true energy.
+uniform float u_highlight_floor;
+// Source pixels per rendered pixel (2 for the preview's half-size picture): the spread is
+// measured in the source's pixels, whose antialiased rims it is about.
+uniform float u_source_scale;
+
+out vec4 f_lit;
+
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    vec4 s = texelFetch(u_full, p, 0);
+    if (max(s.r, max(s.g, s.b)) > u_highlight_floor) {
+        float ramp = clip_ramp(s.rgb, u_highlight_threshold);
+        float gain = texelFetch(u_boost, p / 2, 0).r;
+        float spread = smoothstep(BOOST_SPREAD_START, BOOST_SPREAD_FULL,
+                                  abs(s.a) * 0.5 * u_source_scale);
+        s.rgb *= 1.0 + gain * ramp * ramp * spread;
+    }
+    f_lit = s;
+}
