@@ -43,47 +43,15 @@ def render(
     quality: str = "default",
     scene_linear: bool = False,
     character: LensCharacter | None = None,
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """Render; returns (HxWx3 uint8 sRGB output, HxW float CoC map in px).
+    linear_output: bool = False,
+) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float32]]:
+    """Render; returns (HxWx3 output, HxW float CoC map in px). The output is uint8 sRGB, or
+    with ``linear_output`` float32 linear light, unclamped (energy sums of lights brighter
+    than display white).
 
     ``color`` is uint8 sRGB or float linear light (float16 texture, HDR allowed); ``scene_linear``
     tells the renderer float colour carries true energy (no highlight boost).
     """
-    out, coc = _render(ctx, programs, color, inv_depth, lens, highlight=highlight,
-                       quality=quality, scene_linear=scene_linear, character=character,
-                       linear_output=False)
-    return out.astype(np.uint8), coc
-
-
-def render_linear(
-    ctx: moderngl.Context,
-    programs: ProgramCache,
-    color: npt.NDArray[np.generic],
-    inv_depth: npt.NDArray[np.floating],
-    lens: LensState,
-    *,
-    highlight: HighlightBoost = NO_BOOST,
-) -> npt.NDArray[np.float32]:
-    """As :func:`render`, the output in linear light, unclamped (energy sums of lights brighter
-    than display white)."""
-    out, _ = _render(ctx, programs, color, inv_depth, lens, highlight=highlight,
-                     quality="default", scene_linear=False, character=None, linear_output=True)
-    return out.astype(np.float32)
-
-
-def _render(
-    ctx: moderngl.Context,
-    programs: ProgramCache,
-    color: npt.NDArray[np.generic],
-    inv_depth: npt.NDArray[np.floating],
-    lens: LensState,
-    *,
-    highlight: HighlightBoost,
-    quality: str,
-    scene_linear: bool,
-    character: LensCharacter | None,
-    linear_output: bool,
-) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float32]]:
     h, w = color.shape[:2]
     if color.dtype == np.uint8:
         tex = ctx.texture((w, h), 3, np.ascontiguousarray(color).tobytes(), alignment=1)

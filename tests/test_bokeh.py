@@ -15,7 +15,6 @@ from tests.dof_helpers import (
     linear_to_srgb,
     psnr,
     render,
-    render_linear,
     scatter_reference,
     srgb_to_linear,
 )
@@ -258,8 +257,9 @@ def test_a_small_light_keeps_its_energy_whichever_pass_blurs_it(ctx, programs) -
     gains = {}
     for coc in (0.0, 1.0, 3.0, 2 * BOOST_SPREAD[1], 6.0, 12.0):
         z = np.full((H, W), _depth_for_coc(lens, coc), np.float32)
-        boosted = render_linear(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost())
-        plain = render_linear(ctx, programs, img, 1 / z, lens)
+        boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(),
+                            linear_output=True)
+        plain, _ = render(ctx, programs, img, 1 / z, lens, linear_output=True)
         base = float(plain[0, 0].sum()) * H * W  # the background's share
         gains[coc] = (float(boosted.sum()) - base) / (float(plain.sum()) - base)
     # In focus and within a pixel the light stays within its own rim: nothing re-expanded.
