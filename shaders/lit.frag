@@ -2,7 +2,8 @@
 // Full resolution: the input's light as the composite's slight-defocus gathers spread it. A
 // clipped pixel is re-expanded by its half-res block's highlight gain (downsample.frag: damped
 // for large clipped surfaces), as the half-res layers are, but without the hue recovery; only
-// from a blur radius of BOOST_SPREAD_START px, in full from BOOST_SPREAD_FULL. Below a pixel
+// from a blur radius of BOOST_SPREAD_START source px, in full from BOOST_SPREAD_FULL, where the
+// half-res layers start taking over (so a light's energy does not jump there). Below a pixel
 // the light stays within its own antialiased rim, whose partly clipped pixels the ramp already
 // counts as light (the path tracer shows no brighter rim there); a few pixels out, the path
 // tracer's disc of a light 4 px across stays clipped over 7 px, where the unboosted gather
