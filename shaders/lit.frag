@@ -32,8 +32,22 @@ void main() {
     if (max(s.r, max(s.g, s.b)) > u_highlight_floor) {
         float ramp = clip_ramp(s.rgb, u_highlight_threshold);
         float gain = texelFetch(u_boost, p / 2, 0).r;
+        // A light is one emitter at one depth: the nearest of its clipped pixels around this
+        // one (the smallest signed CoC). Depth is one sample per pixel, and a light's
+        // antialiased rim often carries the depth behind it: an LED in focus would otherwise
+        // bloom from its rim as if it were out of focus.
+        float c = s.a;
+        ivec2 size = textureSize(u_full, 0);
+        for (int j = -1; j <= 1; ++j) {
+            for (int i = -1; i <= 1; ++i) {
+                vec4 t = texelFetch(u_full, clamp(p + ivec2(i, j), ivec2(0), size - 1), 0);
+                if (max(t.r, max(t.g, t.b)) > u_highlight_floor) {
+                    c = min(c, t.a);
+                }
+            }
+        }
         float spread = smoothstep(BOOST_SPREAD_START, BOOST_SPREAD_FULL,
-                                  abs(s.a) * 0.5 * u_source_scale);
+                                  abs(c) * 0.5 * u_source_scale);
         s.rgb *= 1.0 + gain * ramp * ramp * spread;
     }
     f_lit = s;
