@@ -327,7 +327,8 @@ def _refine_strip(
     unlike = np.minimum(far_dist2 / UNLIKE_FULL**2, 1.0)
     # How much each end looks like the pixel: the mean colour weight of its taps; for depth
     # coarser than the colour, the near end's read from its structure (_near_likeness).
-    sim_near = _near_likeness(ws * is_near, match, unlike, restoration_weight(sigma_s))
+    weight = restoration_weight(sigma_s)
+    sim_near = _near_likeness(ws * is_near, match, unlike, weight)
     sim_far = (wt * is_far).sum(axis=0) / np.maximum((ws * is_far).sum(axis=0), 1e-30)
     # Near unless the far end matches clearly better: a near pixel given far depth costs far
     # more than the reverse (see the module docstring).
@@ -364,7 +365,6 @@ def _refine_strip(
     # ... but a light on top of a bump too shallow to be an edge is a small bright thing whose
     # depth the degradation washed out: restored like a thin structure (rule 4 of the module
     # docstring).
-    weight = restoration_weight(sigma_s)
     if weight > 0.0:
         bump = (light & ~planar & is_far.any(axis=0)
                 & is_near.any(axis=0) & (span > LIGHT_BUMP_REL * hi + BAND_ABS))

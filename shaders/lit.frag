@@ -18,7 +18,8 @@ uniform sampler2D u_full;      // linear rgb + signed CoC diameter, full res
 uniform sampler2D u_boost;     // downsample.frag's highlight gain per half-res block
 uniform float u_highlight_threshold;
 // The threshold's linear value: no pixel whose channels all lie below it is clipped (most
-// pixels stop there); above any value for scene-linear input, which carries its true energy.
+// pixels stop there). The pass runs only where there is a gain (dof.py: not for scene-linear
+// input, which carries its true energy; the composite then reads the input itself).
 uniform float u_highlight_floor;
 // Source pixels per rendered pixel (2 for the preview's half-size picture): the spread is
 // measured in the source's pixels, whose antialiased rims it is about.

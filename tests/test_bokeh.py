@@ -244,6 +244,16 @@ def test_a_large_clipped_surface_is_boosted_less_than_a_small_light(ctx, program
     assert large < 0.6 * small
 
 
+def _boost_gain(ctx, programs, img: np.ndarray, z: np.ndarray, lens: LensState) -> float:
+    """The light a render adds over its background with the highlight boost, against the same
+    without it (linear, unclamped output)."""
+    boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(),
+                        linear_output=True)
+    plain, _ = render(ctx, programs, img, 1 / z, lens, linear_output=True)
+    base = float(plain[0, 0].sum()) * img.shape[0] * img.shape[1]  # the background's share
+    return (float(boosted.sum()) - base) / (float(plain.sum()) - base)
+
+
 def test_a_small_light_keeps_its_energy_whichever_pass_blurs_it(ctx, programs) -> None:
     """A clipped light is re-expanded by the same gain in the full-resolution gather of slight
     defocus (CoC radius up to 4 px) as in the half-res layers. Before, a 4 px light kept only
@@ -257,11 +267,7 @@ def test_a_small_light_keeps_its_energy_whichever_pass_blurs_it(ctx, programs) -
     gains = {}
     for coc in (0.0, 1.0, 3.0, 2 * BOOST_SPREAD[1], 6.0, 12.0):
         z = np.full((H, W), _depth_for_coc(lens, coc), np.float32)
-        boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(),
-                            linear_output=True)
-        plain, _ = render(ctx, programs, img, 1 / z, lens, linear_output=True)
-        base = float(plain[0, 0].sum()) * H * W  # the background's share
-        gains[coc] = (float(boosted.sum()) - base) / (float(plain.sum()) - base)
+        gains[coc] = _boost_gain(ctx, programs, img, z, lens)
     # In focus and within a pixel the light stays within its own rim: nothing re-expanded.
     assert gains[0.0] == pytest.approx(1.0, abs=1e-3)
     assert gains[1.0] == pytest.approx(1.0, abs=0.05)
@@ -284,12 +290,7 @@ def test_an_in_focus_light_whose_rim_carries_the_background_depth_does_not_bloom
     img[92:100, 124:132] = 255                 # the light, 8 px, clipped
     z = np.full((H, W), back, np.float32)
     z[93:99, 125:131] = lens.focus_m           # in focus, but its outer ring has the wall's depth
-    boosted, _ = render(ctx, programs, img, 1 / z, lens, highlight=HighlightBoost(),
-                        linear_output=True)
-    plain, _ = render(ctx, programs, img, 1 / z, lens, linear_output=True)
-    base = float(plain[0, 0].sum()) * H * W
-    gain = (float(boosted.sum()) - base) / (float(plain.sum()) - base)
-    assert gain == pytest.approx(1.0, abs=0.1)
+    assert _boost_gain(ctx, programs, img, z, lens) == pytest.approx(1.0, abs=0.1)
 
 
 def test_scene_linear_takes_its_true_energy_without_boost(ctx, programs) -> None:

@@ -349,12 +349,15 @@ class DofRenderer:
                 "u_highlight_gain": gain,
                 "u_firefly_luma": NO_FIREFLY_LUMA if scene_linear else FIREFLY_LUMA,
             })
-            p["lit"].render(self._lit_fbo, [("u_full", self.full), ("u_boost", self.boost)], {
-                "u_highlight_threshold": highlight.threshold,
-                "u_highlight_floor": _display_to_linear(highlight.threshold) if gain > 0.0
-                else NO_FIREFLY_LUMA,
-                "u_source_scale": float(source_scale),
-            })
+            # With no gain the full-res gathers spread the input as it is: no pass to copy it.
+            lit = self.full
+            if gain > 0.0:
+                p["lit"].render(self._lit_fbo, [("u_full", self.full), ("u_boost", self.boost)], {
+                    "u_highlight_threshold": highlight.threshold,
+                    "u_highlight_floor": _display_to_linear(highlight.threshold),
+                    "u_source_scale": float(source_scale),
+                })
+                lit = self.lit
             p["sprite_detect"].render(self._detect_fbo, [("u_half", self.half_raw)])
             sprites = self._sprites
             assert sprites is not None
@@ -375,7 +378,7 @@ class DofRenderer:
             p["composite"].render(self.output_fbo, [
                 ("u_full", self.full), ("u_half", self.half),
                 ("u_far", self.far), ("u_near", self.near), ("u_tiles", self.tiles_dilated),
-                ("u_sprites", self.sprite_layer), ("u_lit", self.lit),
+                ("u_sprites", self.sprite_layer), ("u_lit", lit),
             ], {"u_footprint": footprint, "u_rim_radius": self._rim_table,
                 "u_output_linear": self.linear_output,
                 "u_tile": TILE_SIZE, **aperture})
